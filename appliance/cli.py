@@ -1,0 +1,209 @@
+"""The `gongdan` command: set-up, migrations, users, demo data, servers, search, config."""
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import click
+
+from appliance.settings import SettingsError, config_path, describe, load_settings
+
+
+def _boot(queue: bool = True):
+    from appliance.bootstrap import boot
+    try:
+        return boot(queue=queue)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group()
+def main() -> None:
+    """Gongdan (工单) appliance command line."""
+
+
+@main.command()
+@click.option("--admin", "admin_name", default="admin", show_default=True)
+def init(admin_name: str) -> None:
+    """Create the config (if missing), migrate, and create the first admin."""
+    path = config_path()
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f'secret_key = "{secrets.token_hex(32)}"\n', encoding="utf-8")
+        os.chmod(path, 0o600)
+        click.echo(f"wrote {path}")
+    _boot()
+    from appliance import migrate
+    for name in migrate.upgrade():
+        click.echo(f"applied {name}")
+    from appliance.models import User
+    from appliance.rules.access import SYSTEM
+    from appliance.services.users import create_user
+    if User.select().where(User.role == "admin").exists():
+        click.echo(f"an admin exists; to get a new one-time password: gongdan user reset-password {admin_name}")
+        return
+    _, password = create_user(SYSTEM, admin_name, "Administrator", "admin", must_change_password=True)
+    click.echo(f"admin user: {admin_name}  one-time password: {password}  (change it at first login)")
+
+
+@main.group()
+def db() -> None:
+    """Schema migrations."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    _boot(queue=False)
+    from appliance import migrate
+    applied = migrate.upgrade()
+    click.echo("\n".join(f"applied {n}" for n in applied) or "database is up to date")
+
+
+@db.command("status")
+def db_status() -> None:
+    """List migrations; exit status 1 when some are pending."""
+    _boot(queue=False)
+    from appliance import migrate
+    rows = migrate.status()
+    for name, applied in rows:
+        click.echo(f"[{'x' if applied else ' '}] {name}")
+    pending = [n for n, a in rows if not a]
+    click.echo(f"{len(pending)} pending" if pending else "up to date")
+    sys.exit(1 if pending else 0)
+
+
+@main.group()
+def user() -> None:
+    """User accounts."""
+
+
+@user.command("create")
+@click.argument("username")
+@click.option("--name", "display_name", required=True)
+@click.option("--role", type=click.Choice(["customer", "agent", "supervisor", "admin"]), required=True)
+@click.option("--department", "department_code", default=None, help="Department code")
+@click.option("--email", default="")
+def user_create(username, display_name, role, department_code, email) -> None:
+    """Create a user with a generated one-time password."""
+    _boot()
+    from appliance.errors import DomainError
+    from appliance.models import Department
+    from appliance.rules.access import SYSTEM
+    from appliance.services.users import create_user
+    dept = None
+    if department_code:
+        d = Department.get_or_none(Department.code == department_code)
+        if d is None:
+            raise click.ClickException(f"no department with code {department_code}")
+        dept = d.id
+    try:
+        _, password = create_user(SYSTEM, username, display_name, role, email=email,
+                                  department_id=dept, must_change_password=True)
+    except DomainError as exc:
+        raise click.ClickException(f"{exc.message}: {exc.details}") from None
+    click.echo(f"created {username}; one-time password: {password}")
+
+
+def _user_id(username: str) -> int:
+    from appliance.models import User
+    u = User.get_or_none(User.username == username)
+    if u is None:
+        raise click.ClickException(f"no user {username}")
+    return u.id
+
+
+@user.command("disable")
+@click.argument("username")
+def user_disable(username) -> None:
+    """Disable a user and end all of their sessions and tokens."""
+    _boot()
+    from appliance.rules.access import SYSTEM
+    from appliance.services.users import disable_user
+    disable_user(SYSTEM, _user_id(username))
+    click.echo(f"disabled {username}")
+
+
+@user.command("reset-password")
+@click.argument("username")
+def user_reset_password(username) -> None:
+    """Set a generated one-time password the user must change at next login."""
+    _boot()
+    from appliance.rules.access import SYSTEM
+    from appliance.services.users import reset_password
+    password = reset_password(SYSTEM, _user_id(username))
+    click.echo(f"{username}: one-time password {password}")
+
+
+@main.group()
+def demo() -> None:
+    """Demo organisation and tickets."""
+
+
+@demo.command("load")
+@click.option("--tickets", default=300, show_default=True)
+@click.option("--data-dir", default=None, help="Folder of the labelled datasets (../shared/data)")
+def demo_load(tickets: int, data_dir: str | None) -> None:
+    """Load the demo organisation and tickets (refuses if tickets exist)."""
+    _boot()
+    from appliance.demo import load_demo
+    from appliance.jobs import run_pending_inline
+    logins = load_demo(tickets, data_dir=Path(data_dir) if data_dir else None)
+    run_pending_inline()
+    click.echo("demo logins (one-time view; also in var/demo-logins.txt):")
+    for username, password, role in logins:
+        click.echo(f"  {role:<10} {username:<12} {password}")
+
+
+@main.command()
+def serve() -> None:
+    """Run the web app under gunicorn."""
+    settings = _boot(queue=False)
+    args = [sys.executable, "-m", "gunicorn", "--bind", settings.bind,
+            "--workers", str(settings.web_workers), "--threads", str(settings.web_threads),
+            "--worker-class", "gthread", "--access-logfile", "-", "--forwarded-allow-ips", "127.0.0.1",
+            "webapp.wsgi:app"]
+    os.execvp(args[0], args)
+
+
+@main.command()
+def worker() -> None:
+    """Run the Huey consumer (background jobs and the sweeper)."""
+    settings = _boot()
+    from huey.consumer import Consumer
+
+    from appliance.tasks import get_huey
+    Consumer(get_huey(settings), workers=settings.worker_threads, worker_type="thread",
+             periodic=True, check_worker_health=True).run()
+
+
+@main.group()
+def search() -> None:
+    """Full-text index."""
+
+
+@search.command("rebuild")
+def search_rebuild() -> None:
+    """Recreate the index from the database."""
+    _boot()
+    from appliance.services.indexing import rebuild
+    click.echo(f"indexed {rebuild()} tickets")
+
+
+@main.group()
+def config() -> None:
+    """Configuration."""
+
+
+@config.command("show")
+def config_show() -> None:
+    """Print effective settings, secrets masked."""
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"# from {config_path()} and GONGDAN_* environment variables")
+    docs = {name: doc for name, _, _, doc in describe()}
+    for key, value in settings.masked().items():
+        click.echo(f"{key} = {value!r}    # {docs[key]}")

@@ -1,0 +1,49 @@
+"""The database handle: one peewee proxy, bound from `database_url` at start-up.
+
+SQLite runs in WAL mode with a busy timeout and foreign keys on; PostgreSQL uses
+a connection per thread (peewee's default), autoconnect on.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import peewee
+
+database = peewee.DatabaseProxy()
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "synchronous": "normal",
+    "foreign_keys": 1,
+    "busy_timeout": 10000,
+    "cache_size": -64 * 1024,
+    "secure_delete": "on",
+    "temp_store": "memory",
+}
+
+
+def open_database(url: str) -> peewee.Database:
+    """Create (not connect) the peewee database object for a URL."""
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///"):]
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return peewee.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10)
+    if url.startswith(("postgresql://", "postgres://")):
+        u = urlparse(url)
+        return peewee.PostgresqlDatabase(
+            u.path.lstrip("/"), user=unquote(u.username or "") or None,
+            password=unquote(u.password or "") or None, host=u.hostname, port=u.port or 5432,
+            autorollback=True)
+    raise ValueError(f"unsupported database_url: {url.split('://')[0]}")
+
+
+def bind_database(url: str) -> peewee.Database:
+    db = open_database(url)
+    database.initialize(db)
+    return db
+
+
+def is_postgres() -> bool:
+    return isinstance(database.obj, peewee.PostgresqlDatabase)

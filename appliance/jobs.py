@@ -1,0 +1,132 @@
+"""Background jobs through a transactional outbox (see appliance.models.jobs).
+
+`schedule()` is called inside a service's transaction; `unit_of_work()` commits
+and then hands the new job ids to the enqueuer (the Huey task by default).
+Handlers are registered by name and must be idempotent: a job can run twice.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import threading
+from typing import Callable
+
+from appliance.db import database
+from appliance.models import Job, utcnow
+
+log = logging.getLogger(__name__)
+_local = threading.local()
+_handlers: dict[str, Callable[[int], None]] = {}
+_enqueuer: Callable[[int], None] | None = None
+
+
+def handler(name: str):
+    def register(fn):
+        _handlers[name] = fn
+        return fn
+    return register
+
+
+def set_enqueuer(fn: Callable[[int], None] | None) -> None:
+    """Where committed job ids go: the Huey task in production, a list in some tests."""
+    global _enqueuer
+    _enqueuer = fn
+
+
+def _pending() -> list[int]:
+    if not hasattr(_local, "pending"):
+        _local.pending = []
+        _local.depth = 0
+    return _local.pending
+
+
+@contextlib.contextmanager
+def unit_of_work():
+    """A transaction whose scheduled jobs are enqueued only after it commits."""
+    pending = _pending()
+    _local.depth += 1
+    try:
+        with database.atomic():
+            yield
+    except BaseException:
+        if _local.depth == 1:
+            pending.clear()
+        raise
+    finally:
+        _local.depth -= 1
+    if _local.depth == 0:
+        ids, pending[:] = list(pending), []
+        for job_id in ids:
+            _enqueue(job_id)
+
+
+def _enqueue(job_id: int) -> None:
+    if _enqueuer is None:
+        return  # nothing to hand to; the sweeper will pick the job up
+    try:
+        _enqueuer(job_id)
+    except Exception:  # queue down: the outbox row stays, the sweeper retries
+        log.warning("could not enqueue job %s; the sweeper will retry", job_id, exc_info=True)
+
+
+def schedule(name: str, object_id: int) -> int:
+    """Record a job in the current transaction; coalesces with an identical pending one."""
+    if name not in _handlers:
+        _import_handlers()
+    existing = (Job.select(Job.id).where((Job.name == name) & (Job.object_id == object_id)
+                                         & Job.done_at.is_null()).first())
+    if existing:
+        return existing.id
+    job = Job.create(name=name, object_id=object_id)
+    _pending().append(job.id)
+    return job.id
+
+
+def run_job(job_id: int) -> bool:
+    """Run one job by id; safe to call twice. Returns True if it ran now."""
+    job = Job.get_or_none(Job.id == job_id)
+    if job is None or job.done_at is not None:
+        return False
+    if job.name not in _handlers:
+        _import_handlers()
+    Job.update(attempts=Job.attempts + 1).where(Job.id == job_id).execute()
+    try:
+        _handlers[job.name](job.object_id)
+    except Exception as exc:
+        Job.update(last_error=type(exc).__name__ + ": " + str(exc)[:500]).where(
+            Job.id == job_id).execute()
+        raise
+    Job.update(done_at=utcnow(), last_error="").where(Job.id == job_id).execute()
+    return True
+
+
+def stale_jobs(older_than_seconds: int, limit: int = 500) -> list[int]:
+    """Unfinished jobs last enqueued longer ago than the threshold (for the sweeper)."""
+    cutoff = utcnow() - dt.timedelta(seconds=older_than_seconds)
+    rows = (Job.select(Job.id).where(Job.done_at.is_null() & (Job.enqueued_at < cutoff))
+            .order_by(Job.id).limit(limit))
+    return [r.id for r in rows]
+
+
+def sweep(older_than_seconds: int) -> int:
+    """Re-enqueue unfinished jobs; returns how many."""
+    ids = stale_jobs(older_than_seconds)
+    if ids:
+        Job.update(enqueued_at=utcnow()).where(Job.id.in_(ids)).execute()
+        for job_id in ids:
+            _enqueue(job_id)
+    return len(ids)
+
+
+def run_pending_inline() -> int:
+    """Run every unfinished job in this process (CLI maintenance and tests)."""
+    count = 0
+    for job in Job.select(Job.id).where(Job.done_at.is_null()).order_by(Job.id):
+        count += run_job(job.id)
+    return count
+
+
+def _import_handlers() -> None:
+    # Handler modules register themselves on import; import them lazily to avoid cycles.
+    import appliance.services.indexing  # noqa: F401

@@ -1,0 +1,16 @@
+"""Thin peewee models: fields, constraints, indexes, named queries. Logic lives in services."""
+from .base import BaseModel, utcnow
+from .org import Department, Team, TeamMember, User, Skill, AgentSkill, ApiToken, UserSession
+from .customers import Customer, CustomerContact
+from .tickets import (Category, CustomFieldDef, Ticket, TicketTag, Comment, Attachment,
+                      TimelineEvent, TicketLink, SavedFilter, NumberSequence)
+from .jobs import Job
+
+ALL_MODELS = [
+    Customer, CustomerContact,
+    Department, Team, User, TeamMember, Skill, AgentSkill, ApiToken, UserSession,
+    Category, CustomFieldDef, Ticket, TicketTag, Comment, Attachment, TimelineEvent,
+    TicketLink, SavedFilter, NumberSequence, Job,
+]
+
+__all__ = [m.__name__ for m in ALL_MODELS] + ["ALL_MODELS", "BaseModel", "utcnow"]

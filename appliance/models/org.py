@@ -1,0 +1,91 @@
+"""Organisation: departments, teams, users (all roles), skills, API tokens, sessions."""
+from __future__ import annotations
+
+import peewee as pw
+
+from .base import BaseModel, utcnow
+from .customers import Customer
+
+ROLES = ("customer", "agent", "supervisor", "admin")
+STAFF_ROLES = ("agent", "supervisor", "admin")
+
+
+class Department(BaseModel):
+    code = pw.CharField(max_length=32, unique=True)
+    name = pw.CharField(max_length=100)
+    name_en = pw.CharField(max_length=100, default="")
+    active = pw.BooleanField(default=True)
+    created_at = pw.DateTimeField(default=utcnow)
+
+
+class Team(BaseModel):
+    department = pw.ForeignKeyField(Department, backref="teams", on_delete="CASCADE")
+    name = pw.CharField(max_length=100)
+
+    class Meta:
+        indexes = ((("department", "name"), True),)
+
+
+class User(BaseModel):
+    username = pw.CharField(max_length=64, unique=True)
+    display_name = pw.CharField(max_length=100)
+    email = pw.CharField(max_length=254, default="")
+    role = pw.CharField(max_length=16, index=True)
+    department = pw.ForeignKeyField(Department, null=True, backref="members", on_delete="SET NULL")
+    customer = pw.ForeignKeyField(Customer, null=True, backref="users", on_delete="SET NULL")
+    password_hash = pw.CharField(max_length=255, default="")
+    active = pw.BooleanField(default=True)
+    must_change_password = pw.BooleanField(default=False)
+    locale = pw.CharField(max_length=8, default="")
+    capacity = pw.IntegerField(default=10)
+    created_at = pw.DateTimeField(default=utcnow)
+    last_login_at = pw.DateTimeField(null=True)
+    version = pw.IntegerField(default=1)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+
+class TeamMember(BaseModel):
+    team = pw.ForeignKeyField(Team, backref="members", on_delete="CASCADE")
+    user = pw.ForeignKeyField(User, backref="teams", on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("team", "user"), True),)
+
+
+class Skill(BaseModel):
+    name = pw.CharField(max_length=100, unique=True)
+    description = pw.CharField(max_length=255, default="")
+
+
+class AgentSkill(BaseModel):
+    user = pw.ForeignKeyField(User, backref="skills", on_delete="CASCADE")
+    skill = pw.ForeignKeyField(Skill, backref="agents", on_delete="CASCADE")
+    level = pw.SmallIntegerField(constraints=[pw.Check("level BETWEEN 1 AND 5")])
+
+    class Meta:
+        indexes = ((("user", "skill"), True),)
+
+
+class ApiToken(BaseModel):
+    """Per-user API token; only a SHA-256 of the secret is stored."""
+    user = pw.ForeignKeyField(User, backref="api_tokens", on_delete="CASCADE")
+    name = pw.CharField(max_length=100)
+    prefix = pw.CharField(max_length=16)
+    token_hash = pw.CharField(max_length=64, unique=True)
+    created_at = pw.DateTimeField(default=utcnow)
+    last_used_at = pw.DateTimeField(null=True)
+    revoked_at = pw.DateTimeField(null=True)
+
+
+class UserSession(BaseModel):
+    """Server-side login session; the cookie carries only the random id, stored hashed."""
+    id_hash = pw.CharField(max_length=64, primary_key=True)
+    user = pw.ForeignKeyField(User, backref="sessions", on_delete="CASCADE")
+    created_at = pw.DateTimeField(default=utcnow)
+    last_seen_at = pw.DateTimeField(default=utcnow)
+    ip = pw.CharField(max_length=64, default="")
+    user_agent = pw.CharField(max_length=255, default="")
+    revoked = pw.BooleanField(default=False)

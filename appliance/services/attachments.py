@@ -1,0 +1,129 @@
+"""Attachments: checked (size, extension, content), stored outside the web root
+under random names, served only after a per-object permission check."""
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import filetype
+
+from appliance.errors import NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationError
+from appliance.models import Attachment
+from appliance.rules.access import Actor, can_see_internal
+from appliance.services import common
+from appliance.settings import Settings
+
+_TEXT_TYPES = {"txt": "text/plain", "log": "text/plain", "csv": "text/csv",
+               "eml": "message/rfc822"}
+# Office Open XML files are ZIP containers; old Office files are OLE2 compound files.
+_ZIP_BASED = {"zip", "docx", "xlsx", "pptx"}
+_OLE2 = {"doc", "xls"}
+_OLE2_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
+_CONTENT_TYPES = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                  "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                  "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+                  "zip": "application/zip", "doc": "application/msword",
+                  "xls": "application/vnd.ms-excel"}
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    data: bytes
+
+
+def safe_filename(name: str) -> str:
+    """Keep a readable display name with no path, control or reserved characters."""
+    name = unicodedata.normalize("NFC", name or "").replace("\\", "/").split("/")[-1]
+    name = "".join(ch for ch in name if ch.isprintable() and ch not in '<>:"|?*')
+    name = name.strip(" .")
+    return name[:200] or "attachment"
+
+
+def _extension(name: str) -> str:
+    return name.rsplit(".", 1)[-1].lower() if "." in name else ""
+
+
+def check_upload(upload: Upload, settings: Settings) -> tuple[str, str]:
+    """Return (safe name, content type) or raise 413/415 with the reason."""
+    name = safe_filename(upload.filename)
+    if len(upload.data) > settings.max_attachment_bytes:
+        raise PayloadTooLarge(f"{name}: larger than {settings.max_attachment_bytes} bytes",
+                              field="attachments", limit=settings.max_attachment_bytes)
+    ext = _extension(name)
+    if ext not in settings.allowed_attachment_types:
+        raise UnsupportedMediaType(f"{name}: file type .{ext or '?'} is not allowed",
+                                   field="attachments", allowed=list(settings.allowed_attachment_types))
+    if not upload.data:
+        raise ValidationError({"attachments": f"{name}: the file is empty"})
+    return name, _sniff(name, ext, upload.data)
+
+
+def _sniff(name: str, ext: str, data: bytes) -> str:
+    """The content must be what the extension says (no HTML renamed to .png)."""
+    if ext in _TEXT_TYPES:
+        if b"\x00" in data[:8192]:
+            raise UnsupportedMediaType(f"{name}: not a text file", field="attachments")
+        return _TEXT_TYPES[ext]
+    if ext in _OLE2:
+        if not data.startswith(_OLE2_MAGIC):
+            raise UnsupportedMediaType(f"{name}: content does not match .{ext}", field="attachments")
+        return _CONTENT_TYPES[ext]
+    kind = filetype.guess(data[:8192])
+    actual = kind.extension if kind else ""
+    expected = "zip" if ext in _ZIP_BASED else ("jpg" if ext == "jpeg" else ext)
+    if actual != expected and not (ext in _ZIP_BASED and actual in _ZIP_BASED):
+        raise UnsupportedMediaType(f"{name}: content does not match .{ext}", field="attachments")
+    return _CONTENT_TYPES.get(ext) or kind.mime
+
+
+def _path(settings: Settings, storage_name: str) -> Path:
+    return Path(settings.attachment_dir) / storage_name[:2] / storage_name
+
+
+def write_files(uploads: list[Upload], settings: Settings) -> list[dict]:
+    """Check every upload first, then write them; nothing is written if any is bad."""
+    checked = [(u, *check_upload(u, settings)) for u in uploads]
+    written = []
+    try:
+        for upload, name, ctype in checked:
+            storage_name = secrets.token_hex(24)
+            path = _path(settings, storage_name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(upload.data)
+            written.append({"filename": name, "storage_name": storage_name, "content_type": ctype,
+                            "size": len(upload.data),
+                            "sha256": hashlib.sha256(upload.data).hexdigest()})
+    except Exception:
+        remove_files([w["storage_name"] for w in written], settings)
+        raise
+    return written
+
+
+def remove_files(storage_names: list[str], settings: Settings) -> None:
+    for storage_name in storage_names:
+        try:
+            _path(settings, storage_name).unlink()
+        except FileNotFoundError:
+            pass
+
+
+def open_attachment(actor: Actor, attachment_id: int, settings: Settings
+                    ) -> tuple[Attachment, bytes]:
+    """The attachment and its bytes, if the actor may see its ticket (and it is not internal)."""
+    a = Attachment.get_or_none(Attachment.id == attachment_id)
+    if a is None:
+        raise NotFound("attachment not found", id=attachment_id)
+    try:
+        common.ticket_for(actor, a.ticket_id)
+    except NotFound:
+        raise NotFound("attachment not found", id=attachment_id) from None
+    if a.internal and not can_see_internal(actor):
+        raise NotFound("attachment not found", id=attachment_id)
+    return a, _path(settings, a.storage_name).read_bytes()

@@ -1,0 +1,82 @@
+"""Conversation: public replies and internal notes, with attachments."""
+from __future__ import annotations
+
+from appliance import dto
+from appliance.errors import Conflict, PermissionDenied, ValidationError
+from appliance.jobs import schedule, unit_of_work
+from appliance.models import Attachment, Comment, utcnow
+from appliance.rules import states
+from appliance.rules.access import Actor, can_edit_ticket
+from appliance.services import common
+from appliance.services.attachments import Upload, remove_files, write_files
+from appliance.services.tickets import _save
+from appliance.settings import Settings
+
+MAX_FILES = 10
+
+
+def add_comment(actor: Actor, ticket_id: int, body: str, settings: Settings, *,
+                internal: bool = False, uploads: list[Upload] | None = None,
+                channel: str = "web") -> dto.CommentView:
+    """Add a reply or note; a customer reply reopens/returns the ticket as the rules say."""
+    uploads = uploads or []
+    text = common.clean_text(body, "body", max_len=100_000)
+    if not text and not uploads:
+        raise ValidationError({"body": "required"})
+    if len(uploads) > MAX_FILES:
+        raise ValidationError({"attachments": f"at most {MAX_FILES} files"})
+    if actor.is_customer and internal:
+        raise PermissionDenied("customers cannot write internal notes")
+    common.ticket_for(actor, ticket_id)  # 404 before touching any file
+    written = write_files(uploads, settings)
+    try:
+        with unit_of_work():
+            comment = _store(actor, ticket_id, text, internal, written, channel, settings)
+            schedule("index_ticket", ticket_id)
+    except BaseException:
+        remove_files([w["storage_name"] for w in written], settings)
+        raise
+    cache: dict = {}
+    atts = [common.attachment_view(a) for a in Attachment.select().where(
+        Attachment.comment == comment.id)]
+    return common.comment_view(comment, atts, cache)
+
+
+def _store(actor: Actor, ticket_id: int, text: str, internal: bool, written: list[dict],
+           channel: str, settings: Settings) -> Comment:
+    t = common.ticket_for(actor, ticket_id, lock=True)
+    if actor.is_staff and not can_edit_ticket(actor, common.facts(t)):
+        raise PermissionDenied("you may not change this ticket")
+    now = utcnow()
+    comment = Comment.create(ticket=t.id, author=actor.user_id or None,
+                             author_kind="customer" if actor.is_customer else "agent",
+                             internal=internal, body=text or "", channel=channel, created_at=now)
+    for w in written:
+        Attachment.create(ticket=t.id, comment=comment.id, internal=internal,
+                          uploaded_by=actor.user_id or None, created_at=now, **w)
+        common.record(t.id, actor, "attachment_added", after={"filename": w["filename"]},
+                      internal=internal)
+    common.record(t.id, actor, "note_added" if internal else "reply_added",
+                  after={"comment_id": comment.id}, internal=internal)
+    _after_reply(actor, t, internal, now, settings)
+    return comment
+
+
+def _after_reply(actor: Actor, t, internal: bool, now, settings: Settings) -> None:
+    """Status and first-response bookkeeping a new comment implies."""
+    changes: dict = {}
+    if actor.is_staff and not internal and t.first_response_at is None:
+        changes["first_response_at"] = now
+    ended = t.closed_at or t.resolved_at
+    reopen_ok = states.reopen_allowed(ended, now, settings.reopen_window_days)
+    if actor.is_customer and t.status == "closed" and not reopen_ok:
+        raise Conflict("this ticket is closed; please open a new ticket", status=t.status)
+    target = states.status_after_reply(t.status, by_customer=actor.is_customer,
+                                       internal=internal, reopen_ok=reopen_ok)
+    if target and target != t.status:
+        kind = "reopened" if t.status in ("resolved", "closed") else "status_changed"
+        common.record(t.id, actor, kind, "status", t.status, target)
+        changes.update(status=target, is_open=states.is_open(target))
+        if kind == "reopened":
+            changes.update(resolved_at=None, closed_at=None)
+    _save(t, changes, now)

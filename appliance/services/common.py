@@ -1,0 +1,127 @@
+"""Helpers shared by services: loading with permission checks, timeline, DTO mapping."""
+from __future__ import annotations
+
+import re
+
+from appliance import dto
+from appliance.errors import NotFound, PermissionDenied, ValidationError
+from appliance.models import (Attachment, Category, Comment, Customer, Department,
+                              TimelineEvent, Ticket, User)
+from appliance.rules.access import Actor, TicketFacts, can_edit_ticket, can_view_ticket
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def facts(t: Ticket) -> TicketFacts:
+    return TicketFacts(t.department_id, t.assignee_id, t.customer_id, t.requester_id)
+
+
+def ticket_for(actor: Actor, ticket_id: int, *, edit: bool = False, lock: bool = False) -> Ticket:
+    """Load a ticket the actor may see (404 otherwise, so ids cannot be probed)."""
+    query = Ticket.select().where(Ticket.id == ticket_id)
+    if lock and Ticket._meta.database.obj.__class__.__name__.startswith("Postgres"):
+        query = query.for_update()
+    t = query.first()
+    if t is None or not can_view_ticket(actor, facts(t)):
+        raise NotFound("ticket not found", id=ticket_id)
+    if edit and not can_edit_ticket(actor, facts(t)):
+        raise PermissionDenied("you may not change this ticket")
+    return t
+
+
+def clean_text(value, field: str, *, required: bool = False, max_len: int = 100_000,
+               single_line: bool = False) -> str:
+    """Strip, drop control characters, enforce length; raise ValidationError naming the field."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ValidationError({field: "must be text"})
+    text = _CONTROL.sub("", value.replace("\r\n", "\n")).strip()
+    if single_line:
+        text = " ".join(text.split())
+    if required and not text:
+        raise ValidationError({field: "required"})
+    if len(text) > max_len:
+        raise ValidationError({field: f"at most {max_len} characters"})
+    return text
+
+
+def record(ticket_id: int, actor: Actor | None, kind: str, field: str = "", before=None,
+           after=None, internal: bool = False) -> None:
+    """Append one timeline event (never updated or deleted afterwards)."""
+    TimelineEvent.create(ticket=ticket_id, actor=(actor.user_id or None) if actor else None,
+                         kind=kind, field=field, before=before, after=after, internal=internal)
+
+
+def ref(obj, name_attr: str = "name") -> dto.Ref | None:
+    if obj is None:
+        return None
+    return dto.Ref(obj.id, getattr(obj, name_attr))
+
+
+def _cached(model, pk, cache, name_attr="name"):
+    if pk is None:
+        return None
+    key = (model, pk)
+    if key not in cache:
+        obj = model.get_or_none(model.id == pk)
+        cache[key] = dto.Ref(obj.id, getattr(obj, name_attr)) if obj else None
+    return cache[key]
+
+
+def summaries(tickets: list[Ticket]) -> list[dto.TicketSummary]:
+    """Map tickets to summaries, loading each related name once per call."""
+    cache: dict = {}
+    _prefetch_refs(tickets, cache)
+    return [summary(t, cache) for t in tickets]
+
+
+def _prefetch_refs(tickets, cache) -> None:
+    for model, attr, name in ((Department, "department_id", "name"),
+                              (User, "assignee_id", "display_name"),
+                              (Customer, "customer_id", "name"),
+                              (Category, "category_id", "path")):
+        ids = {getattr(t, attr) for t in tickets} - {None}
+        if ids:
+            for row in model.select(model.id, getattr(model, name)).where(model.id.in_(list(ids))):
+                cache[(model, row.id)] = dto.Ref(row.id, getattr(row, name))
+
+
+def summary(t: Ticket, cache: dict | None = None) -> dto.TicketSummary:
+    cache = {} if cache is None else cache
+    return dto.TicketSummary(
+        id=t.id, number=t.number, subject=t.subject, status=t.status, priority=t.priority,
+        urgency=t.urgency, channel=t.channel,
+        department=_cached(Department, t.department_id, cache),
+        assignee=_cached(User, t.assignee_id, cache, "display_name"),
+        customer=_cached(Customer, t.customer_id, cache),
+        category=_cached(Category, t.category_id, cache, "path"),
+        created_at=t.created_at, updated_at=t.updated_at, due_at=t.due_at, version=t.version)
+
+
+def attachment_view(a: Attachment) -> dto.AttachmentView:
+    return dto.AttachmentView(a.id, a.filename, a.content_type, a.size, a.internal,
+                              a.comment_id, a.created_at)
+
+
+def comment_view(c: Comment, attachments: list[dto.AttachmentView], cache: dict) -> dto.CommentView:
+    return dto.CommentView(c.id, _cached(User, c.author_id, cache, "display_name"), c.author_kind,
+                           c.internal, c.body, c.channel, c.created_at, attachments)
+
+
+def event_view(e: TimelineEvent, cache: dict) -> dto.EventView:
+    return dto.EventView(e.id, _cached(User, e.actor_id, cache, "display_name"), e.kind, e.field,
+                         e.before, e.after, e.internal, e.created_at)
+
+
+def exists(model, pk, field: str) -> int | None:
+    """Validate an optional foreign key given by a client; None/'' means unset."""
+    if pk in (None, ""):
+        return None
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise ValidationError({field: "must be an id"}) from None
+    if not model.select(model.id).where(model.id == pk).exists():
+        raise ValidationError({field: "does not exist"})
+    return pk

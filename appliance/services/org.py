@@ -1,0 +1,197 @@
+"""Organisation set-up: departments, teams, skills, categories and custom fields."""
+from __future__ import annotations
+
+import re
+
+from appliance import dto
+from appliance.errors import NotFound, ValidationError
+from appliance.jobs import unit_of_work
+from appliance.models import (AgentSkill, Category, CustomFieldDef, Department, Skill, Team,
+                              TeamMember, User)
+from appliance.rules.access import Actor
+from appliance.rules.custom_fields import KINDS
+from appliance.services import common
+from appliance.services.users import _require_admin
+
+_KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def department_view(d: Department) -> dto.DepartmentView:
+    teams = [dto.Ref(t.id, t.name) for t in Team.select().where(Team.department == d.id)
+             .order_by(Team.name)]
+    return dto.DepartmentView(d.id, d.code, d.name, d.name_en, d.active, teams)
+
+
+def list_departments(active_only: bool = False) -> list[dto.DepartmentView]:
+    q = Department.select().order_by(Department.code)
+    if active_only:
+        q = q.where(Department.active == True)  # noqa: E712
+    return [department_view(d) for d in q]
+
+
+def save_department(actor: Actor, code: str, name: str, name_en: str = "", active: bool = True,
+                    department_id: int | None = None) -> dto.DepartmentView:
+    _require_admin(actor)
+    code = common.clean_text(code, "code", required=True, max_len=32, single_line=True)
+    name = common.clean_text(name, "name", required=True, max_len=100, single_line=True)
+    name_en = common.clean_text(name_en, "name_en", max_len=100, single_line=True)
+    with unit_of_work():
+        clash = Department.select().where(Department.code == code)
+        if department_id:
+            clash = clash.where(Department.id != department_id)
+        if clash.exists():
+            raise ValidationError({"code": "already used"})
+        if department_id:
+            if not Department.update(code=code, name=name, name_en=name_en, active=active).where(
+                    Department.id == department_id).execute():
+                raise NotFound("department not found", id=department_id)
+            d = Department.get_by_id(department_id)
+        else:
+            d = Department.create(code=code, name=name, name_en=name_en, active=active)
+    return department_view(d)
+
+
+def add_team(actor: Actor, department_id: int, name: str, member_ids: list[int] = ()) -> dto.Ref:
+    _require_admin(actor)
+    dept = common.exists(Department, department_id, "department_id")
+    name = common.clean_text(name, "name", required=True, max_len=100, single_line=True)
+    with unit_of_work():
+        if Team.select().where((Team.department == dept) & (Team.name == name)).exists():
+            raise ValidationError({"name": "already used in this department"})
+        team = Team.create(department=dept, name=name)
+        for uid in member_ids:
+            TeamMember.create(team=team, user=common.exists(User, uid, "member_ids"))
+    return dto.Ref(team.id, team.name)
+
+
+def list_skills() -> list[dto.Ref]:
+    return [dto.Ref(s.id, s.name) for s in Skill.select().order_by(Skill.name)]
+
+
+def save_skill(actor: Actor, name: str, description: str = "") -> dto.Ref:
+    _require_admin(actor)
+    name = common.clean_text(name, "name", required=True, max_len=100, single_line=True)
+    with unit_of_work():
+        if Skill.select().where(Skill.name == name).exists():
+            raise ValidationError({"name": "already exists"})
+        s = Skill.create(name=name, description=common.clean_text(description, "description",
+                                                                  max_len=255))
+    return dto.Ref(s.id, s.name)
+
+
+def set_agent_skill(actor: Actor, user_id: int, skill_id: int, level: int | None) -> None:
+    """Give an agent a skill at level 1-5; level None removes it."""
+    _require_admin(actor)
+    uid = common.exists(User, user_id, "user_id")
+    sid = common.exists(Skill, skill_id, "skill_id")
+    with unit_of_work():
+        AgentSkill.delete().where((AgentSkill.user == uid) & (AgentSkill.skill == sid)).execute()
+        if level not in (None, "", 0, "0"):
+            try:
+                lvl = int(level)
+            except (TypeError, ValueError):
+                raise ValidationError({"level": "must be 1 to 5"}) from None
+            if not 1 <= lvl <= 5:
+                raise ValidationError({"level": "must be 1 to 5"})
+            AgentSkill.create(user=uid, skill=sid, level=lvl)
+
+
+def category_view(c: Category) -> dto.CategoryView:
+    return dto.CategoryView(c.id, c.name, c.path, c.parent_id, c.department_id, c.active)
+
+
+def list_categories(active_only: bool = False) -> list[dto.CategoryView]:
+    q = Category.select().order_by(Category.path)
+    if active_only:
+        q = q.where(Category.active == True)  # noqa: E712
+    return [category_view(c) for c in q]
+
+
+def save_category(actor: Actor, name: str, parent_id=None, department_id=None,
+                  active: bool = True, category_id: int | None = None) -> dto.CategoryView:
+    _require_admin(actor)
+    name = common.clean_text(name, "name", required=True, max_len=100, single_line=True)
+    if "/" in name:
+        raise ValidationError({"name": "must not contain /"})
+    parent = common.exists(Category, parent_id, "parent_id")
+    dept = common.exists(Department, department_id, "department_id")
+    with unit_of_work():
+        if category_id and parent and _descends(parent, int(category_id)):
+            raise ValidationError({"parent_id": "a category cannot be inside itself"})
+        path = (Category.get_by_id(parent).path + " / " if parent else "") + name
+        clash = Category.select().where((Category.parent == parent) & (Category.name == name))
+        if category_id:
+            clash = clash.where(Category.id != category_id)
+        if clash.exists():
+            raise ValidationError({"name": "already exists at this level"})
+        values = dict(name=name, parent=parent, department=dept, active=active, path=path)
+        if category_id:
+            if not Category.update(**values).where(Category.id == category_id).execute():
+                raise NotFound("category not found", id=category_id)
+            _repath_children(int(category_id))
+            c = Category.get_by_id(category_id)
+        else:
+            c = Category.create(**values)
+    return category_view(c)
+
+
+def _descends(candidate: int, ancestor: int) -> bool:
+    node = Category.get_or_none(Category.id == candidate)
+    while node is not None:
+        if node.id == ancestor:
+            return True
+        node = Category.get_or_none(Category.id == node.parent_id) if node.parent_id else None
+    return False
+
+
+def _repath_children(parent_id: int) -> None:
+    parent = Category.get_by_id(parent_id)
+    for child in Category.select().where(Category.parent == parent_id):
+        Category.update(path=parent.path + " / " + child.name).where(Category.id == child.id).execute()
+        _repath_children(child.id)
+
+
+def custom_field_view(d: CustomFieldDef) -> dto.CustomFieldView:
+    return dto.CustomFieldView(d.id, d.key, d.label, d.kind, list(d.options), d.required,
+                               d.active, d.position)
+
+
+def list_custom_fields(active_only: bool = False) -> list[dto.CustomFieldView]:
+    q = CustomFieldDef.select().order_by(CustomFieldDef.position, CustomFieldDef.id)
+    if active_only:
+        q = q.where(CustomFieldDef.active == True)  # noqa: E712
+    return [custom_field_view(d) for d in q]
+
+
+def save_custom_field(actor: Actor, key: str, label: str, kind: str, options=(),
+                      required: bool = False, active: bool = True, position: int = 0,
+                      field_id: int | None = None) -> dto.CustomFieldView:
+    _require_admin(actor)
+    errors = {}
+    if not _KEY.match(key or ""):
+        errors["key"] = "lower-case letters, digits and _, starting with a letter"
+    if kind not in KINDS:
+        errors["kind"] = "must be one of " + ", ".join(KINDS)
+    if isinstance(options, str):
+        options = [o.strip() for o in options.replace("\n", ",").split(",")]
+    options = [o for o in dict.fromkeys(options or []) if o]
+    if kind in ("select", "multiselect") and not options:
+        errors["options"] = "list at least one option"
+    if errors:
+        raise ValidationError(errors)
+    label = common.clean_text(label, "label", required=True, max_len=100, single_line=True)
+    with unit_of_work():
+        clash = CustomFieldDef.select().where(CustomFieldDef.key == key)
+        if field_id:
+            clash = clash.where(CustomFieldDef.id != field_id)
+        if clash.exists():
+            raise ValidationError({"key": "already used"})
+        values = dict(key=key, label=label, kind=kind, options=options, required=required,
+                      active=active, position=int(position or 0))
+        if field_id:
+            if not CustomFieldDef.update(**values).where(CustomFieldDef.id == field_id).execute():
+                raise NotFound("custom field not found", id=field_id)
+            d = CustomFieldDef.get_by_id(field_id)
+        else:
+            d = CustomFieldDef.create(**values)
+    return custom_field_view(d)

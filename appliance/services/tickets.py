@@ -1,0 +1,333 @@
+"""Tickets: create, read, change fields, move through the state machine."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from appliance import dto
+from appliance.errors import Conflict, IllegalTransition, PermissionDenied, ValidationError
+from appliance.jobs import schedule, unit_of_work
+from appliance.models import (Category, Customer, CustomFieldDef, Department, NumberSequence,
+                              Ticket, TicketTag, User, utcnow)
+from appliance.rules import states
+from appliance.rules.access import Actor, can_assign_to, can_see_internal
+from appliance.rules.custom_fields import FieldDef, validate_custom_fields
+from appliance.rules.numbering import format_number
+from appliance.services import common
+from appliance.settings import Settings
+
+EDITABLE = ("subject", "priority", "urgency", "category_id", "department_id", "assignee_id",
+            "customer_id", "tags", "custom_fields", "due_at")
+
+
+@dataclass
+class TicketInput:
+    subject: str = ""
+    description: str = ""
+    channel: str = "web"
+    priority: int | str | None = None
+    urgency: str | None = None
+    category_id: int | None = None
+    department_id: int | None = None
+    assignee_id: int | None = None
+    customer_id: int | None = None
+    tags: list[str] = field(default_factory=list)
+    custom_fields: dict = field(default_factory=dict)
+    due_at: str | dt.datetime | None = None
+
+
+def field_defs(active_only: bool = True) -> list[FieldDef]:
+    q = CustomFieldDef.select().order_by(CustomFieldDef.position, CustomFieldDef.id)
+    if active_only:
+        q = q.where(CustomFieldDef.active == True)  # noqa: E712
+    return [FieldDef(d.key, d.label, d.kind, tuple(d.options), d.required) for d in q]
+
+
+def _priority(value) -> int:
+    try:
+        p = int(str(value).upper().lstrip("P"))
+    except (TypeError, ValueError):
+        raise ValidationError({"priority": "must be 1, 2, 3 or 4 (P1 is most urgent)"}) from None
+    if p not in states.PRIORITIES:
+        raise ValidationError({"priority": "must be 1, 2, 3 or 4 (P1 is most urgent)"})
+    return p
+
+
+def _due(value) -> dt.datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.datetime):
+        return value
+    try:
+        parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError({"due_at": "must be an ISO 8601 date-time"}) from None
+    if parsed.tzinfo:
+        parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return parsed
+
+
+def _tags(value) -> list[str]:
+    if value in (None, ""):
+        return []
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, (list, tuple)):
+        raise ValidationError({"tags": "must be a list of words"})
+    tags = sorted({common.clean_text(v, "tags", max_len=64, single_line=True) for v in value} - {""})
+    if len(tags) > 20:
+        raise ValidationError({"tags": "at most 20 tags"})
+    return tags
+
+
+def _clean_field(name: str, value, actor: Actor, department_id: int | None):
+    """Validate one editable field; returns the value to store."""
+    if name == "subject":
+        return common.clean_text(value, "subject", required=True, max_len=255, single_line=True)
+    if name == "priority":
+        return _priority(value)
+    if name == "urgency":
+        if value not in states.URGENCIES:
+            raise ValidationError({"urgency": "must be low, medium or high"})
+        return value
+    if name == "category_id":
+        return common.exists(Category, value, "category_id")
+    if name == "department_id":
+        return common.exists(Department, value, "department_id")
+    if name == "customer_id":
+        return common.exists(Customer, value, "customer_id")
+    if name == "assignee_id":
+        return _assignee(value, actor, department_id)
+    if name == "tags":
+        return _tags(value)
+    if name == "due_at":
+        return _due(value)
+    raise ValidationError({name: "cannot be changed"})
+
+
+def _assignee(value, actor: Actor, department_id: int | None) -> int | None:
+    pk = common.exists(User, value, "assignee_id")
+    if pk is None:
+        return None
+    user = User.get_by_id(pk)
+    if not user.is_staff or not user.active:
+        raise ValidationError({"assignee_id": "must be an active agent"})
+    if not can_assign_to(actor, user.department_id, department_id):
+        raise ValidationError({"assignee_id": "agent is outside the ticket's department"})
+    return pk
+
+
+def _next_number(settings: Settings, now: dt.datetime) -> str:
+    """Allocate the next number for this year; the UPDATE takes the row lock (PostgreSQL)."""
+    year = now.year
+    updated = NumberSequence.update(last=NumberSequence.last + 1).where(
+        NumberSequence.year == year).execute()
+    if not updated:
+        NumberSequence.insert(year=year, last=1).on_conflict(
+            conflict_target=[NumberSequence.year],
+            update={NumberSequence.last: NumberSequence.last + 1}).execute()
+    seq = NumberSequence.get_by_id(year).last
+    return format_number(settings.ticket_number_prefix, year, seq)
+
+
+def _validate_new(actor: Actor, data: TicketInput) -> dict:
+    errors: dict[str, str] = {}
+    values: dict = {}
+    fields = ["subject", "category_id", "tags"]
+    if actor.is_staff:
+        fields += ["department_id", "customer_id", "due_at"]
+        if data.priority not in (None, ""):
+            fields.append("priority")
+        if data.urgency not in (None, ""):
+            fields.append("urgency")
+    for name in fields:
+        try:
+            values[name] = _clean_field(name, getattr(data, name), actor, None)
+        except ValidationError as exc:
+            errors.update(exc.fields)
+    try:
+        values["description"] = common.clean_text(data.description, "description", max_len=100_000)
+    except ValidationError as exc:
+        errors.update(exc.fields)
+    if data.channel not in states.CHANNELS:
+        errors["channel"] = "must be one of " + ", ".join(states.CHANNELS)
+    if actor.is_staff and data.assignee_id not in (None, "") and "department_id" in values:
+        try:
+            values["assignee_id"] = _assignee(data.assignee_id, actor, values["department_id"])
+        except ValidationError as exc:
+            errors.update(exc.fields)
+    cf, cf_errors = validate_custom_fields(field_defs(), data.custom_fields or {})
+    errors.update(cf_errors)
+    values["custom_fields"] = cf
+    if errors:
+        raise ValidationError(errors)
+    return values
+
+
+def create_ticket(actor: Actor, data: TicketInput, settings: Settings, *,
+                  parent_id: int | None = None) -> dto.TicketDetail:
+    values = _validate_new(actor, data)
+    tags = values.pop("tags")
+    if actor.is_customer:
+        values.update(customer_id=actor.customer_id, channel="web")
+        requester = actor.user_id
+    else:
+        values["channel"] = data.channel
+        requester = None
+    now = utcnow()
+    with unit_of_work():
+        if parent_id is not None:
+            common.ticket_for(actor, parent_id, edit=True)
+        t = Ticket.create(number=_next_number(settings, now), requester=requester,
+                          created_at=now, updated_at=now, **values)
+        for tag in tags:
+            TicketTag.create(ticket=t.id, tag=tag)
+        common.record(t.id, actor, "created", after={"number": t.number, "channel": t.channel})
+        if parent_id is not None:
+            from appliance.services.links import attach_child
+            attach_child(actor, parent_id, t.id)
+        schedule("index_ticket", t.id)
+    return get_ticket(actor, t.id, settings)
+
+
+def get_ticket(actor: Actor, ticket_id: int, settings: Settings) -> dto.TicketDetail:
+    from appliance.services.detail import ticket_detail
+    return ticket_detail(actor, common.ticket_for(actor, ticket_id), settings)
+
+
+def _check_version(t: Ticket, expected_version) -> None:
+    if expected_version in (None, ""):
+        return
+    try:
+        expected = int(expected_version)
+    except (TypeError, ValueError):
+        raise ValidationError({"expected_version": "must be an integer"}) from None
+    if expected != t.version:
+        raise Conflict("the ticket was changed by someone else; reload and try again",
+                       expected_version=expected, current_version=t.version)
+
+
+def _save(t: Ticket, changes: dict, now: dt.datetime) -> None:
+    """Write changes guarded by the version read, so a concurrent writer cannot be overwritten."""
+    changes = {**changes, "updated_at": now, "version": t.version + 1}
+    n = Ticket.update(**changes).where((Ticket.id == t.id) & (Ticket.version == t.version)).execute()
+    if n != 1:
+        raise Conflict("the ticket was changed by someone else; reload and try again",
+                       current_version=Ticket.get_by_id(t.id).version)
+    for k, v in changes.items():
+        setattr(t, k, v)
+
+
+def update_ticket(actor: Actor, ticket_id: int, changes: dict, settings: Settings, *,
+                  expected_version=None) -> dto.TicketDetail:
+    unknown = [k for k in changes if k not in EDITABLE and k != "status"]
+    if unknown:
+        raise ValidationError({k: "unknown or read-only field" for k in unknown})
+    with unit_of_work():
+        t = common.ticket_for(actor, ticket_id, edit=True, lock=True)
+        _check_version(t, expected_version)
+        _apply_changes(actor, t, changes, utcnow())
+        if "status" in changes and changes["status"] != t.status:
+            _transition(actor, t, changes["status"], settings)
+        schedule("index_ticket", t.id)
+    return get_ticket(actor, ticket_id, settings)
+
+
+def _apply_changes(actor: Actor, t: Ticket, changes: dict, now: dt.datetime) -> None:
+    new_department = changes.get("department_id", t.department_id)
+    if "department_id" in changes:
+        new_department = _clean_field("department_id", changes["department_id"], actor, None)
+    row_changes, errors = {}, {}
+    for name in [k for k in changes if k in EDITABLE]:
+        try:
+            if name == "custom_fields":
+                value = _merge_custom(t, changes[name])
+            else:
+                value = _clean_field(name, changes[name], actor, new_department)
+        except ValidationError as exc:
+            errors.update(exc.fields)
+            continue
+        before = _tags_of(t) if name == "tags" else getattr(t, name)
+        if value != before:
+            row_changes[name] = value
+    if errors:
+        raise ValidationError(errors)
+    tags = row_changes.pop("tags", None)
+    if tags is not None:
+        common.record(t.id, actor, "field_changed", "tags", _tags_of(t), tags)
+        TicketTag.delete().where(TicketTag.ticket == t.id).execute()
+        for tag in tags:
+            TicketTag.create(ticket=t.id, tag=tag)
+    for name, value in row_changes.items():
+        common.record(t.id, actor, "assigned" if name == "assignee_id" else "field_changed",
+                      name, _jsonable(getattr(t, name)), _jsonable(value))
+    _save(t, {_column(k): v for k, v in row_changes.items()}, now)
+
+
+def _column(name: str) -> str:
+    return name[:-3] if name.endswith("_id") else name
+
+
+def _jsonable(v):
+    return v.isoformat() if isinstance(v, dt.datetime) else v
+
+
+def _merge_custom(t: Ticket, values) -> dict:
+    if not isinstance(values, dict):
+        raise ValidationError({"custom_fields": "must be an object"})
+    cleaned, errors = validate_custom_fields(field_defs(), values, partial=True)
+    if errors:
+        raise ValidationError(errors)
+    merged = {**t.custom_fields, **cleaned}
+    for key, value in values.items():
+        if value in (None, "", []):
+            merged.pop(key, None)
+    return merged
+
+
+def _tags_of(t: Ticket) -> list[str]:
+    return sorted(r.tag for r in TicketTag.select(TicketTag.tag).where(TicketTag.ticket == t.id))
+
+
+def allowed_for(actor: Actor, t: Ticket, settings: Settings) -> list[str]:
+    ended = t.closed_at or t.resolved_at
+    return states.allowed_transitions(t.status, ended_at=ended, now=utcnow(),
+                                      window_days=settings.reopen_window_days,
+                                      by_customer=actor.is_customer)
+
+
+def _transition(actor: Actor, t: Ticket, to_status: str, settings: Settings) -> None:
+    if to_status not in states.STATUSES:
+        raise ValidationError({"status": "must be one of " + ", ".join(states.STATUSES)})
+    allowed = allowed_for(actor, t, settings)
+    if to_status not in allowed:
+        raise IllegalTransition(t.status, to_status, allowed)
+    now = utcnow()
+    changes = {"status": to_status, "is_open": states.is_open(to_status)}
+    if to_status == "resolved":
+        changes["resolved_at"] = now
+    if to_status == "closed":
+        changes["closed_at"] = now
+        changes["resolved_at"] = t.resolved_at or now
+    if to_status == "open" and t.status in ("resolved", "closed"):
+        changes.update(resolved_at=None, closed_at=None)
+        common.record(t.id, actor, "reopened", "status", t.status, to_status)
+    else:
+        common.record(t.id, actor, "status_changed", "status", t.status, to_status)
+    _save(t, changes, now)
+
+
+def transition_ticket(actor: Actor, ticket_id: int, to_status: str, settings: Settings, *,
+                      expected_version=None) -> dto.TicketDetail:
+    with unit_of_work():
+        t = common.ticket_for(actor, ticket_id, lock=True)
+        if not actor.is_staff and not actor.is_customer:
+            raise PermissionDenied("you may not change this ticket")
+        _check_version(t, expected_version)
+        _transition(actor, t, to_status, settings)
+        schedule("index_ticket", t.id)
+    return get_ticket(actor, ticket_id, settings)
+
+
+def internal_visible(actor: Actor) -> bool:
+    return can_see_internal(actor)

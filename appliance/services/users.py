@@ -1,0 +1,261 @@
+"""Users, login, server-side sessions and API tokens."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from appliance import dto
+from appliance.errors import AuthenticationFailed, NotFound, PermissionDenied, ValidationError
+from appliance.jobs import unit_of_work
+from appliance.models import AgentSkill, ApiToken, Department, Skill, User, UserSession, utcnow
+from appliance.models.org import ROLES
+from appliance.rules.access import Actor, can_manage_org
+from appliance.services import common
+from appliance.settings import Settings
+from security.passwords import (generate_password, hash_password, needs_rehash, password_problem,
+                                verify_password)
+from security.tokens import new_token, token_hash
+
+_USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
+LOGIN_FAILED = "invalid user name or password"
+
+
+def actor_of(user: User) -> Actor:
+    return Actor(user_id=user.id, role=user.role, department_id=user.department_id,
+                 customer_id=user.customer_id, display_name=user.display_name)
+
+
+def user_view(u: User) -> dto.UserView:
+    skills = [(s.skill.name, s.level) for s in AgentSkill.select(AgentSkill, Skill).join(Skill)
+              .where(AgentSkill.user == u.id).order_by(Skill.name)]
+    dept = Department.get_or_none(Department.id == u.department_id) if u.department_id else None
+    return dto.UserView(u.id, u.username, u.display_name, u.email, u.role, common.ref(dept),
+                        u.customer_id, u.active, u.locale, u.capacity, skills, u.created_at,
+                        u.last_login_at)
+
+
+def _require_admin(actor: Actor) -> None:
+    if not can_manage_org(actor):
+        raise PermissionDenied("administrators only")
+
+
+def _validate_user(username: str, display_name: str, role: str, email: str) -> dict:
+    errors = {}
+    if not _USERNAME.match(username or ""):
+        errors["username"] = "2-64 letters, digits or . _ @ -"
+    if not (display_name or "").strip():
+        errors["display_name"] = "required"
+    if role not in ROLES:
+        errors["role"] = "must be one of " + ", ".join(ROLES)
+    if email and ("@" not in email or len(email) > 254 or any(c in email for c in "\r\n <>")):
+        errors["email"] = "not a valid email address"
+    if errors:
+        raise ValidationError(errors)
+    return {}
+
+
+def create_user(actor: Actor, username: str, display_name: str, role: str, *,
+                password: str | None = None, email: str = "", department_id=None,
+                customer_id=None, must_change_password: bool = False, locale: str = "",
+                capacity: int = 10) -> tuple[dto.UserView, str]:
+    """Create a user; returns the view and the password (generated if none was given)."""
+    _require_admin(actor)
+    _validate_user(username, display_name, role, email)
+    password = password or generate_password()
+    problem = password_problem(password, username)
+    if problem:
+        raise ValidationError({"password": problem})
+    dept = common.exists(Department, department_id, "department_id")
+    with unit_of_work():
+        if User.select().where(User.username == username).exists():
+            raise ValidationError({"username": "already taken"})
+        u = User.create(username=username, display_name=display_name.strip(), role=role,
+                        email=email.strip(), department=dept, customer=customer_id,
+                        password_hash=hash_password(password), locale=locale,
+                        must_change_password=must_change_password, capacity=capacity)
+    return user_view(u), password
+
+
+def get_user(actor: Actor, user_id: int) -> dto.UserView:
+    u = User.get_or_none(User.id == user_id)
+    if u is None or (not actor.is_staff and actor.user_id != user_id):
+        raise NotFound("user not found", id=user_id)
+    return user_view(u)
+
+
+def list_users(actor: Actor, *, role: str | None = None, department_id: int | None = None
+               ) -> list[dto.UserView]:
+    if not actor.is_staff:
+        raise PermissionDenied("staff only")
+    q = User.select().order_by(User.username)
+    if role:
+        q = q.where(User.role == role)
+    elif not actor.is_admin:
+        q = q.where(User.role != "customer")
+    if department_id:
+        q = q.where(User.department == department_id)
+    return [user_view(u) for u in q]
+
+
+def update_user(actor: Actor, user_id: int, changes: dict) -> dto.UserView:
+    _require_admin(actor)
+    allowed = {"display_name", "email", "role", "department_id", "locale", "capacity", "active"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationError({k: "unknown or read-only field" for k in unknown})
+    with unit_of_work():
+        u = User.get_or_none(User.id == user_id)
+        if u is None:
+            raise NotFound("user not found", id=user_id)
+        _validate_user(u.username, changes.get("display_name", u.display_name),
+                       changes.get("role", u.role), changes.get("email", u.email))
+        if "department_id" in changes:
+            changes["department"] = common.exists(Department, changes.pop("department_id"),
+                                                  "department_id")
+        if "capacity" in changes:
+            changes["capacity"] = _capacity(changes["capacity"])
+        User.update(version=User.version + 1, **changes).where(User.id == user_id).execute()
+        if changes.get("active") is False:
+            _end_sessions(user_id)
+    return get_user(actor, user_id)
+
+
+def _capacity(value) -> int:
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        raise ValidationError({"capacity": "must be a whole number"}) from None
+    if not 0 <= n <= 500:
+        raise ValidationError({"capacity": "must be between 0 and 500"})
+    return n
+
+
+def set_locale(actor: Actor, locale: str) -> None:
+    if locale not in ("", "zh_CN", "en"):
+        raise ValidationError({"locale": "must be zh_CN or en"})
+    User.update(locale=locale).where(User.id == actor.user_id).execute()
+
+
+def disable_user(actor: Actor, user_id: int) -> dto.UserView:
+    return update_user(actor, user_id, {"active": False})
+
+
+def _end_sessions(user_id: int) -> None:
+    UserSession.update(revoked=True).where(UserSession.user == user_id).execute()
+    ApiToken.update(revoked_at=utcnow()).where((ApiToken.user == user_id)
+                                              & ApiToken.revoked_at.is_null()).execute()
+
+
+def set_password(user_id: int, password: str, *, must_change: bool = False) -> None:
+    u = User.get_or_none(User.id == user_id)
+    if u is None:
+        raise NotFound("user not found", id=user_id)
+    problem = password_problem(password, u.username)
+    if problem:
+        raise ValidationError({"password": problem})
+    with unit_of_work():
+        User.update(password_hash=hash_password(password), must_change_password=must_change,
+                    version=User.version + 1).where(User.id == user_id).execute()
+        _end_sessions(user_id)
+
+
+def reset_password(actor: Actor, user_id: int) -> str:
+    """Admin reset: a generated one-time password the user must change at next login."""
+    _require_admin(actor)
+    password = generate_password()
+    set_password(user_id, password, must_change=True)
+    return password
+
+
+def change_own_password(actor: Actor, current: str, new: str) -> None:
+    u = User.get_by_id(actor.user_id)
+    if not verify_password(u.password_hash, current):
+        raise ValidationError({"current_password": "incorrect"})
+    if current == new:
+        raise ValidationError({"new_password": "must differ from the current password"})
+    problem = password_problem(new, u.username)
+    if problem:
+        raise ValidationError({"new_password": problem})
+    set_password(u.id, new)
+
+
+def authenticate(username: str, password: str) -> User:
+    """The active user with these credentials; one message for every failure."""
+    u = User.get_or_none(User.username == (username or "").strip())
+    ok = verify_password(u.password_hash if u else None, password or "")
+    if not ok or u is None or not u.active:
+        raise AuthenticationFailed(LOGIN_FAILED)
+    if needs_rehash(u.password_hash):
+        User.update(password_hash=hash_password(password)).where(User.id == u.id).execute()
+    return u
+
+
+def start_session(user: User, ip: str, user_agent: str) -> str:
+    """New random session id at every login (no fixation); only its hash is stored."""
+    token = new_token("s")
+    with unit_of_work():
+        UserSession.create(id_hash=token_hash(token), user=user.id, ip=ip[:64],
+                           user_agent=(user_agent or "")[:255])
+        User.update(last_login_at=utcnow()).where(User.id == user.id).execute()
+    return token
+
+
+def resume_session(token: str, settings: Settings) -> User | None:
+    """The session's user if the session is live; touches last_seen (at most once a minute)."""
+    if not token:
+        return None
+    s = UserSession.get_or_none(UserSession.id_hash == token_hash(token))
+    if s is None or s.revoked:
+        return None
+    now = utcnow()
+    if (now - s.last_seen_at > dt.timedelta(minutes=settings.session_idle_minutes)
+            or now - s.created_at > dt.timedelta(hours=settings.session_absolute_hours)):
+        UserSession.update(revoked=True).where(UserSession.id_hash == s.id_hash).execute()
+        return None
+    user = User.get_or_none(User.id == s.user_id)
+    if user is None or not user.active:
+        return None
+    if now - s.last_seen_at > dt.timedelta(seconds=60):
+        UserSession.update(last_seen_at=now).where(UserSession.id_hash == s.id_hash).execute()
+    return user
+
+
+def end_session(token: str) -> None:
+    if token:
+        UserSession.update(revoked=True).where(UserSession.id_hash == token_hash(token)).execute()
+
+
+def create_api_token(actor: Actor, name: str) -> tuple[int, str]:
+    """A new token for the actor; the secret is returned once and stored only hashed."""
+    name = common.clean_text(name, "name", required=True, max_len=100, single_line=True)
+    token = new_token("gd")
+    with unit_of_work():
+        row = ApiToken.create(user=actor.user_id, name=name, prefix=token[:10],
+                              token_hash=token_hash(token))
+    return row.id, token
+
+
+def list_api_tokens(actor: Actor) -> list[dict]:
+    q = ApiToken.select().where(ApiToken.user == actor.user_id).order_by(ApiToken.id)
+    return [{"id": t.id, "name": t.name, "prefix": t.prefix, "created_at": t.created_at,
+             "last_used_at": t.last_used_at, "revoked": t.revoked_at is not None} for t in q]
+
+
+def revoke_api_token(actor: Actor, token_id: int) -> None:
+    row = ApiToken.get_or_none(ApiToken.id == token_id)
+    if row is None or (row.user_id != actor.user_id and not actor.is_admin):
+        raise NotFound("token not found", id=token_id)
+    ApiToken.update(revoked_at=utcnow()).where(ApiToken.id == token_id).execute()
+
+
+def user_for_api_token(token: str) -> User | None:
+    row = ApiToken.get_or_none(ApiToken.token_hash == token_hash(token or ""))
+    if row is None or row.revoked_at is not None:
+        return None
+    user = User.get_or_none(User.id == row.user_id)
+    if user is None or not user.active:
+        return None
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=1):
+        ApiToken.update(last_used_at=now).where(ApiToken.id == row.id).execute()
+    return user

@@ -1,0 +1,1 @@
+"""Security primitives with no knowledge of the domain: passwords, tokens."""

@@ -1,0 +1,108 @@
+"""Shared fixtures: real SQLite files and a real PostgreSQL database per run.
+
+`backend` is "sqlite" by default; tests/domain overrides it to run every domain
+test on both SQLite and PostgreSQL. Each test gets an empty, migrated database:
+SQLite from a migrated template file copied per test, PostgreSQL from one
+throwaway database per run, truncated between tests.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import peewee
+import psycopg2
+import pytest
+
+from appliance import jobs, migrate, runtime
+from appliance.db import bind_database, database
+from appliance.models import ALL_MODELS
+from appliance.settings import Settings
+
+PG_DSN = os.environ.get("GONGDAN_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
+ROOT = Path(__file__).resolve().parent.parent
+OUTPUT = ROOT / "test-output"
+
+
+def _pg_admin():
+    conn = psycopg2.connect(PG_DSN + "/postgres")
+    conn.autocommit = True
+    return conn
+
+
+@pytest.fixture(scope="session")
+def pg_database():
+    """A throwaway PostgreSQL database for this run, migrated once, dropped at the end."""
+    name = f"gongdan_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = _pg_admin()
+    except psycopg2.OperationalError as exc:
+        pytest.fail(f"PostgreSQL at {PG_DSN} is required for the domain suite: {exc}")
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0')
+    url = f"{PG_DSN}/{name}"
+    bind_database(url)
+    migrate.upgrade()
+    database.close()
+    yield url
+    database.close()
+    with admin.cursor() as cur:
+        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                    (name,))
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    admin.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    bind_database(f"sqlite:///{path}")
+    migrate.upgrade()
+    database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    database.close()
+    return path
+
+
+@pytest.fixture
+def backend():
+    return "sqlite"
+
+
+@pytest.fixture
+def settings(request, backend, tmp_path):
+    """Settings for one test, with its own empty migrated database, bound and configured."""
+    if backend == "postgres":
+        url = request.getfixturevalue("pg_database")
+    else:
+        template = request.getfixturevalue("sqlite_template")
+        shutil.copy(template, tmp_path / "gongdan.db")
+        url = f"sqlite:///{tmp_path / 'gongdan.db'}"
+    s = Settings(database_url=url, queue_url=f"sqlite:///{tmp_path / 'queue.db'}",
+                 index_dir=str(tmp_path / "index"), attachment_dir=str(tmp_path / "attachments"),
+                 secret_key="test-secret-" + uuid.uuid4().hex, timezone="UTC")
+    bind_database(url)
+    if backend == "postgres":
+        _truncate_all()
+    runtime.configure(s)
+    jobs.set_enqueuer(None)
+    yield s
+    jobs.set_enqueuer(None)
+    database.close()
+
+
+def _truncate_all() -> None:
+    tables = ", ".join(f'"{m._meta.table_name}"' for m in ALL_MODELS)
+    database.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+
+
+def with_settings(s: Settings, **changes) -> Settings:
+    return dataclasses.replace(s, **changes)
+
+
+@pytest.fixture(scope="session")
+def output_dir():
+    OUTPUT.mkdir(exist_ok=True)
+    return OUTPUT

@@ -1,0 +1,68 @@
+"""Login state: a server-side session whose random id lives in an HttpOnly cookie.
+
+The cookie holds nothing but the id; revocation, idle and absolute timeouts are
+decided by `appliance.services.users.resume_session`.
+"""
+from __future__ import annotations
+
+import functools
+
+from flask import Flask, abort, current_app, g, redirect, request, url_for
+from flask_wtf.csrf import CSRFProtect
+
+from appliance.services import users
+
+csrf = CSRFProtect()
+
+
+def cookie_name() -> str:
+    # The __Host- prefix requires Secure, no Domain and Path=/ (set behind TLS).
+    return "__Host-gd_session" if current_app.config["GONGDAN"].secure_cookies else "gd_session"
+
+
+def set_session_cookie(response, token: str) -> None:
+    s = current_app.config["GONGDAN"]
+    response.set_cookie(cookie_name(), token, httponly=True, secure=s.secure_cookies,
+                        samesite="Lax", path="/", max_age=s.session_absolute_hours * 3600)
+
+
+def clear_session_cookie(response) -> None:
+    response.delete_cookie(cookie_name(), path="/")
+
+
+def init_app(app: Flask) -> None:
+    csrf.init_app(app)
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      SESSION_COOKIE_SECURE=app.config["GONGDAN"].secure_cookies,
+                      SESSION_COOKIE_NAME="gd_csrf")
+
+    @app.before_request
+    def _load_user():
+        g.user = None
+        g.actor = None
+        if request.path.startswith("/static/") or request.path.startswith("/api/"):
+            return
+        user = users.resume_session(request.cookies.get(cookie_name(), ""),
+                                    current_app.config["GONGDAN"])
+        if user is not None:
+            g.user = user
+            g.actor = users.actor_of(user)
+
+
+def login_required(*roles: str):
+    """Require a logged-in user (with one of `roles`, if given); customers go to the portal."""
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            if g.get("user") is None:
+                return redirect(url_for("account.login", next=request.full_path))
+            if g.user.must_change_password and request.endpoint != "account.password":
+                return redirect(url_for("account.password"))
+            if roles and g.user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+        return wrapped
+    return decorator
+
+
+STAFF = ("agent", "supervisor", "admin")

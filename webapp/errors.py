@@ -1,0 +1,35 @@
+"""Domain errors → HTTP: JSON for the API, a page (or the form again) for the UI."""
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+
+from appliance.errors import DomainError
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_body(code: str, message: str, details: dict | None = None) -> dict:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(exc: DomainError):
+        if wants_json():
+            return jsonify(error_body(exc.code, exc.message, exc.details)), exc.http_status
+        return render_template("error.html", status=exc.http_status, message=exc.message,
+                               details=exc.details), exc.http_status
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        code = (exc.name or "error").lower().replace(" ", "_")
+        if exc.code == 400 and "CSRF" in (exc.description or ""):
+            code = "csrf_failed"
+        if wants_json():
+            return jsonify(error_body(code, exc.description or exc.name)), exc.code
+        return render_template("error.html", status=exc.code, message=_(exc.name),
+                               details={}), exc.code

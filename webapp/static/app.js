@@ -1,0 +1,2 @@
+// Gongdan UI behaviour (no inline scripts: the CSP forbids them).
+"use strict";

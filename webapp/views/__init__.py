@@ -1,0 +1,1 @@
+"""Blueprints of the server-rendered UI. Views translate; services decide."""

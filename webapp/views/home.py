@@ -1,0 +1,32 @@
+"""The root URL sends each role to its home; the language switch."""
+from __future__ import annotations
+
+from flask import Blueprint, g, redirect, request, url_for
+
+from appliance.services import users
+from webapp.i18n import LANGUAGES
+
+bp = Blueprint("home", __name__)
+
+
+@bp.get("/")
+def index():
+    if g.user is None:
+        return redirect(url_for("account.login"))
+    if g.user.role == "customer":
+        return redirect(url_for("portal.tickets"))
+    return redirect(url_for("agent.queue"))
+
+
+@bp.post("/lang")
+def set_language():
+    lang = request.form.get("lang", "")
+    target = request.form.get("next") or url_for("home.index")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("home.index")
+    response = redirect(target)
+    if lang in LANGUAGES:
+        response.set_cookie("lang", lang, max_age=365 * 86400, httponly=True, samesite="Lax")
+        if g.actor is not None:
+            users.set_locale(g.actor, lang)
+    return response

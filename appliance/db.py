@@ -34,8 +34,7 @@ def open_database(url: str) -> peewee.Database:
         u = urlparse(url)
         return peewee.PostgresqlDatabase(
             u.path.lstrip("/"), user=unquote(u.username or "") or None,
-            password=unquote(u.password or "") or None, host=u.hostname, port=u.port or 5432,
-            autorollback=True)
+            password=unquote(u.password or "") or None, host=u.hostname, port=u.port or 5432)
     raise ValueError(f"unsupported database_url: {url.split('://')[0]}")
 
 

@@ -13,7 +13,11 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def facts(t: Ticket) -> TicketFacts:
-    return TicketFacts(t.department_id, t.assignee_id, t.customer_id, t.requester_id)
+    from appliance.models import TicketLink
+    parents = (Ticket.select(Ticket.department).join(TicketLink, on=(TicketLink.source == Ticket.id))
+               .where((TicketLink.target == t.id) & (TicketLink.kind == "parent")))
+    return TicketFacts(t.department_id, t.assignee_id, t.customer_id, t.requester_id,
+                       tuple(p.department_id for p in parents if p.department_id))
 
 
 def ticket_for(actor: Actor, ticket_id: int, *, edit: bool = False, lock: bool = False) -> Ticket:

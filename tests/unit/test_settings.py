@@ -1,0 +1,58 @@
+import pytest
+
+from appliance.settings import SettingsError, load_settings
+
+
+def write(tmp_path, text):
+    p = tmp_path / "gongdan.toml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_defaults_apply_when_the_file_is_missing(tmp_path):
+    s = load_settings(tmp_path / "missing.toml", environ={})
+    assert s.database_url.startswith("sqlite:///") and s.queue_url.startswith("sqlite:///")
+
+
+def test_environment_variables_override_the_file(tmp_path):
+    p = write(tmp_path, 'database_url = "sqlite:///a.db"\npage_size = 20\n')
+    s = load_settings(p, environ={"GONGDAN_PAGE_SIZE": "30", "GONGDAN_SECURE_COOKIES": "true"})
+    assert s.database_url == "sqlite:///a.db" and s.page_size == 30 and s.secure_cookies is True
+
+
+def test_an_unknown_key_stops_start_up_naming_the_key(tmp_path):
+    p = write(tmp_path, 'databse_url = "sqlite:///a.db"\n')
+    with pytest.raises(SettingsError, match="databse_url"):
+        load_settings(p, environ={})
+
+
+def test_an_unknown_environment_variable_is_named(tmp_path):
+    with pytest.raises(SettingsError, match="GONGDAN_NOPE"):
+        load_settings(tmp_path / "x.toml", environ={"GONGDAN_NOPE": "1"})
+
+
+@pytest.mark.parametrize("text,key", [
+    ('database_url = "mysql://x"', "database_url"),
+    ('queue_url = "amqp://x"', "queue_url"),
+    ('page_size = "many"', "page_size"),
+    ('page_size = 0', "page_size"),
+    ('secure_cookies = "perhaps"', "secure_cookies"),
+    ('default_locale = "fr"', "default_locale"),
+    ('timezone = "Mars/Olympus"', "timezone"),
+])
+def test_bad_values_stop_start_up_naming_the_key(tmp_path, text, key):
+    with pytest.raises(SettingsError, match=key):
+        load_settings(write(tmp_path, text + "\n"), environ={})
+
+
+def test_a_broken_toml_file_is_reported_with_its_path(tmp_path):
+    p = write(tmp_path, "database_url = \n")
+    with pytest.raises(SettingsError, match=str(p)):
+        load_settings(p, environ={})
+
+
+def test_secrets_and_url_passwords_are_masked_for_display(tmp_path):
+    p = write(tmp_path, 'secret_key = "s3cr3t"\ndatabase_url = "postgresql://gd:pw@db:5432/gd"\n')
+    shown = load_settings(p, environ={}).masked()
+    assert "s3cr3t" not in str(shown) and "pw@" not in str(shown)
+    assert shown["database_url"] == "postgresql://gd:********@db:5432/gd"

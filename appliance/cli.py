@@ -42,7 +42,7 @@ def init(admin_name: str) -> None:
     from appliance.rules.access import SYSTEM
     from appliance.services.users import create_user
     if User.select().where(User.role == "admin").exists():
-        click.echo(f"an admin exists; to get a new one-time password: gongdan user reset-password {admin_name}")
+        click.echo(f"an admin exists; to issue a new password run: gongdan user reset-password {admin_name}")
         return
     _, password = create_user(SYSTEM, admin_name, "Administrator", "admin", must_change_password=True)
     click.echo(f"admin user: {admin_name}  one-time password: {password}  (change it at first login)")
@@ -207,3 +207,7 @@ def config_show() -> None:
     docs = {name: doc for name, _, _, doc in describe()}
     for key, value in settings.masked().items():
         click.echo(f"{key} = {value!r}    # {docs[key]}")
+
+
+if __name__ == "__main__":
+    main()

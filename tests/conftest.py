@@ -102,6 +102,20 @@ def with_settings(s: Settings, **changes) -> Settings:
     return dataclasses.replace(s, **changes)
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(request, monkeypatch):
+    """Cheap Argon2id parameters in-process (like Django's test hasher); tests marked
+    `real_hashing` and every subprocess (CLI, gunicorn, browser tests) use the real cost."""
+    if request.node.get_closest_marker("real_hashing"):
+        return
+    from argon2 import PasswordHasher
+
+    from security import passwords
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    monkeypatch.setattr(passwords, "_hasher", cheap)
+    monkeypatch.setattr(passwords, "_DUMMY_HASH", cheap.hash("dummy-password"))
+
+
 @pytest.fixture(scope="session")
 def output_dir():
     OUTPUT.mkdir(exist_ok=True)

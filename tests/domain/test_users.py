@@ -15,6 +15,7 @@ def org(settings):
     return make_org()
 
 
+@pytest.mark.real_hashing
 def test_passwords_are_stored_as_argon2id_hashes(settings, org):
     h = User.get(User.username == "wangfang").password_hash
     assert h.startswith("$argon2id$") and org.passwords["wangfang"] not in h

@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export GONGDAN_CONFIG ?= $(CURDIR)/var/gongdan.toml
 
-.PHONY: run test venv translations test-deps services lint bench clean
+.PHONY: run test venv translations test-deps services lint bench clean messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,3 +56,8 @@ bench: venv translations
 
 clean:
 	rm -rf var test-output .pytest_cache
+
+# Refresh the message catalogs after changing user-facing strings.
+messages: venv
+	$(BIN)/pybabel extract -q -k N_ -F babel.cfg -o webapp/translations/messages.pot webapp
+	$(BIN)/pybabel update -q -i webapp/translations/messages.pot -d webapp/translations

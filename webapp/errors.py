@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from appliance.errors import DomainError
+from webapp.messages import translate
 
 
 def wants_json() -> bool:
@@ -21,7 +22,7 @@ def init_app(app: Flask) -> None:
     def _domain(exc: DomainError):
         if wants_json():
             return jsonify(error_body(exc.code, exc.message, exc.details)), exc.http_status
-        return render_template("error.html", status=exc.http_status, message=exc.message,
+        return render_template("error.html", status=exc.http_status, message=translate(exc.message),
                                details=exc.details), exc.http_status
 
     @app.errorhandler(HTTPException)

@@ -26,6 +26,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["role_label"] = lambda s: ROLE_LABELS.get(s, s)
     app.jinja_env.filters["dt"] = lambda d: format_datetime(d, "yyyy-MM-dd HH:mm") if d else ""
     app.jinja_env.filters["priority_label"] = lambda p: f"P{p}"
+    from webapp.messages import translate
+    app.jinja_env.filters["tr"] = translate
 
     @app.context_processor
     def _globals():

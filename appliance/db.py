@@ -29,7 +29,9 @@ def open_database(url: str) -> peewee.Database:
         path = url[len("sqlite:///"):]
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return peewee.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10)
+        # BEGIN IMMEDIATE: a write transaction takes the write lock up front and waits on
+        # busy_timeout, instead of failing with SQLITE_BUSY when it upgrades from a read.
+        return peewee.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10, lock_type="IMMEDIATE")
     if url.startswith(("postgresql://", "postgres://")):
         u = urlparse(url)
         return peewee.PostgresqlDatabase(

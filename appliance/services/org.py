@@ -22,6 +22,13 @@ def department_view(d: Department) -> dto.DepartmentView:
     return dto.DepartmentView(d.id, d.code, d.name, d.name_en, d.active, teams)
 
 
+def get_department(department_id: int) -> dto.DepartmentView:
+    d = Department.get_or_none(Department.id == department_id)
+    if d is None:
+        raise NotFound("department not found", id=department_id)
+    return department_view(d)
+
+
 def list_departments(active_only: bool = False) -> list[dto.DepartmentView]:
     q = Department.select().order_by(Department.code)
     if active_only:
@@ -84,6 +91,8 @@ def set_agent_skill(actor: Actor, user_id: int, skill_id: int, level: int | None
     _require_admin(actor)
     uid = common.exists(User, user_id, "user_id")
     sid = common.exists(Skill, skill_id, "skill_id")
+    if uid is None or sid is None:
+        raise ValidationError({"user_id" if uid is None else "skill_id": "required"})
     with unit_of_work():
         AgentSkill.delete().where((AgentSkill.user == uid) & (AgentSkill.skill == sid)).execute()
         if level not in (None, "", 0, "0"):
@@ -98,6 +107,13 @@ def set_agent_skill(actor: Actor, user_id: int, skill_id: int, level: int | None
 
 def category_view(c: Category) -> dto.CategoryView:
     return dto.CategoryView(c.id, c.name, c.path, c.parent_id, c.department_id, c.active)
+
+
+def get_category(category_id: int) -> dto.CategoryView:
+    c = Category.get_or_none(Category.id == category_id)
+    if c is None:
+        raise NotFound("category not found", id=category_id)
+    return category_view(c)
 
 
 def list_categories(active_only: bool = False) -> list[dto.CategoryView]:
@@ -156,6 +172,13 @@ def custom_field_view(d: CustomFieldDef) -> dto.CustomFieldView:
                                d.active, d.position)
 
 
+def get_custom_field(field_id: int) -> dto.CustomFieldView:
+    d = CustomFieldDef.get_or_none(CustomFieldDef.id == field_id)
+    if d is None:
+        raise NotFound("custom field not found", id=field_id)
+    return custom_field_view(d)
+
+
 def list_custom_fields(active_only: bool = False) -> list[dto.CustomFieldView]:
     q = CustomFieldDef.select().order_by(CustomFieldDef.position, CustomFieldDef.id)
     if active_only:
@@ -177,6 +200,10 @@ def save_custom_field(actor: Actor, key: str, label: str, kind: str, options=(),
     options = [o for o in dict.fromkeys(options or []) if o]
     if kind in ("select", "multiselect") and not options:
         errors["options"] = "list at least one option"
+    try:
+        position = int(position or 0)
+    except (TypeError, ValueError):
+        errors["position"] = "must be a whole number"
     if errors:
         raise ValidationError(errors)
     label = common.clean_text(label, "label", required=True, max_len=100, single_line=True)
@@ -187,7 +214,7 @@ def save_custom_field(actor: Actor, key: str, label: str, kind: str, options=(),
         if clash.exists():
             raise ValidationError({"key": "already used"})
         values = dict(key=key, label=label, kind=kind, options=options, required=required,
-                      active=active, position=int(position or 0))
+                      active=active, position=position)
         if field_id:
             if not CustomFieldDef.update(**values).where(CustomFieldDef.id == field_id).execute():
                 raise NotFound("custom field not found", id=field_id)

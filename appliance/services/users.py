@@ -7,7 +7,8 @@ import re
 from appliance import dto
 from appliance.errors import AuthenticationFailed, NotFound, PermissionDenied, ValidationError
 from appliance.jobs import unit_of_work
-from appliance.models import AgentSkill, ApiToken, Department, Skill, User, UserSession, utcnow
+from appliance.models import (AgentSkill, ApiToken, Customer, Department, Skill, User, UserSession,
+                              utcnow)
 from appliance.models.org import ROLES
 from appliance.rules.access import Actor, can_manage_org
 from appliance.services import common
@@ -66,11 +67,13 @@ def create_user(actor: Actor, username: str, display_name: str, role: str, *,
     if problem:
         raise ValidationError({"password": problem})
     dept = common.exists(Department, department_id, "department_id")
+    customer = common.exists(Customer, customer_id, "customer_id")
+    capacity, locale = _capacity(capacity), _locale(locale)
     with unit_of_work():
         if User.select().where(User.username == username).exists():
             raise ValidationError({"username": "already taken"})
         u = User.create(username=username, display_name=display_name.strip(), role=role,
-                        email=email.strip(), department=dept, customer=customer_id,
+                        email=email.strip(), department=dept, customer=customer,
                         password_hash=hash_password(password), locale=locale,
                         must_change_password=must_change_password, capacity=capacity)
     return user_view(u), password
@@ -114,6 +117,9 @@ def update_user(actor: Actor, user_id: int, changes: dict) -> dto.UserView:
                                                   "department_id")
         if "capacity" in changes:
             changes["capacity"] = _capacity(changes["capacity"])
+        if "locale" in changes:
+            changes["locale"] = _locale(changes["locale"])
+        _keep_own_admin_access(actor, user_id, changes)
         User.update(version=User.version + 1, **changes).where(User.id == user_id).execute()
         if changes.get("active") is False:
             _end_sessions(user_id)
@@ -130,9 +136,24 @@ def _capacity(value) -> int:
     return n
 
 
-def set_locale(actor: Actor, locale: str) -> None:
-    if locale not in ("", "zh_CN", "en"):
+def _locale(value) -> str:
+    if value not in ("", "zh_CN", "en"):
         raise ValidationError({"locale": "must be zh_CN or en"})
+    return value
+
+
+def _keep_own_admin_access(actor: Actor, user_id: int, changes: dict) -> None:
+    """An administrator cannot lock themselves out (disable or demote their own account)."""
+    if user_id != actor.user_id:
+        return
+    if changes.get("active") is False:
+        raise ValidationError({"active": "you cannot disable your own account"})
+    if changes.get("role", actor.role) != actor.role:
+        raise ValidationError({"role": "you cannot change your own role"})
+
+
+def set_locale(actor: Actor, locale: str) -> None:
+    _locale(locale)
     User.update(locale=locale).where(User.id == actor.user_id).execute()
 
 

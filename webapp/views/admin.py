@@ -1,4 +1,28 @@
-"""admin pages (being built)."""
-from flask import Blueprint
+"""Administration pages (admin role only): the landing page and the guard.
+
+Each area lives in its own module as a blueprint nested under this one, so every
+endpoint is `admin.<area>.<action>` and the role check below covers them all.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+from webapp.auth import login_required
+from webapp.views import admin_catalog, admin_org, admin_users
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+for _area in (admin_org.departments, admin_org.skills, admin_users.bp,
+              admin_catalog.categories, admin_catalog.fields):
+    bp.register_blueprint(_area)
+
+
+@bp.before_request
+@login_required("admin")
+def _admins_only():
+    """Runs before every admin endpoint, nested ones included; None lets the request on."""
+    return None
+
+
+@bp.get("/")
+def index():
+    return render_template("admin/index.html")

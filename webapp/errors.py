@@ -31,6 +31,8 @@ def init_app(app: Flask) -> None:
         if exc.code == 400 and "CSRF" in (exc.description or ""):
             code = "csrf_failed"
         if wants_json():
-            return jsonify(error_body(code, exc.description or exc.name)), exc.code
+            # Keep the exception's own headers (Allow on a 405), but answer in JSON.
+            headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+            return jsonify(error_body(code, exc.description or exc.name)), exc.code, headers
         return render_template("error.html", status=exc.code, message=_(exc.name),
                                details={}), exc.code

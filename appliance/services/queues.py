@@ -49,7 +49,9 @@ def decode_cursor(cursor: str) -> list:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         values = json.loads(raw)
-        if not isinstance(values, list) or not all(isinstance(v, int) for v in values):
+        # Bounded ints only: a forged cursor must not overflow a database integer.
+        if not isinstance(values, list) or not all(type(v) is int and 0 <= v < 2**31
+                                                   for v in values):
             raise ValueError
         return values
     except ValueError:

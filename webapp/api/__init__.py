@@ -1,4 +1,15 @@
-"""REST API /api/v1 (being built)."""
+"""REST API /api/v1: bearer tokens, JSON in and out, described by /api/v1/openapi.json.
+
+Views translate, services decide: each route parses its input into declared fields,
+calls one service function and answers with the DTO as JSON.
+"""
 from flask import Blueprint
 
+from webapp.auth import csrf
+
 api_bp = Blueprint("api", __name__, url_prefix="/api/v1")
+# The API authenticates with bearer tokens only and ignores cookies, so CSRF cannot apply.
+csrf.exempt(api_bp)
+
+from webapp.api import (auth, conversation, customers, errors, openapi, org,  # noqa: E402,F401
+                        relations, search, tickets, users)

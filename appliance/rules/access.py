@@ -43,8 +43,8 @@ class TicketFacts:
     assignee_id: int | None
     customer_id: int | None
     requester_id: int | None
-    # Departments of the ticket's parents: staff following a parent may open its sub-tickets.
-    parent_department_ids: tuple[int, ...] = ()
+    # The ticket's parents (one level): staff who may work a parent may open its sub-tickets.
+    parents: tuple["TicketFacts", ...] = ()
 
 
 def can_view_ticket(actor: Actor, t: TicketFacts) -> bool:
@@ -54,11 +54,13 @@ def can_view_ticket(actor: Actor, t: TicketFacts) -> bool:
         return (t.requester_id == actor.user_id
                 or (actor.customer_id is not None and t.customer_id == actor.customer_id))
     if actor.is_staff:
-        return (t.assignee_id == actor.user_id or t.department_id is None
-                or t.department_id == actor.department_id
-                or (actor.department_id is not None
-                    and actor.department_id in t.parent_department_ids))
+        return _staff_direct(actor, t) or any(_staff_direct(actor, p) for p in t.parents)
     return False
+
+
+def _staff_direct(actor: Actor, t: TicketFacts) -> bool:
+    return (t.assignee_id == actor.user_id or t.department_id is None
+            or t.department_id == actor.department_id)
 
 
 def can_edit_ticket(actor: Actor, t: TicketFacts) -> bool:

@@ -14,10 +14,12 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 def facts(t: Ticket) -> TicketFacts:
     from appliance.models import TicketLink
-    parents = (Ticket.select(Ticket.department).join(TicketLink, on=(TicketLink.source == Ticket.id))
+    parents = (Ticket.select(Ticket.department, Ticket.assignee, Ticket.customer, Ticket.requester)
+               .join(TicketLink, on=(TicketLink.source == Ticket.id))
                .where((TicketLink.target == t.id) & (TicketLink.kind == "parent")))
     return TicketFacts(t.department_id, t.assignee_id, t.customer_id, t.requester_id,
-                       tuple(p.department_id for p in parents if p.department_id))
+                       tuple(TicketFacts(p.department_id, p.assignee_id, p.customer_id,
+                                         p.requester_id) for p in parents))
 
 
 def ticket_for(actor: Actor, ticket_id: int, *, edit: bool = False, lock: bool = False) -> Ticket:

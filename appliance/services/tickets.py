@@ -5,15 +5,17 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from appliance import dto
-from appliance.errors import Conflict, IllegalTransition, PermissionDenied, ValidationError
+from appliance.errors import (Conflict, IllegalTransition, NotFound, PermissionDenied,
+                              ValidationError)
 from appliance.jobs import schedule, unit_of_work
-from appliance.models import (Category, Customer, CustomFieldDef, Department, NumberSequence,
-                              Ticket, TicketTag, User, utcnow)
+from appliance.models import (Attachment, Category, Customer, CustomFieldDef, Department,
+                              NumberSequence, Ticket, TicketTag, User, utcnow)
 from appliance.rules import states
-from appliance.rules.access import Actor, can_assign_to, can_see_internal
+from appliance.rules.access import Actor, can_assign_to, can_see_internal, can_view_ticket
 from appliance.rules.custom_fields import FieldDef, validate_custom_fields
-from appliance.rules.numbering import format_number
+from appliance.rules.numbering import format_number, parse_number
 from appliance.services import common
+from appliance.services.attachments import Upload, remove_files, write_files
 from appliance.settings import Settings
 
 EDITABLE = ("subject", "priority", "urgency", "category_id", "department_id", "assignee_id",
@@ -165,7 +167,8 @@ def _validate_new(actor: Actor, data: TicketInput) -> dict:
 
 
 def create_ticket(actor: Actor, data: TicketInput, settings: Settings, *,
-                  parent_id: int | None = None) -> dto.TicketDetail:
+                  parent_id: int | None = None, uploads: list[Upload] | None = None
+                  ) -> dto.TicketDetail:
     values = _validate_new(actor, data)
     tags = values.pop("tags")
     if actor.is_customer:
@@ -175,19 +178,46 @@ def create_ticket(actor: Actor, data: TicketInput, settings: Settings, *,
         values["channel"] = data.channel
         requester = None
     now = utcnow()
-    with unit_of_work():
-        if parent_id is not None:
-            common.ticket_for(actor, parent_id, edit=True)
-        t = Ticket.create(number=_next_number(settings, now), requester=requester,
-                          created_at=now, updated_at=now, **values)
-        for tag in tags:
-            TicketTag.create(ticket=t.id, tag=tag)
-        common.record(t.id, actor, "created", after={"number": t.number, "channel": t.channel})
-        if parent_id is not None:
-            from appliance.services.links import attach_child
-            attach_child(actor, parent_id, t.id)
-        schedule("index_ticket", t.id)
+    written = write_files(uploads or [], settings)  # all checked before anything is stored
+    try:
+        with unit_of_work():
+            if parent_id is not None:
+                common.ticket_for(actor, parent_id, edit=True)
+            t = Ticket.create(number=_next_number(settings, now), requester=requester,
+                              created_at=now, updated_at=now, **values)
+            for tag in tags:
+                TicketTag.create(ticket=t.id, tag=tag)
+            common.record(t.id, actor, "created", after={"number": t.number, "channel": t.channel})
+            _attach_files(actor, t.id, written, now)
+            if parent_id is not None:
+                from appliance.services.links import attach_child
+                attach_child(actor, parent_id, t.id)
+            schedule("index_ticket", t.id)
+    except BaseException:
+        remove_files([w["storage_name"] for w in written], settings)
+        raise
     return get_ticket(actor, t.id, settings)
+
+
+def _attach_files(actor: Actor, ticket_id: int, written: list[dict], now: dt.datetime) -> None:
+    """Files given with a new ticket belong to the ticket (public), not to a comment."""
+    for w in written:
+        Attachment.create(ticket=ticket_id, uploaded_by=actor.user_id or None, created_at=now, **w)
+        common.record(ticket_id, actor, "attachment_added", after={"filename": w["filename"]})
+
+
+def find_ticket_id(actor: Actor, reference: str) -> int:
+    """The id of a ticket the actor may see, from what a person typed: a number or an id."""
+    text = (reference or "").strip().lstrip("#")
+    if parse_number(text) is not None:
+        t = Ticket.get_or_none(Ticket.number == text.upper())
+    elif text.isdigit():
+        t = Ticket.get_or_none(Ticket.id == int(text))
+    else:
+        raise ValidationError({"target": "enter a ticket number (GD-2026-000123) or id"})
+    if t is None or not can_view_ticket(actor, common.facts(t)):
+        raise NotFound("ticket not found", reference=text[:40])
+    return t.id
 
 
 def get_ticket(actor: Actor, ticket_id: int, settings: Settings) -> dto.TicketDetail:

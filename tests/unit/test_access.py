@@ -30,6 +30,8 @@ def test_agents_assign_only_within_the_ticket_department():
 
 
 def test_staff_following_a_parent_ticket_may_open_its_sub_tickets_in_other_departments():
-    child = TicketFacts(2, None, None, None, parent_department_ids=(1,))
+    child = TicketFacts(2, None, None, None, parents=(TicketFacts(1, None, None, None),))
     assert can_view_ticket(AGENT, child)
     assert not can_view_ticket(Actor(11, "agent", department_id=3), child)
+    pool_child = TicketFacts(2, None, None, None, parents=(TicketFacts(None, None, None, None),))
+    assert can_view_ticket(Actor(11, "agent", department_id=3), pool_child)

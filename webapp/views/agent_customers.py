@@ -1,0 +1,85 @@
+"""Customer pages for agents: list with name search, profile with contacts and
+ticket history, create and edit."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from appliance.errors import Conflict, ValidationError
+from appliance.services import customers
+from webapp.views.agent_common import actor, bp
+from webapp.views.agent_forms import customer_fields
+
+BLANK_CONTACT_ROWS = 2
+
+
+@bp.get("/customers/")
+def customers_list():
+    q = request.args.get("q", "").strip()
+    after = request.args.get("after", 0, type=int)
+    page = customers.list_customers(actor(), name_prefix=q, after_id=max(after, 0))
+    next_url = url_for("agent.customers_list", q=q or None, after=page.next_cursor) \
+        if page.next_cursor else None
+    return render_template("agent/customers.html", page=page, q=q, next_url=next_url)
+
+
+@bp.get("/customers/<int:customer_id>")
+def customer(customer_id: int):
+    profile = customers.get_customer(actor(), customer_id)
+    history = customers.customer_history(actor(), customer_id, request.args.get("cursor") or None)
+    next_url = url_for("agent.customer", customer_id=customer_id, cursor=history.next_cursor) \
+        if history.next_cursor else None
+    return render_template("agent/customer.html", c=profile, history=history, next_url=next_url)
+
+
+def _form_values(profile=None) -> dict:
+    if request.method == "POST":
+        f = customer_fields(request.form)
+        return {**f, "tags": ", ".join(f["tags"])}
+    if profile is None:
+        return {"name": "", "company": "", "notes": "", "tags": "", "contacts": []}
+    return {"name": profile.name, "company": profile.company, "notes": profile.notes,
+            "tags": ", ".join(profile.tags),
+            "contacts": [{"kind": x.kind, "value": x.value, "label": x.label}
+                         for x in profile.contacts]}
+
+
+def _render_form(profile, errors: dict, status: int = 200, alert: str | None = None):
+    values = _form_values(profile)
+    return render_template("agent/customer_form.html", c=profile, form=values, errors=errors,
+                           alert=alert, blank_rows=BLANK_CONTACT_ROWS,
+                           version=request.form.get("expected_version") or
+                           (profile.version if profile else "")), status
+
+
+@bp.route("/customers/new", methods=["GET", "POST"])
+def customer_new():
+    if request.method == "GET":
+        return _render_form(None, {})
+    f = customer_fields(request.form)
+    try:
+        created = customers.create_customer(actor(), f["name"], company=f["company"],
+                                            tags=f["tags"], notes=f["notes"],
+                                            contacts=f["contacts"])
+    except ValidationError as exc:
+        return _render_form(None, exc.fields, 400)
+    flash(_("Customer created."), "success")
+    return redirect(url_for("agent.customer", customer_id=created.id))
+
+
+@bp.route("/customers/<int:customer_id>/edit", methods=["GET", "POST"])
+def customer_edit(customer_id: int):
+    profile = customers.get_customer(actor(), customer_id)
+    if request.method == "GET":
+        return _render_form(profile, {})
+    try:
+        customers.update_customer(actor(), customer_id, customer_fields(request.form),
+                                  expected_version=request.form.get("expected_version"))
+    except ValidationError as exc:
+        return _render_form(profile, exc.fields, 400)
+    except Conflict:
+        return _render_form(profile, {}, 409, alert=_(
+            "Someone else changed this customer while you were editing. Nothing was saved: "
+            "reload the page to see the changes, then apply yours again."))
+    flash(_("Customer saved."), "success")
+    return redirect(url_for("agent.customer", customer_id=customer_id))

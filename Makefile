@@ -59,5 +59,5 @@ clean:
 
 # Refresh the message catalogs after changing user-facing strings.
 messages: venv
-	$(BIN)/pybabel extract -q -k N_ -F babel.cfg -o webapp/translations/messages.pot webapp
-	$(BIN)/pybabel update -q -i webapp/translations/messages.pot -d webapp/translations
+	$(BIN)/pybabel extract -k N_ -k lazy_gettext -F babel.cfg -o webapp/translations/messages.pot webapp >/dev/null
+	$(BIN)/pybabel update -i webapp/translations/messages.pot -d webapp/translations

@@ -11,8 +11,8 @@ CATALOG = ROOT / "webapp" / "translations" / "zh_CN" / "LC_MESSAGES" / "messages
 
 def extracted_ids(tmp_path) -> set[str]:
     pot = tmp_path / "messages.pot"
-    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-q", "-k", "N_",
-                    "-F", str(ROOT / "babel.cfg"), "-o", str(pot), "webapp"],
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-k", "N_",
+                    "-k", "lazy_gettext", "-F", str(ROOT / "babel.cfg"), "-o", str(pot), "webapp"],
                    cwd=ROOT, check=True, capture_output=True)
     with pot.open("rb") as fh:
         return {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(fh) if m.id}

@@ -109,6 +109,7 @@ class TicketDetail:
     links: list[LinkView]
     allowed_transitions: list[str]
     children_progress: tuple[int, int] = (0, 0)   # (done, total)
+    can_reply: bool = True                        # may this viewer add to the conversation now
 
 
 @dataclass(frozen=True)

@@ -66,3 +66,20 @@ def login_required(*roles: str):
 
 
 STAFF = ("agent", "supervisor", "admin")
+
+
+def safe_next(target: str | None, fallback: str) -> str:
+    """A same-site path to go to after a form, or `fallback`.
+
+    Browsers ignore tabs and newlines in URLs and treat backslashes as slashes, so
+    "/\t/evil.example" would leave the site: only plain printable paths pass.
+    """
+    from urllib.parse import urlsplit
+    if not target or not target.startswith("/") or len(target) > 2000:
+        return fallback
+    if any(ord(ch) <= 0x20 or ch == "\\" for ch in target):
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//"):
+        return fallback
+    return target

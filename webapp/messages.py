@@ -10,40 +10,48 @@ import re
 
 from flask_babel import gettext, lazy_gettext as _l
 
-FIXED = {m: _l(m) for m in (
-    "required", "must be text", "must be an id", "does not exist", "already taken", "already used",
-    "already exists", "already exists at this level", "already used in this department",
-    "must not contain /", "a category cannot be inside itself", "incorrect",
-    "must differ from the current password", "must be a whole number",
-    "must be between 0 and 500", "must be zh_CN or en", "must be 1 to 5",
-    "must be an active agent", "agent is outside the ticket's department", "cannot be changed",
-    "unknown or read-only field", "must be a list of words", "at most 20 tags",
-    "must be an ISO 8601 date-time", "must be an integer", "must be an object",
-    "must be 1, 2, 3 or 4 (P1 is most urgent)", "must be 1, 2, 3 or 4",
-    "must be low, medium or high", "invalid paging cursor", "2-64 letters, digits or . _ @ -",
-    "not a valid email address", "a valid phone number or email address",
-    "lower-case letters, digits and _, starting with a letter", "list at least one option",
-    "unknown field", "must be a number", "must be a finite number", "must be a date YYYY-MM-DD",
-    "too common or contains the user name", "a ticket cannot be linked to itself",
-    "this would make a parent/child cycle", "cannot merge a ticket into itself",
-    "you cannot disable your own account", "you cannot change your own role",
-    "you already have a filter with this name", "enter a ticket number (GD-2026-000123) or id",
-    "a merged ticket cannot be merged again",
-    "the customer was changed by someone else; reload and try again",
-    "the ticket was changed by someone else; reload and try again",
-    "these tickets are already linked", "this ticket is closed; please open a new ticket",
-    "attachment not found", "category not found", "comment not found", "custom field not found",
-    "customer not found", "department not found", "link not found", "saved filter not found",
-    "ticket not found", "token not found", "user not found", "administrators only",
-    "customers cannot write internal notes", "staff only", "the portal is for customers",
-    "you may not change this ticket", "at most 2000 characters", "at most 256 characters",
-    "invalid input",
-)}
 
 def N_(msgid: str) -> str:
     """Marks a msgid for extraction (`pybabel extract -k N_`) without translating it yet."""
     return msgid
 
+
+FIXED = {m: _l(m) for m in (
+    N_("required"), N_("must be text"), N_("must be an id"), N_("does not exist"),
+    N_("already taken"), N_("already used"), N_("already exists"),
+    N_("already exists at this level"), N_("already used in this department"),
+    N_("must not contain /"), N_("a category cannot be inside itself"), N_("incorrect"),
+    N_("must differ from the current password"), N_("must be a whole number"),
+    N_("must be between 0 and 500"), N_("must be zh_CN or en"), N_("must be 1 to 5"),
+    N_("must be an active agent"), N_("agent is outside the ticket's department"),
+    N_("cannot be changed"), N_("unknown or read-only field"), N_("must be a list of words"),
+    N_("at most 20 tags"), N_("must be an ISO 8601 date-time"), N_("must be an integer"),
+    N_("must be an object"), N_("must be 1, 2, 3 or 4 (P1 is most urgent)"),
+    N_("must be 1, 2, 3 or 4"), N_("must be low, medium or high"), N_("invalid paging cursor"),
+    N_("2-64 letters, digits or . _ @ -"), N_("not a valid email address"),
+    N_("a valid phone number or email address"),
+    N_("lower-case letters, digits and _, starting with a letter"), N_("list at least one option"),
+    N_("unknown field"), N_("must be a number"), N_("must be a finite number"),
+    N_("must be a date YYYY-MM-DD"), N_("too common or contains the user name"),
+    N_("a ticket cannot be linked to itself"), N_("this would make a parent/child cycle"),
+    N_("cannot merge a ticket into itself"), N_("you cannot disable your own account"),
+    N_("you cannot change your own role"), N_("you already have a filter with this name"),
+    N_("enter a ticket number (GD-2026-000123) or id"),
+    N_("a merged ticket cannot be merged again"),
+    N_("the customer was changed by someone else; reload and try again"),
+    N_("the ticket was changed by someone else; reload and try again"),
+    N_("these tickets are already linked"), N_("this ticket is closed; please open a new ticket"),
+    N_("attachment not found"), N_("category not found"), N_("comment not found"),
+    N_("custom field not found"), N_("customer not found"), N_("department not found"),
+    N_("link not found"), N_("saved filter not found"), N_("ticket not found"),
+    N_("token not found"), N_("user not found"), N_("administrators only"),
+    N_("customers cannot write internal notes"), N_("staff only"),
+    N_("the portal is for customers"), N_("you may not change this ticket"),
+    N_("at most 2000 characters"), N_("at most 256 characters"), N_("invalid input"),
+    N_("give the ticket a department or an assignee first"),
+    N_("internal notes cannot be split"), N_("tickets of different customers cannot be merged"),
+    N_("this ticket was merged into another ticket"),
+)}
 
 # (pattern, msgid with named placeholders filled from the pattern's named groups).
 PATTERNS = [

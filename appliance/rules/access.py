@@ -54,13 +54,18 @@ def can_view_ticket(actor: Actor, t: TicketFacts) -> bool:
         return (t.requester_id == actor.user_id
                 or (actor.customer_id is not None and t.customer_id == actor.customer_id))
     if actor.is_staff:
-        return _staff_direct(actor, t) or any(_staff_direct(actor, p) for p in t.parents)
+        return _staff_direct(actor, t) or any(_works_on(actor, p) for p in t.parents)
     return False
 
 
+def _works_on(actor: Actor, t: TicketFacts) -> bool:
+    """Assigned to the ticket or in its department (not merely able to see the triage pool)."""
+    return t.assignee_id == actor.user_id or (
+        t.department_id is not None and t.department_id == actor.department_id)
+
+
 def _staff_direct(actor: Actor, t: TicketFacts) -> bool:
-    return (t.assignee_id == actor.user_id or t.department_id is None
-            or t.department_id == actor.department_id)
+    return _works_on(actor, t) or t.department_id is None
 
 
 def can_edit_ticket(actor: Actor, t: TicketFacts) -> bool:

@@ -27,7 +27,7 @@ def add_comment(actor: Actor, ticket_id: int, body: str, settings: Settings, *,
         raise ValidationError({"attachments": f"at most {MAX_FILES} files"})
     if actor.is_customer and internal:
         raise PermissionDenied("customers cannot write internal notes")
-    common.ticket_for(actor, ticket_id)  # 404 before touching any file
+    common.ensure_live(common.ticket_for(actor, ticket_id))  # 404/409 before touching files
     written = write_files(uploads, settings)
     try:
         with unit_of_work():
@@ -45,6 +45,7 @@ def add_comment(actor: Actor, ticket_id: int, body: str, settings: Settings, *,
 def _store(actor: Actor, ticket_id: int, text: str, internal: bool, written: list[dict],
            channel: str, settings: Settings) -> Comment:
     t = common.ticket_for(actor, ticket_id, lock=True)
+    common.ensure_live(t)
     if actor.is_staff and not can_edit_ticket(actor, common.facts(t)):
         raise PermissionDenied("you may not change this ticket")
     now = utcnow()
@@ -62,6 +63,11 @@ def _store(actor: Actor, ticket_id: int, text: str, internal: bool, written: lis
     return comment
 
 
+def customer_can_reply(status: str, reopen_ok: bool) -> bool:
+    """Customers reply to open tickets, and to finished ones only while they may reopen them."""
+    return states.is_open(status) or reopen_ok
+
+
 def _after_reply(actor: Actor, t, internal: bool, now, settings: Settings) -> None:
     """Status and first-response bookkeeping a new comment implies."""
     changes: dict = {}
@@ -69,7 +75,7 @@ def _after_reply(actor: Actor, t, internal: bool, now, settings: Settings) -> No
         changes["first_response_at"] = now
     ended = t.closed_at or t.resolved_at
     reopen_ok = states.reopen_allowed(ended, now, settings.reopen_window_days)
-    if actor.is_customer and t.status == "closed" and not reopen_ok:
+    if actor.is_customer and not customer_can_reply(t.status, reopen_ok):
         raise Conflict("this ticket is closed; please open a new ticket", status=t.status)
     target = states.status_after_reply(t.status, by_customer=actor.is_customer,
                                        internal=internal, reopen_ok=reopen_ok)

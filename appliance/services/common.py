@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from appliance import dto
-from appliance.errors import NotFound, PermissionDenied, ValidationError
+from appliance.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from appliance.models import (Attachment, Category, Comment, Customer, Department,
                               TimelineEvent, Ticket, User)
 from appliance.rules.access import Actor, TicketFacts, can_edit_ticket, can_view_ticket
@@ -32,7 +32,17 @@ def ticket_for(actor: Actor, ticket_id: int, *, edit: bool = False, lock: bool =
         raise NotFound("ticket not found", id=ticket_id)
     if edit and not can_edit_ticket(actor, facts(t)):
         raise PermissionDenied("you may not change this ticket")
+    if edit:
+        ensure_live(t)
     return t
+
+
+def ensure_live(t: Ticket) -> None:
+    """A merged ticket is terminal: its conversation lives on in the survivor."""
+    if t.merged_into_id:
+        survivor = Ticket.get_or_none(Ticket.id == t.merged_into_id)
+        raise Conflict("this ticket was merged into another ticket",
+                       merged_into=survivor.number if survivor else None)
 
 
 def clean_text(value, field: str, *, required: bool = False, max_len: int = 100_000,

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from appliance import dto
-from appliance.errors import NotFound, PermissionDenied, ValidationError
+from appliance.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from appliance.jobs import unit_of_work
 from appliance.models import Customer, CustomerContact, User
 from appliance.rules.access import Actor, can_view_customers
@@ -70,30 +70,51 @@ def update_customer(actor: Actor, customer_id: int, changes: dict, expected_vers
         c = Customer.get_or_none(Customer.id == customer_id)
         if c is None:
             raise NotFound("customer not found", id=customer_id)
-        if expected_version not in (None, "") and int(expected_version) != c.version:
-            from appliance.errors import Conflict
+        expected = _version(expected_version, c.version)
+        values = _clean_changes(changes)
+        # Guarded by the version read: a concurrent save makes this update match no row.
+        n = Customer.update(version=Customer.version + 1, **values).where(
+            (Customer.id == c.id) & (Customer.version == expected)).execute()
+        if n != 1:
             raise Conflict("the customer was changed by someone else; reload and try again")
-        values = {}
-        if "name" in changes:
-            values["name"] = common.clean_text(changes["name"], "name", required=True,
-                                               max_len=200, single_line=True)
-        if "company" in changes:
-            values["company"] = common.clean_text(changes["company"], "company", max_len=200)
-        if "notes" in changes:
-            values["notes"] = common.clean_text(changes["notes"], "notes", max_len=10_000)
-        if "tags" in changes:
-            values["tags"] = [str(t)[:64] for t in changes["tags"] if t][:20]
         if "contacts" in changes:
             clean = _clean_contacts(changes["contacts"])
             CustomerContact.delete().where(CustomerContact.customer == c.id).execute()
             for kind, value, label in clean:
                 CustomerContact.create(customer=c, kind=kind, value=value, label=label)
-        Customer.update(version=Customer.version + 1, **values).where(Customer.id == c.id).execute()
     return get_customer(actor, customer_id)
 
 
+def _version(expected_version, current: int) -> int:
+    if expected_version in (None, ""):
+        return current
+    try:
+        return int(expected_version)
+    except (TypeError, ValueError):
+        raise ValidationError({"expected_version": "must be an integer"}) from None
+
+
+def _clean_changes(changes: dict) -> dict:
+    values = {}
+    if "name" in changes:
+        values["name"] = common.clean_text(changes["name"], "name", required=True,
+                                           max_len=200, single_line=True)
+    if "company" in changes:
+        values["company"] = common.clean_text(changes["company"], "company", max_len=200)
+    if "notes" in changes:
+        values["notes"] = common.clean_text(changes["notes"], "notes", max_len=10_000)
+    if "tags" in changes:
+        if not isinstance(changes["tags"], (list, tuple)):
+            raise ValidationError({"tags": "must be a list of words"})
+        values["tags"] = [str(t)[:64] for t in changes["tags"] if t][:20]
+    if "contacts" in changes:
+        _clean_contacts(changes["contacts"])  # validate before anything is written
+    return values
+
+
 def get_customer(actor: Actor, customer_id: int) -> dto.CustomerView:
-    if not (can_view_customers(actor) or actor.customer_id == customer_id):
+    if not can_view_customers(actor):
+        # Staff notes and tags are about the customer, not for them.
         raise NotFound("customer not found", id=customer_id)
     c = Customer.get_or_none(Customer.id == customer_id)
     if c is None:

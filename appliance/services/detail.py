@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from appliance import dto
 from appliance.models import (Attachment, Comment, Ticket, TicketLink, TicketTag, TimelineEvent,
-                              User)
+                              User, utcnow)
 from appliance.rules import states
 from appliance.rules.access import Actor, can_see_internal, can_view_ticket
 from appliance.services import common
@@ -23,14 +23,16 @@ def ticket_detail(actor: Actor, t: Ticket, settings: Settings) -> dto.TicketDeta
     events_q = TimelineEvent.select().where(TimelineEvent.ticket == t.id).order_by(TimelineEvent.id)
     if not internal:
         comments_q = comments_q.where(Comment.internal == False)  # noqa: E712
-        events_q = events_q.where(TimelineEvent.internal == False)  # noqa: E712
+        events_q = events_q.where((TimelineEvent.internal == False)  # noqa: E712
+                                  & TimelineEvent.kind.in_(CUSTOMER_EVENT_KINDS))
     links = _links(actor, t)
     children = [lk for lk in links if lk.kind == "child"]
     merged = Ticket.get_or_none(Ticket.id == t.merged_into_id) if t.merged_into_id else None
     requester = User.get_or_none(User.id == t.requester_id) if t.requester_id else None
     return dto.TicketDetail(
         summary=common.summary(t, cache), description=t.description,
-        tags=sorted(r.tag for r in TicketTag.select().where(TicketTag.ticket == t.id)),
+        tags=sorted(r.tag for r in TicketTag.select().where(TicketTag.ticket == t.id))
+        if internal else [],
         custom_fields=dict(t.custom_fields or {}),
         requester=common.ref(requester, "display_name"),
         first_response_at=t.first_response_at, resolved_at=t.resolved_at, closed_at=t.closed_at,
@@ -40,7 +42,24 @@ def ticket_detail(actor: Actor, t: Ticket, settings: Settings) -> dto.TicketDeta
         attachments=atts, links=links,
         allowed_transitions=allowed_for(actor, t, settings) if (actor.is_staff or actor.is_customer)
         else [],
-        children_progress=(sum(1 for c in children if not states.is_open(c.status)), len(children)))
+        children_progress=(sum(1 for c in children if not states.is_open(c.status)), len(children)),
+        can_reply=_can_reply(actor, t, settings))
+
+
+def _can_reply(actor: Actor, t: Ticket, settings: Settings) -> bool:
+    from appliance.services.comments import customer_can_reply
+    if t.merged_into_id:
+        return False
+    if not actor.is_customer:
+        return True
+    ended = t.closed_at or t.resolved_at
+    return customer_can_reply(t.status, states.reopen_allowed(ended, utcnow(),
+                                                              settings.reopen_window_days))
+
+
+# What a customer's timeline shows: their ticket's life, not its internal handling
+# (field changes, assignment, links, merges and splits stay with staff).
+CUSTOMER_EVENT_KINDS = ("created", "status_changed", "reopened", "reply_added", "attachment_added")
 
 
 def _attachments(ticket_id: int, internal: bool) -> list[dto.AttachmentView]:
@@ -56,13 +75,13 @@ _IN = {"parent": "parent", "related": "related", "duplicate": "duplicate"}
 
 def _links(actor: Actor, t: Ticket) -> list[dto.LinkView]:
     """Links in both directions, named from this ticket's point of view."""
+    if actor.is_customer:
+        return []  # links are internal structure
     rows = []
     for link in TicketLink.select().where(TicketLink.source == t.id):
         rows.append((_OUT[link.kind], link.target_id))
     for link in TicketLink.select().where(TicketLink.target == t.id):
         rows.append((_IN[link.kind], link.source_id))
-    if actor.is_customer:
-        return []  # links are internal structure
     others = {o.id: o for o in Ticket.select().where(Ticket.id.in_([r[1] for r in rows]))} if rows else {}
     out = []
     for kind, other_id in rows:

@@ -71,7 +71,17 @@ def unlink_tickets(actor: Actor, source_id: int, target_id: int, kind: str, sett
 
 def create_subticket(actor: Actor, parent_id: int, data: TicketInput, settings: Settings
                      ) -> dto.TicketDetail:
-    """A child ticket, usually for another department; the parent shows its progress."""
+    """A child ticket, usually for another department; the parent shows its progress.
+
+    A sub-ticket is an internal work order: it carries no customer, so it never
+    appears in the customer's portal (the customer follows the parent).
+    """
+    parent = common.ticket_for(actor, parent_id, edit=True)
+    if parent.department_id is None and parent.assignee_id is None:
+        # Sub-tickets are visible through the parent's department or assignee; a parent in
+        # the triage pool has neither, so its children would be visible to nobody.
+        raise ValidationError({"parent": "give the ticket a department or an assignee first"})
+    data.customer_id = None
     return create_ticket(actor, data, settings, parent_id=parent_id)
 
 
@@ -83,8 +93,9 @@ def merge_tickets(actor: Actor, source_id: int, target_id: int, settings: Settin
     with unit_of_work():
         src = common.ticket_for(actor, source_id, edit=True, lock=True)
         dst = common.ticket_for(actor, target_id, edit=True, lock=True)
-        if src.merged_into_id or dst.merged_into_id:
-            raise Conflict("a merged ticket cannot be merged again")
+        if src.customer_id and dst.customer_id and src.customer_id != dst.customer_id:
+            # Moving one customer's conversation into another's ticket would disclose it.
+            raise Conflict("tickets of different customers cannot be merged")
         moved = Comment.update(ticket=dst.id).where(Comment.ticket == src.id).execute()
         Attachment.update(ticket=dst.id).where(Attachment.ticket == src.id).execute()
         have = {r.tag for r in TicketTag.select().where(TicketTag.ticket == dst.id)}
@@ -112,6 +123,9 @@ def split_comment(actor: Actor, ticket_id: int, comment_id: int, settings: Setti
         c = Comment.get_or_none((Comment.id == comment_id) & (Comment.ticket == t.id))
         if c is None:
             raise NotFound("comment not found", id=comment_id)
+        if c.internal:
+            # The reply becomes the new ticket's description, which its customer reads.
+            raise ValidationError({"comment_id": "internal notes cannot be split"})
         title = subject or (c.body.splitlines()[0][:120] if c.body.strip() else t.subject)
         new = create_ticket(actor, TicketInput(
             subject=title, description=c.body, channel=t.channel, priority=t.priority,
@@ -122,6 +136,7 @@ def split_comment(actor: Actor, ticket_id: int, comment_id: int, settings: Setti
         _insert_link(actor, t.id, new.summary.id, "related")
         common.record(t.id, actor, "split", "comment", {"comment_id": c.id},
                       {"ticket_id": new.summary.id, "number": new.summary.number})
+        _save(t, {}, utcnow())  # the conversation changed: stale forms must conflict
         schedule("index_ticket", t.id)
         schedule("index_ticket", new.summary.id)
     return get_ticket(actor, new.summary.id, settings)

@@ -11,7 +11,7 @@ from appliance.jobs import schedule, unit_of_work
 from appliance.models import (Attachment, Category, Customer, CustomFieldDef, Department,
                               NumberSequence, Ticket, TicketTag, User, utcnow)
 from appliance.rules import states
-from appliance.rules.access import Actor, can_assign_to, can_see_internal, can_view_ticket
+from appliance.rules.access import Actor, can_assign_to, can_view_ticket
 from appliance.rules.custom_fields import FieldDef, validate_custom_fields
 from appliance.rules.numbering import format_number, parse_number
 from appliance.services import common
@@ -119,9 +119,15 @@ def _assignee(value, actor: Actor, department_id: int | None) -> int | None:
     return pk
 
 
+def _local_year(now_utc: dt.datetime, zone: str) -> int:
+    """The year on the site's calendar (a ticket at 01:00 on 1 January in Beijing is new-year)."""
+    from zoneinfo import ZoneInfo
+    return now_utc.replace(tzinfo=dt.timezone.utc).astimezone(ZoneInfo(zone)).year
+
+
 def _next_number(settings: Settings, now: dt.datetime) -> str:
     """Allocate the next number for this year; the UPDATE takes the row lock (PostgreSQL)."""
-    year = now.year
+    year = _local_year(now, settings.timezone)
     updated = NumberSequence.update(last=NumberSequence.last + 1).where(
         NumberSequence.year == year).execute()
     if not updated:
@@ -135,9 +141,9 @@ def _next_number(settings: Settings, now: dt.datetime) -> str:
 def _validate_new(actor: Actor, data: TicketInput) -> dict:
     errors: dict[str, str] = {}
     values: dict = {}
-    fields = ["subject", "category_id", "tags"]
+    fields = ["subject", "category_id"]
     if actor.is_staff:
-        fields += ["department_id", "customer_id", "due_at"]
+        fields += ["tags", "department_id", "customer_id", "due_at"]
         if data.priority not in (None, ""):
             fields.append("priority")
         if data.urgency not in (None, ""):
@@ -158,9 +164,13 @@ def _validate_new(actor: Actor, data: TicketInput) -> dict:
             values["assignee_id"] = _assignee(data.assignee_id, actor, values["department_id"])
         except ValidationError as exc:
             errors.update(exc.fields)
+    if actor.is_customer and values.get("category_id") and \
+            not Category.get_by_id(values["category_id"]).active:
+        errors["category_id"] = "does not exist"  # customers file only under offered categories
     cf, cf_errors = validate_custom_fields(field_defs(), data.custom_fields or {})
     errors.update(cf_errors)
     values["custom_fields"] = cf
+    values.setdefault("tags", [])
     if errors:
         raise ValidationError(errors)
     return values
@@ -172,7 +182,9 @@ def create_ticket(actor: Actor, data: TicketInput, settings: Settings, *,
     values = _validate_new(actor, data)
     tags = values.pop("tags")
     if actor.is_customer:
-        values.update(customer_id=actor.customer_id, channel="web")
+        # A customer files for themselves, through the portal or with their own API token.
+        values.update(customer_id=actor.customer_id,
+                      channel=data.channel if data.channel in ("web", "api") else "web")
         requester = actor.user_id
     else:
         values["channel"] = data.channel
@@ -291,7 +303,8 @@ def _apply_changes(actor: Actor, t: Ticket, changes: dict, now: dt.datetime) -> 
     for name, value in row_changes.items():
         common.record(t.id, actor, "assigned" if name == "assignee_id" else "field_changed",
                       name, _jsonable(getattr(t, name)), _jsonable(value))
-    _save(t, {_column(k): v for k, v in row_changes.items()}, now)
+    if row_changes or tags is not None:
+        _save(t, {_column(k): v for k, v in row_changes.items()}, now)
 
 
 def _column(name: str) -> str:
@@ -353,11 +366,9 @@ def transition_ticket(actor: Actor, ticket_id: int, to_status: str, settings: Se
         t = common.ticket_for(actor, ticket_id, lock=True)
         if not actor.is_staff and not actor.is_customer:
             raise PermissionDenied("you may not change this ticket")
+        common.ensure_live(t)
         _check_version(t, expected_version)
         _transition(actor, t, to_status, settings)
         schedule("index_ticket", t.id)
     return get_ticket(actor, ticket_id, settings)
 
-
-def internal_visible(actor: Actor) -> bool:
-    return can_see_internal(actor)

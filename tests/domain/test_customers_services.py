@@ -60,8 +60,11 @@ def test_a_taken_user_name_cannot_sign_up_again(settings, demo):
     assert Customer.select().count() == 2
 
 
-def test_a_customer_sees_their_own_profile_but_not_another(settings, demo):
-    assert customers.get_customer(demo.customer, demo.customer.customer_id).name == "张三"
+def test_customers_never_read_staff_profiles_not_even_their_own(settings, demo):
+    customers.update_customer(demo.agent, demo.customer.customer_id,
+                              {"notes": "abusive, blacklist", "tags": ["vip-watch"]})
+    with pytest.raises(NotFound):
+        customers.get_customer(demo.customer, demo.customer.customer_id)
     with pytest.raises(NotFound):
         customers.get_customer(demo.customer, demo.other_customer.customer_id)
     with pytest.raises(PermissionDenied):

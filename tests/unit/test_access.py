@@ -34,4 +34,6 @@ def test_staff_following_a_parent_ticket_may_open_its_sub_tickets_in_other_depar
     assert can_view_ticket(AGENT, child)
     assert not can_view_ticket(Actor(11, "agent", department_id=3), child)
     pool_child = TicketFacts(2, None, None, None, parents=(TicketFacts(None, None, None, None),))
-    assert can_view_ticket(Actor(11, "agent", department_id=3), pool_child)
+    assert not can_view_ticket(Actor(11, "agent", department_id=3), pool_child)
+    mine = TicketFacts(2, None, None, None, parents=(TicketFacts(None, 11, None, None),))
+    assert can_view_ticket(Actor(11, "agent", department_id=3), mine)

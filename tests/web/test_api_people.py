@@ -63,9 +63,10 @@ def test_a_customers_ticket_history_is_listed(api, settings, org):
     assert [t["id"] for t in r.get_json()["items"]] == [mine]
 
 
-def test_a_customer_token_sees_its_own_customer_record_only(api, org):
+def test_a_customer_token_reads_no_customer_records_not_even_its_own_staff_notes(api, org):
     client = api("zhangsan")
-    assert client.get(f"/customers/{org.customer.customer_id}").status_code == 200
+    assert client.get(f"/customers/{org.customer.customer_id}").status_code == 404
+    assert client.get("/tickets").status_code == 200  # their tickets are listed here instead
     assert client.get(f"/customers/{org.other_customer.customer_id}").status_code == 404
     assert client.get(f"/customers/{org.other_customer.customer_id}/tickets").status_code == 404
     assert client.get("/customers").status_code == 403

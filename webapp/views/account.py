@@ -6,15 +6,14 @@ from flask_babel import gettext as _
 
 from appliance.errors import AuthenticationFailed, ValidationError
 from appliance.services import users
-from webapp.auth import clear_session_cookie, cookie_name, login_required, set_session_cookie
+from webapp.auth import (clear_session_cookie, cookie_name, login_required, safe_next,
+                          set_session_cookie)
 
 bp = Blueprint("account", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("home.index")
+    return safe_next(target, url_for("home.index"))
 
 
 @bp.route("/login", methods=["GET", "POST"])

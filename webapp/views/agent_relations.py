@@ -65,8 +65,7 @@ def subticket(ticket_id: int):
         subject=request.form.get("subject", ""), description=request.form.get("description", ""),
         channel=parent.summary.channel,
         priority=request.form.get("priority") or parent.summary.priority,
-        department_id=request.form.get("department_id") or None,
-        customer_id=parent.summary.customer.id if parent.summary.customer else None)
+        department_id=request.form.get("department_id") or None)
     try:
         child = links.create_subticket(actor(), ticket_id, data, settings())
     except (ValidationError, Conflict) as exc:

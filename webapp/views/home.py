@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, g, redirect, request, url_for
 
 from appliance.services import users
+from webapp.auth import safe_next
 from webapp.i18n import LANGUAGES
 
 bp = Blueprint("home", __name__)
@@ -21,10 +22,7 @@ def index():
 @bp.post("/lang")
 def set_language():
     lang = request.form.get("lang", "")
-    target = request.form.get("next") or url_for("home.index")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("home.index")
-    response = redirect(target)
+    response = redirect(safe_next(request.form.get("next"), url_for("home.index")))
     if lang in LANGUAGES:
         response.set_cookie("lang", lang, max_age=365 * 86400, httponly=True, samesite="Lax")
         if g.actor is not None:

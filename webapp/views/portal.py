@@ -120,9 +120,8 @@ def new_ticket():
 def _render_ticket(ticket_id: int, *, errors=None, body: str = "", status: int = 200):
     t = tickets.get_ticket(g.actor, ticket_id, _settings())
     labels = {d.key: d.label for d in org.list_custom_fields(active_only=True)}
-    can_reply = t.summary.status != "closed" or "open" in t.allowed_transitions
     return render_template("portal/ticket.html", t=t, labels=labels, errors=errors or {},
-                           body=body, can_reply=can_reply,
+                           body=body, can_reply=t.can_reply,
                            can_close="closed" in t.allowed_transitions), status
 
 

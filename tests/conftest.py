@@ -13,7 +13,6 @@ import shutil
 import uuid
 from pathlib import Path
 
-import peewee
 import psycopg2
 import pytest
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from appliance import dto
 from appliance.errors import Conflict, NotFound, ValidationError
 from appliance.jobs import schedule, unit_of_work
-from appliance.models import Attachment, Comment, Ticket, TicketLink, TicketTag, utcnow
+from appliance.models import Attachment, Comment, TicketLink, TicketTag, utcnow
 from appliance.rules.access import Actor
 from appliance.services import common
 from appliance.services.tickets import TicketInput, _save, create_ticket, get_ticket

@@ -12,7 +12,7 @@ import pytest
 from appliance import registry
 from appliance.ports import SearchHit
 from appliance.rules.access import SYSTEM
-from appliance.services import comments, customers, links, org as org_service, tickets
+from appliance.services import comments, customers, org as org_service, tickets
 from appliance.services.attachments import Upload
 from tests.factories import ticket
 
@@ -575,16 +575,6 @@ def test_an_empty_search_shows_the_form_only(agent, org):
     assert r.status_code == 200 and 'id="search-page-q"' in html(r)
 
 
-def _whoosh_ready() -> bool:
-    try:
-        import search.whoosh_index  # noqa: F401
-        return True
-    except ImportError:
-        return False
-
-
-@pytest.mark.skipif(not _whoosh_ready(), reason="search/whoosh_index.py is being built; "
-                                                "the lead runs this once it lands")
 def test_search_with_the_real_index_highlights_and_escapes(agent, settings, org):
     from appliance import jobs
     from appliance.services import indexing

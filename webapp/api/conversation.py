@@ -1,14 +1,14 @@
 """Replies, internal notes and attachments of a ticket; attachment downloads."""
 from __future__ import annotations
 
-import io
 
-from flask import current_app, g, request, send_file
+from flask import current_app, g, request
 
 from appliance.errors import UnsupportedMediaType, ValidationError
-from appliance.services import attachments, comments
+from appliance.services import comments
 from appliance.services.attachments import Upload
 from webapp.api import api_bp
+from webapp.files import attachment_response
 from webapp.api.payload import ID_RULE, boolean, json_body, reply, text
 
 FORM_FIELDS = ("body", "internal")
@@ -59,10 +59,4 @@ def add_attachments(ticket_id: int):
 
 @api_bp.get(f"/attachments/<{ID_RULE}:attachment_id>")
 def download_attachment(attachment_id: int):
-    meta, data = attachments.open_attachment(g.actor, attachment_id, settings())
-    response = send_file(io.BytesIO(data), mimetype=meta.content_type, as_attachment=True,
-                         download_name=meta.filename, max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return attachment_response(g.actor, attachment_id, settings())

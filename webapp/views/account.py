@@ -1,7 +1,7 @@
 """Log in, log out, change password, personal API tokens."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from appliance.errors import AuthenticationFailed, ValidationError

@@ -3,13 +3,11 @@ the current actor and settings, uploads, and the filters its templates use."""
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, current_app, g
 from markupsafe import Markup, escape
 
 from appliance.services import org, users
-from appliance.services.attachments import Upload
 from appliance.settings import Settings
 from webapp.auth import STAFF, login_required
 from webapp.filters import CHANNEL_LABELS, STATUS_LABELS, URGENCY_LABELS
@@ -38,11 +36,6 @@ def actor():
     return g.actor
 
 
-def uploads_from_request(field: str = "attachments") -> list[Upload]:
-    """The files of a multipart form; an empty file input sends one nameless part."""
-    return [Upload(f.filename, f.read()) for f in request.files.getlist(field) if f.filename]
-
-
 def form_choices() -> dict:
     """Options for the ticket forms: departments, categories, agents, custom fields."""
     if "agent_choices" in g:
@@ -63,13 +56,6 @@ def names_for(choices: dict, detail=None) -> dict:
     if detail is not None:
         names["ticket"] = {lk.ticket_id: lk.number for lk in detail.links}
     return names
-
-
-def content_disposition(filename: str) -> str:
-    """`attachment` with an ASCII fallback and the real name per RFC 5987/6266."""
-    fallback = "".join(c if 32 <= ord(c) < 127 and c not in '"\\;' else "_" for c in filename)
-    return (f"attachment; filename=\"{fallback or 'attachment'}\"; "
-            f"filename*=UTF-8''{quote(filename, safe='')}")
 
 
 @bp.app_template_filter("highlight")

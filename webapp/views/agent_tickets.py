@@ -2,16 +2,16 @@
 tickets, and attachment downloads."""
 from __future__ import annotations
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from appliance.errors import (Conflict, DomainError, IllegalTransition, PayloadTooLarge,
                               UnsupportedMediaType, ValidationError)
 from appliance.rules import states
-from appliance.services import attachments, comments, customers, org, tickets
-from webapp.views.agent_common import (actor, bp, content_disposition, filesize, form_choices,
-                                       names_for, settings, uploads_from_request)
+from appliance.services import comments, customers, org, tickets
+from webapp.files import attachment_response, uploads_from_request
+from webapp.views.agent_common import actor, bp, filesize, form_choices, names_for, settings
 from webapp.views.agent_forms import (posted_values, property_changes, property_values,
                                       ticket_input)
 
@@ -134,11 +134,4 @@ def new_ticket():
 
 @bp.get("/attachments/<int:attachment_id>")
 def download(attachment_id: int):
-    """Always a download (never rendered in the browser), after the permission check."""
-    a, data = attachments.open_attachment(actor(), attachment_id, settings())
-    response = Response(data, mimetype=a.content_type or "application/octet-stream")
-    response.headers["Content-Disposition"] = content_disposition(a.filename)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return attachment_response(actor(), attachment_id, settings())

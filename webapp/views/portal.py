@@ -6,18 +6,17 @@ enforce that, and the templates render nothing internal on top of it.
 from __future__ import annotations
 
 import functools
-from urllib.parse import quote
 
-from flask import (Blueprint, Response, current_app, flash, g, redirect, render_template,
+from flask import (Blueprint, current_app, flash, g, redirect, render_template,
                    request, url_for)
 from flask_babel import gettext as _
 
 from appliance.errors import (Conflict, DomainError, IllegalTransition, PayloadTooLarge,
                               UnsupportedMediaType, ValidationError)
-from appliance.services import attachments, comments, customers, org, portal, tickets, users
-from appliance.services.attachments import Upload
+from appliance.services import comments, customers, org, portal, tickets, users
 from appliance.services.queues import TicketQuery, list_tickets
 from webapp.auth import cookie_name, login_required, set_session_cookie
+from webapp.files import attachment_response, uploads_from_request
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 PAGE_SIZE = 25
@@ -36,12 +35,6 @@ def customer_only(view):
 
 def _settings():
     return current_app.config["GONGDAN"]
-
-
-def _uploads() -> list[Upload]:
-    """The files of the `attachments` input; an empty file input sends no name and is skipped."""
-    return [Upload(f.filename, f.read()) for f in request.files.getlist("attachments")
-            if f and f.filename]
 
 
 def _errors_of(exc: DomainError) -> tuple[dict, int]:
@@ -107,7 +100,7 @@ def new_ticket():
     errors, status = {}, 200
     if request.method == "POST":
         try:
-            detail = portal.submit_ticket(g.actor, _ticket_input(fields), _uploads(), _settings())
+            detail = portal.submit_ticket(g.actor, _ticket_input(fields), uploads_from_request(), _settings())
         except (ValidationError, PayloadTooLarge, UnsupportedMediaType) as exc:
             errors, status = _errors_of(exc)
         else:
@@ -136,7 +129,7 @@ def ticket(ticket_id: int):
 def reply(ticket_id: int):
     body = request.form.get("body", "")
     try:
-        comments.add_comment(g.actor, ticket_id, body, _settings(), uploads=_uploads())
+        comments.add_comment(g.actor, ticket_id, body, _settings(), uploads=uploads_from_request())
     except (ValidationError, PayloadTooLarge, UnsupportedMediaType) as exc:
         errors, status = _errors_of(exc)
         return _render_ticket(ticket_id, errors=errors, body=body, status=status)
@@ -161,15 +154,4 @@ def close(ticket_id: int):
 @bp.get("/attachments/<int:attachment_id>")
 @customer_only
 def attachment(attachment_id: int):
-    a, data = attachments.open_attachment(g.actor, attachment_id, _settings())
-    return download(a.filename, a.content_type, data)
-
-
-def download(filename: str, content_type: str, data: bytes) -> Response:
-    """Always a download, never rendered inline: attachment disposition and nosniff."""
-    fallback = "".join(c if 32 <= ord(c) < 127 and c not in '"\\;' else "_" for c in filename)
-    encoded = quote(filename, safe="")
-    disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
-    return Response(data, content_type=content_type, headers={
-        "Content-Disposition": disposition, "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "private, no-store"})
+    return attachment_response(g.actor, attachment_id, _settings())

@@ -68,6 +68,8 @@ PATTERNS = [
     (r"(?P<name>.+): content does not match \.(?P<ext>.+)",
      N_("%(name)s: content does not match .%(ext)s")),
     (r"(?P<name>.+): not a text file", N_("%(name)s: not a text file")),
+    (r"(?P<name>.+): not a readable archive", N_("%(name)s: not a readable archive")),
+    (r"(?P<name>.+): archive expands too much", N_("%(name)s: archive expands too much")),
     (r"(?P<name>.+): the file is empty", N_("%(name)s: the file is empty")),
     (r"cannot move a ticket from (?P<a>\S+) to (?P<b>\S+)",
      N_("cannot move a ticket from %(a)s to %(b)s")),

@@ -3,9 +3,11 @@ under random names, served only after a per-object permission check."""
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import secrets
 import unicodedata
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,7 +80,29 @@ def _sniff(name: str, ext: str, data: bytes) -> str:
     expected = "zip" if ext in _ZIP_BASED else ("jpg" if ext == "jpeg" else ext)
     if actual != expected and not (ext in _ZIP_BASED and actual in _ZIP_BASED):
         raise UnsupportedMediaType(f"{name}: content does not match .{ext}", field="attachments")
+    if ext in _ZIP_BASED:
+        _check_archive(name, data)
     return _CONTENT_TYPES.get(ext) or kind.mime
+
+
+# Limits against archive bombs (a few KB that expand to gigabytes when someone opens them).
+MAX_ARCHIVE_ENTRIES = 2000
+MAX_ARCHIVE_BYTES = 200 * 1024 * 1024
+MAX_COMPRESSION_RATIO = 200
+
+
+def _check_archive(name: str, data: bytes) -> None:
+    """ZIP containers (zip, docx, xlsx, pptx): readable, bounded in entries, size and ratio."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise UnsupportedMediaType(f"{name}: not a readable archive", field="attachments") from None
+    total = sum(e.file_size for e in entries)
+    ratio = total / max(1, sum(e.compress_size for e in entries))
+    if len(entries) > MAX_ARCHIVE_ENTRIES or total > MAX_ARCHIVE_BYTES \
+            or ratio > MAX_COMPRESSION_RATIO:
+        raise UnsupportedMediaType(f"{name}: archive expands too much", field="attachments")
 
 
 def _path(settings: Settings, storage_name: str) -> Path:

@@ -112,3 +112,29 @@ def test_staff_of_another_department_cannot_reply(settings, org):
                               settings)
     with pytest.raises(NotFound):
         comments.add_comment(org.agent2, t.summary.id, "hi", settings)
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, content in files.items():
+            z.writestr(name, content)
+    return buf.getvalue()
+
+
+def test_an_archive_bomb_is_refused_and_an_ordinary_zip_accepted(settings, org, customer_ticket):
+    bomb = _zip({"zeros.bin": b"\x00" * (60 * 1024 * 1024)})
+    assert len(bomb) < 200_000
+    with pytest.raises(UnsupportedMediaType):
+        comments.add_comment(org.customer, customer_ticket.summary.id, "logs", settings,
+                             uploads=[Upload("logs.zip", bomb)])
+    many = _zip({f"f{i}.txt": b"x" for i in range(2001)})
+    with pytest.raises(UnsupportedMediaType):
+        comments.add_comment(org.customer, customer_ticket.summary.id, "logs", settings,
+                             uploads=[Upload("many.zip", many)])
+    ok = _zip({"app.log": "\n".join(f"line {i} error code {i % 7}" for i in range(2000)).encode()})
+    c = comments.add_comment(org.customer, customer_ticket.summary.id, "logs", settings,
+                             uploads=[Upload("logs.zip", ok)])
+    assert c.attachments[0].content_type == "application/zip"

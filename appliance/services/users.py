@@ -27,12 +27,24 @@ def actor_of(user: User) -> Actor:
 
 
 def user_view(u: User) -> dto.UserView:
-    skills = [(s.skill.name, s.level) for s in AgentSkill.select(AgentSkill, Skill).join(Skill)
-              .where(AgentSkill.user == u.id).order_by(Skill.name)]
-    dept = Department.get_or_none(Department.id == u.department_id) if u.department_id else None
-    return dto.UserView(u.id, u.username, u.display_name, u.email, u.role, common.ref(dept),
-                        u.customer_id, u.active, u.locale, u.capacity, skills, u.created_at,
-                        u.last_login_at)
+    return _user_views([u])[0]
+
+
+def _user_views(rows: list[User]) -> list[dto.UserView]:
+    """Views of many users with three queries in all (users, departments, skills)."""
+    ids = [u.id for u in rows]
+    skills: dict[int, list] = {}
+    if ids:
+        for s in (AgentSkill.select(AgentSkill, Skill).join(Skill)
+                  .where(AgentSkill.user.in_(ids)).order_by(Skill.name)):
+            skills.setdefault(s.user_id, []).append((s.skill.name, s.level))
+    dept_ids = list({u.department_id for u in rows} - {None})
+    depts = {d.id: dto.Ref(d.id, d.name) for d in
+             Department.select().where(Department.id.in_(dept_ids))} if dept_ids else {}
+    return [dto.UserView(u.id, u.username, u.display_name, u.email, u.role,
+                         depts.get(u.department_id), u.customer_id, u.active, u.locale,
+                         u.capacity, skills.get(u.id, []), u.created_at, u.last_login_at)
+            for u in rows]
 
 
 def _require_admin(actor: Actor) -> None:
@@ -97,7 +109,7 @@ def list_users(actor: Actor, *, role: str | None = None, department_id: int | No
         q = q.where(User.role != "customer")
     if department_id:
         q = q.where(User.department == department_id)
-    return [user_view(u) for u in q]
+    return _user_views(list(q))
 
 
 def update_user(actor: Actor, user_id: int, changes: dict) -> dto.UserView:

@@ -171,11 +171,8 @@ def serve() -> None:
 def worker() -> None:
     """Run the Huey consumer (background jobs and the sweeper)."""
     settings = _boot()
-    from huey.consumer import Consumer
-
-    from appliance.tasks import get_huey
-    Consumer(get_huey(settings), workers=settings.worker_threads, worker_type="thread",
-             periodic=True, check_worker_health=True).run()
+    from appliance.tasks import run_consumer
+    run_consumer(settings)
 
 
 @main.group()

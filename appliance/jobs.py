@@ -2,7 +2,15 @@
 
 `schedule()` is called inside a service's transaction; `unit_of_work()` commits
 and then hands the new job ids to the enqueuer (the Huey task by default).
-Handlers are registered by name and must be idempotent: a job can run twice.
+Handlers are registered by name and bring one object's derived state (the index
+entry of a ticket, ...) up to date with the database. They must be idempotent:
+a job can run twice, and two jobs for the same object can run at once.
+
+Ordering: a change committed while a job for the same object is already running
+gets its own job, never folded into the running one (which may have read the
+older state). `run_job` skips a job when a newer, not yet started job for the
+same object will do the same work, and runs the handler once more when a newer
+job started while it ran, so the last write always reflects the latest state.
 """
 from __future__ import annotations
 
@@ -71,34 +79,52 @@ def _enqueue(job_id: int) -> None:
 
 
 def schedule(name: str, object_id: int) -> int:
-    """Record a job in the current transaction; coalesces with an identical pending one."""
+    """Record a job in the current transaction; coalesces with an identical one of this unit."""
     if name not in _handlers:
         _import_handlers()
-    existing = (Job.select(Job.id).where((Job.name == name) & (Job.object_id == object_id)
-                                         & Job.done_at.is_null()).first())
-    if existing:
-        return existing.id
+    pending = _pending()
+    if pending:
+        # Only jobs of this still-open transaction can be shared: no worker has seen them.
+        existing = (Job.select(Job.id).where((Job.id.in_(pending)) & (Job.name == name)
+                                             & (Job.object_id == object_id)).first())
+        if existing:
+            return existing.id
     job = Job.create(name=name, object_id=object_id)
-    _pending().append(job.id)
+    pending.append(job.id)
     return job.id
 
 
+def _newer(job: Job):
+    return Job.select(Job.id).where((Job.name == job.name) & (Job.object_id == job.object_id)
+                                    & (Job.id > job.id))
+
+
 def run_job(job_id: int) -> bool:
-    """Run one job by id; safe to call twice. Returns True if it ran now."""
+    """Run one job by id; safe to call twice. Returns True if its handler ran now."""
     job = Job.get_or_none(Job.id == job_id)
     if job is None or job.done_at is not None:
         return False
     if job.name not in _handlers:
         _import_handlers()
+    if _newer(job).where(Job.done_at.is_null() & (Job.attempts == 0)).exists():
+        _mark_done(job_id)  # superseded: the newer job reads a state at least as recent
+        return False
     Job.update(attempts=Job.attempts + 1).where(Job.id == job_id).execute()
     try:
         _handlers[job.name](job.object_id)
+        if _newer(job).where(Job.done_at.is_null(False) | (Job.attempts > 0)).exists():
+            # A newer job ran alongside; our write may have landed after its fresher one.
+            _handlers[job.name](job.object_id)
     except Exception as exc:
         Job.update(last_error=type(exc).__name__ + ": " + str(exc)[:500]).where(
             Job.id == job_id).execute()
         raise
-    Job.update(done_at=utcnow(), last_error="").where(Job.id == job_id).execute()
+    _mark_done(job_id)
     return True
+
+
+def _mark_done(job_id: int) -> None:
+    Job.update(done_at=utcnow(), last_error="").where(Job.id == job_id).execute()
 
 
 def stale_jobs(older_than_seconds: int, limit: int = 500) -> list[int]:
@@ -117,6 +143,12 @@ def sweep(older_than_seconds: int) -> int:
         for job_id in ids:
             _enqueue(job_id)
     return len(ids)
+
+
+def prune(keep_days: int = 7) -> int:
+    """Delete finished jobs older than `keep_days` (they only say what was done)."""
+    cutoff = utcnow() - dt.timedelta(days=keep_days)
+    return Job.delete().where(Job.done_at.is_null(False) & (Job.done_at < cutoff)).execute()
 
 
 def run_pending_inline() -> int:

@@ -127,12 +127,23 @@ def _mark_done(job_id: int) -> None:
     Job.update(done_at=utcnow(), last_error="").where(Job.id == job_id).execute()
 
 
+# A job that failed this often is left for an administrator (it shows in /healthz and
+# `failed_jobs()`), instead of being retried for ever.
+MAX_ATTEMPTS = 10
+
+
 def stale_jobs(older_than_seconds: int, limit: int = 500) -> list[int]:
     """Unfinished jobs last enqueued longer ago than the threshold (for the sweeper)."""
     cutoff = utcnow() - dt.timedelta(seconds=older_than_seconds)
-    rows = (Job.select(Job.id).where(Job.done_at.is_null() & (Job.enqueued_at < cutoff))
+    rows = (Job.select(Job.id).where(Job.done_at.is_null() & (Job.enqueued_at < cutoff)
+                                     & (Job.attempts < MAX_ATTEMPTS))
             .order_by(Job.id).limit(limit))
     return [r.id for r in rows]
+
+
+def failed_jobs() -> int:
+    """How many jobs gave up after MAX_ATTEMPTS (their last_error says why)."""
+    return Job.select().where(Job.done_at.is_null() & (Job.attempts >= MAX_ATTEMPTS)).count()
 
 
 def sweep(older_than_seconds: int) -> int:

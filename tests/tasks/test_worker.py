@@ -203,3 +203,15 @@ def test_a_redis_backed_queue_runs_the_same_jobs(redis_settings, tmp_path):
         wait_until(lambda: searchable(redis_settings, "队列") == [t], what="the Redis worker")
     finally:
         worker.stop()
+
+
+def test_a_job_that_keeps_failing_stops_being_retried_and_is_reported(settings):
+    from appliance import jobs
+    from appliance.jobs import unit_of_work
+    from appliance.models import Job
+    with unit_of_work():
+        job_id = jobs.schedule("index_ticket", 999_999)
+    Job.update(attempts=jobs.MAX_ATTEMPTS, last_error="IndexBusy: lock").where(
+        Job.id == job_id).execute()
+    assert jobs.sweep(0) == 0
+    assert jobs.failed_jobs() == 1

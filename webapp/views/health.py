@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
-from appliance import __version__, registry
+from appliance import __version__, jobs, registry
 from appliance.db import database
 from appliance.tasks import queue_health
 
@@ -27,7 +27,10 @@ def healthz():
         index_ok = False
     checks = {"database": _db_ok(), "queue": queue_health(settings), "index": index_ok}
     ok = all(checks.values())
-    return jsonify({"status": "ok" if ok else "fail", "checks": checks}), 200 if ok else 503
+    body = {"status": "ok" if ok else "fail", "checks": checks}
+    if checks["database"]:
+        body["failed_jobs"] = jobs.failed_jobs()  # work that needs an administrator's look
+    return jsonify(body), 200 if ok else 503
 
 
 @bp.get("/version")

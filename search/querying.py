@@ -116,7 +116,8 @@ def filter_query(f: SearchFilters):
     if f.department_ids:
         parts.append(Or([Term("department_id", str(d)) for d in f.department_ids]))
     if f.created_from or f.created_to:
-        parts.append(DateRange("created_at", f.created_from, f.created_to))
+        # created_to is exclusive, as in ticket lists (appliance.services.queues)
+        parts.append(DateRange("created_at", f.created_from, f.created_to, endexcl=True))
     permission = permission_query(f)
     if permission is not None:
         parts.append(permission)

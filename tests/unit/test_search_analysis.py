@@ -117,3 +117,14 @@ def test_a_pasted_essay_is_cut_to_a_bounded_number_of_words():
     essay = " ".join(f"word{i}" for i in range(300))
     parsed = QueryBuilder(schema()).build(essay, ("text", "internal"))
     assert len(set(parsed.any.iter_all_terms())) <= 64
+
+
+import pytest as _pytest  # noqa: E402
+
+
+@_pytest.mark.parametrize("phone", ["010-62345678", "(021)6234 5678", "0755 8765 4321",
+                                    "138.1234.5678", "+86 138 1234 5678"])
+def test_landlines_and_dotted_mobiles_are_masked_too(phone):
+    from search.analysis import mask_pii
+    masked = mask_pii(f"请回电 {phone} 谢谢")
+    assert "〔phone〕" in masked and phone not in masked

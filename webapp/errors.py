@@ -6,7 +6,15 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from appliance.errors import DomainError
-from webapp.messages import translate
+from webapp.messages import N_, translate
+
+# Werkzeug's names of the HTTP errors a page can show (`_(exc.name)` below), marked for extraction.
+HTTP_ERROR_NAMES = (
+    N_("Bad Request"), N_("Unauthorized"), N_("Forbidden"), N_("Not Found"),
+    N_("Method Not Allowed"), N_("Conflict"), N_("Request Entity Too Large"),
+    N_("Unsupported Media Type"), N_("Unprocessable Entity"), N_("Too Many Requests"),
+    N_("Internal Server Error"), N_("Service Unavailable"),
+)
 
 
 def wants_json() -> bool:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext
+from flask_babel import lazy_gettext, lazy_pgettext
 
 from appliance.errors import ValidationError
 from appliance.rules.custom_fields import KINDS
@@ -15,7 +15,7 @@ fields = Blueprint("fields", __name__, url_prefix="/fields")
 
 CATEGORY_FIELDS = ("name", "parent_id", "department_id")
 FIELD_FIELDS = ("key", "label", "kind", "options", "position")
-KIND_LABELS = {"text": lazy_gettext("Text"), "number": lazy_gettext("Number"),
+KIND_LABELS = {"text": lazy_gettext("Text"), "number": lazy_pgettext("field kind", "Number"),
                "date": lazy_gettext("Date"), "select": lazy_gettext("Choice (one)"),
                "multiselect": lazy_gettext("Choice (several)")}
 KIND_ITEMS = [(k, KIND_LABELS.get(k, k)) for k in KINDS]

@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 translations: $(STAMP)
-	$(BIN)/pybabel compile --use-fuzzy -d webapp/translations -f >/dev/null
+	$(BIN)/pybabel compile -d webapp/translations -f >/dev/null
 
 run: venv translations
 	@mkdir -p var
@@ -60,4 +60,4 @@ clean:
 # Refresh the message catalogs after changing user-facing strings.
 messages: venv
 	$(BIN)/pybabel extract -k N_ -k lazy_gettext -F babel.cfg -o webapp/translations/messages.pot webapp >/dev/null
-	$(BIN)/pybabel update -i webapp/translations/messages.pot -d webapp/translations
+	for l in zh_CN en; do $(BIN)/pybabel update -i webapp/translations/messages.pot -d webapp/translations -l $$l; done

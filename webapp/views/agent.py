@@ -86,7 +86,7 @@ def _run_search(q: str, statuses: list[str], page: int) -> tuple[list, int, str 
                                                limit=SEARCH_PAGE, offset=(page - 1) * SEARCH_PAGE)
         return results, total, None, 200
     except ValidationError as exc:
-        return [], 0, "; ".join(_(m) for m in exc.fields.values()), 400
+        return [], 0, "; ".join(translate(m) for m in exc.fields.values()), 400
     except DomainError:
         raise
     except Exception:  # the index is a cache: if it is missing or broken, say so and go on

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from appliance.errors import Conflict, NotFound, ValidationError
 from appliance.services import links, tickets
 from appliance.services.tickets import TicketInput
+from webapp.messages import translate
 from webapp.views.agent_common import actor, bp, settings
 from webapp.views.agent_tickets import render_ticket
 
@@ -15,10 +16,10 @@ LINK_KINDS = ("related", "duplicate", "parent")
 
 def _message(exc) -> str:
     if isinstance(exc, ValidationError):
-        return "; ".join(_(m) for m in exc.fields.values())
+        return "; ".join(translate(m) for m in exc.fields.values())
     if isinstance(exc, NotFound):
         return _("No ticket with this number or id that you may see.")
-    return _(exc.message)
+    return translate(exc.message)
 
 
 def _failed(ticket_id: int, action: str, exc):

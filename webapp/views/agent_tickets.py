@@ -6,14 +6,32 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from appliance.errors import (Conflict, DomainError, IllegalTransition, PayloadTooLarge,
-                              UnsupportedMediaType, ValidationError)
+from appliance.errors import (
+    Conflict,
+    DomainError,
+    IllegalTransition,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationError,
+)
 from appliance.rules import states
 from appliance.services import comments, customers, org, tickets
 from webapp.files import attachment_response, uploads_from_request
-from webapp.views.agent_common import actor, bp, filesize, form_choices, names_for, settings
-from webapp.views.agent_forms import (posted_values, property_changes, property_values,
-                                      ticket_input)
+from webapp.messages import translate
+from webapp.views.agent_common import (
+    actor,
+    bp,
+    filesize,
+    form_choices,
+    names_for,
+    settings,
+)
+from webapp.views.agent_forms import (
+    posted_values,
+    property_changes,
+    property_values,
+    ticket_input,
+)
 
 
 def upload_error(exc: DomainError) -> str:
@@ -24,7 +42,7 @@ def upload_error(exc: DomainError) -> str:
     else:
         text = _("This file type is not allowed, or its content does not match its "
                  "extension. Nothing was saved.")
-    return f"{text} ({exc.message})"
+    return f"{text} ({translate(exc.message)})"
 
 
 def render_ticket(detail, status: int = 200, **ctx):

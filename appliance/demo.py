@@ -104,7 +104,8 @@ def _make_org(ctx: _Ctx) -> None:
     for username, display, role, code, email_name, skill_levels in texts.STAFF:
         view, password = users.create_user(
             SYSTEM, username, display, role, department_id=ctx.depts[code],
-            email=f"{email_name}@example.com", locale="en" if "English" in skill_levels else "")
+            # English-named staff prefer English; the others follow their browser.
+            email=f"{email_name}@example.com", locale="en" if display.isascii() else "")
         ctx.logins.append((username, password, role))
         for skill, level in skill_levels.items():
             org.set_agent_skill(SYSTEM, view.id, skills[skill], level)

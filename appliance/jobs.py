@@ -26,7 +26,9 @@ from appliance.models import Job, utcnow
 log = logging.getLogger(__name__)
 _local = threading.local()
 _handlers: dict[str, Callable[[int], None]] = {}
+_batch_handlers: dict[str, Callable[[list[int]], None]] = {}
 _enqueuer: Callable[[int], None] | None = None
+BATCH_SIZE = 200
 
 
 def handler(name: str):
@@ -34,6 +36,19 @@ def handler(name: str):
         _handlers[name] = fn
         return fn
     return register
+
+
+def batch_handler(name: str):
+    """A handler that brings many objects up to date at once (one index commit for many
+    tickets instead of one each); the jobs of that name are run in batches."""
+    def register(fn):
+        _batch_handlers[name] = fn
+        return fn
+    return register
+
+
+def _known(name: str) -> bool:
+    return name in _handlers or name in _batch_handlers
 
 
 def set_enqueuer(fn: Callable[[int], None] | None) -> None:
@@ -80,7 +95,7 @@ def _enqueue(job_id: int) -> None:
 
 def schedule(name: str, object_id: int) -> int:
     """Record a job in the current transaction; coalesces with an identical one of this unit."""
-    if name not in _handlers:
+    if not _known(name):
         _import_handlers()
     pending = _pending()
     if pending:
@@ -104,8 +119,10 @@ def run_job(job_id: int) -> bool:
     job = Job.get_or_none(Job.id == job_id)
     if job is None or job.done_at is not None:
         return False
-    if job.name not in _handlers:
+    if not _known(job.name):
         _import_handlers()
+    if job.name in _batch_handlers:
+        return _run_batch(job)
     if _newer(job).where(Job.done_at.is_null() & (Job.attempts == 0)).exists():
         _mark_done(job_id)  # superseded: the newer job reads a state at least as recent
         return False
@@ -120,6 +137,36 @@ def run_job(job_id: int) -> bool:
             Job.id == job_id).execute()
         raise
     _mark_done(job_id)
+    return True
+
+
+def _run_batch(job: Job) -> bool:
+    """Run `job` together with up to BATCH_SIZE not yet started jobs of the same kind.
+
+    Claiming is not exclusive: two workers may pick overlapping batches, which only
+    repeats idempotent work. As in run_job, objects whose newer job started while
+    this batch ran are handled once more, so the last write reflects the latest state.
+    """
+    others = list(Job.select().where((Job.name == job.name) & Job.done_at.is_null()
+                                     & (Job.attempts == 0) & (Job.id != job.id))
+                  .order_by(Job.id).limit(BATCH_SIZE - 1))
+    claimed = [job] + others
+    ids = [j.id for j in claimed]
+    objects = sorted({j.object_id for j in claimed})
+    Job.update(attempts=Job.attempts + 1).where(Job.id.in_(ids)).execute()
+    run = _batch_handlers[job.name]
+    try:
+        run(objects)
+        again = sorted({r.object_id for r in Job.select(Job.object_id).where(
+            (Job.name == job.name) & Job.object_id.in_(objects) & (Job.id > max(ids))
+            & (Job.done_at.is_null(False) | (Job.attempts > 0)))})
+        if again:
+            run(again)
+    except Exception as exc:
+        Job.update(last_error=type(exc).__name__ + ": " + str(exc)[:500]).where(
+            Job.id.in_(ids)).execute()
+        raise
+    Job.update(done_at=utcnow(), last_error="").where(Job.id.in_(ids)).execute()
     return True
 
 

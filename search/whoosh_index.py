@@ -221,12 +221,20 @@ class WhooshIndex:
             writer.commit(mergetype=merge_policy)
 
     def upsert(self, doc: IndexedTicket) -> None:
-        with self._writer() as w:
-            w.update_document(**_fields(doc))
+        self.apply([doc], [])
 
     def delete(self, ticket_id: int) -> None:
+        self.apply([], [ticket_id])
+
+    def apply(self, upserts: list[IndexedTicket], deletes: list[int]) -> None:
+        """Many changes in one writer and one commit: the indexing jobs come in batches."""
+        if not upserts and not deletes:
+            return
         with self._writer() as w:
-            w.delete_by_term("id", str(ticket_id))
+            for doc in upserts:
+                w.update_document(**_fields(doc))
+            for ticket_id in deletes:
+                w.delete_by_term("id", str(ticket_id))
 
     def optimize(self) -> None:
         """Rewrite every segment that holds deleted documents, so their text leaves the disk.

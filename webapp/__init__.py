@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from appliance.bootstrap import boot
-from appliance.db import database
+from appliance.db import database, end_request
 from appliance.settings import Settings
 
 
@@ -37,8 +37,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.teardown_request
     def _close(exc):
-        if not database.is_closed():
-            database.close()
+        end_request()
 
     return app
 

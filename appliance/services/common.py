@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from appliance import dto
+from appliance.db import is_postgres
 from appliance.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from appliance.models import (Attachment, Category, Comment, Customer, Department,
                               TimelineEvent, Ticket, User)
@@ -25,7 +26,9 @@ def facts(t: Ticket) -> TicketFacts:
 def ticket_for(actor: Actor, ticket_id: int, *, edit: bool = False, lock: bool = False) -> Ticket:
     """Load a ticket the actor may see (404 otherwise, so ids cannot be probed)."""
     query = Ticket.select().where(Ticket.id == ticket_id)
-    if lock and Ticket._meta.database.obj.__class__.__name__.startswith("Postgres"):
+    if lock and is_postgres():
+        # Row lock first: otherwise two writers that both inserted rows referencing the
+        # ticket (timeline) deadlock when they then update it.
         query = query.for_update()
     t = query.first()
     if t is None or not can_view_ticket(actor, facts(t)):

@@ -23,15 +23,19 @@ def document(t: Ticket) -> IndexedTicket:
         requester_id=t.requester_id, created_at=t.created_at, updated_at=t.updated_at)
 
 
-@jobs.handler("index_ticket")
+@jobs.batch_handler("index_ticket")
+def index_tickets(ticket_ids: list[int]) -> None:
+    """Idempotent: writes the tickets' current state (or removes gone and merged ones),
+    all in one index commit."""
+    rows = {t.id: t for t in Ticket.select().where(Ticket.id.in_(ticket_ids))}
+    live = [rows[i] for i in ticket_ids if i in rows and not rows[i].merged_into_id]
+    gone = [i for i in ticket_ids if i not in rows or rows[i].merged_into_id]
+    registry.search_index(runtime.settings()).apply([document(t) for t in live], gone)
+
+
 def index_ticket(ticket_id: int) -> None:
-    """Idempotent: writes the ticket's current state (or removes it if gone or merged)."""
-    index = registry.search_index(runtime.settings())
-    t = Ticket.get_or_none(Ticket.id == ticket_id)
-    if t is None or t.merged_into_id:
-        index.delete(ticket_id)
-    else:
-        index.upsert(document(t))
+    """One ticket (CLI maintenance and tests); the queue goes through index_tickets."""
+    index_tickets([ticket_id])
 
 
 def rebuild(batch: int = 2000) -> int:

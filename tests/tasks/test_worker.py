@@ -148,10 +148,29 @@ def test_a_change_during_a_running_job_gets_its_own_job_and_older_jobs_step_asid
     assert newer != running
     with jobs.unit_of_work():
         newest = jobs.schedule("index_ticket", t)
-    assert jobs.run_job(newer) is False  # superseded by `newest`, which has not started
-    assert Job.get_by_id(newer).done_at is not None and Job.get_by_id(newer).attempts == 0
-    assert jobs.run_job(newest) is True
+    # Indexing runs in batches: the first job takes every not-yet-started one with it
+    # (one index commit), so the newest state is written and the others have nothing left.
+    assert jobs.run_job(newer) is True
+    assert Job.get_by_id(newest).done_at is not None
+    assert jobs.run_job(newest) is False
+    assert Job.get_by_id(running).done_at is None  # the running one is its worker's to finish
     assert searchable(settings, "并发") == [t]
+
+
+def test_indexing_jobs_run_in_batches_with_one_commit(settings):
+    from appliance.services import indexing
+    ids = [ticket(settings, SYSTEM, f"批量 {i}").summary.id for i in range(5)]
+    commits = []
+    index = indexing.registry.search_index(settings)
+    original = index.apply
+    index.apply = lambda ups, dels: commits.append(len(ups)) or original(ups, dels)
+    try:
+        first = job_of(ids[0]).id
+        assert jobs.run_job(first) is True
+    finally:
+        index.apply = original
+    assert commits == [5]
+    assert sorted(searchable(settings, "批量")) == sorted(ids)
 
 
 def test_a_job_overtaken_by_a_newer_one_writes_once_more(settings):

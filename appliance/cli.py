@@ -148,8 +148,12 @@ def demo_load(tickets: int, data_dir: str | None) -> None:
     """Load the demo organisation and tickets (refuses if tickets exist)."""
     _boot()
     from appliance.demo import load_demo
+    from appliance.errors import DomainError
     from appliance.jobs import run_pending_inline
-    logins = load_demo(tickets, data_dir=Path(data_dir) if data_dir else None)
+    try:
+        logins = load_demo(tickets, data_dir=Path(data_dir) if data_dir else None)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
     run_pending_inline()
     click.echo("demo logins (one-time view; also in var/demo-logins.txt):")
     for username, password, role in logins:

@@ -21,4 +21,4 @@ class Job(BaseModel):
     last_error = pw.TextField(default="")
 
     class Meta:
-        indexes = ((("done_at", "enqueued_at"), False),)
+        indexes = ((("done_at", "enqueued_at"), False), (("name", "object_id"), False))

@@ -55,3 +55,70 @@ class SearchIndex(Protocol):
                ) -> tuple[list[SearchHit], int]: ...
     def rebuild(self, docs) -> int: ...
     def health(self) -> bool: ...
+
+
+# --- AI: the local language model and the triage classifiers (local_llm/ implements) ---
+
+class ModelUnavailable(Exception):
+    """The language model cannot be used (file missing, wrong hash, failed to load)."""
+
+
+class ModelBusy(Exception):
+    """Every slot of the bounded model pool is taken; queue the work and try later."""
+
+
+class ModelTimeout(Exception):
+    """Generation ran past its deadline; whatever was produced is discarded."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    sha256: str
+    path: str
+    available: bool
+    reason: str = ""  # why it is unavailable, for /healthz, the UI and the log
+
+
+class TextModel(Protocol):
+    """The local GGUF model, in-process. Calls are bounded by a small pool and a deadline.
+
+    `interactive=True` is for an agent waiting on screen (drafts): it goes ahead of
+    background work, which is pre-empted and raises ModelBusy to be retried later."""
+    def info(self) -> ModelInfo: ...
+    def complete_json(self, system: str, user: str, schema: dict, *, max_tokens: int = 256,
+                      timeout_s: float = 30.0, interactive: bool = False) -> dict: ...
+    def stream(self, system: str, user: str, *, max_tokens: int = 512,
+               timeout_s: float = 60.0, interactive: bool = True): ...  # Iterator[str]
+
+
+@dataclass(frozen=True)
+class LabelScore:
+    label: str
+    confidence: float  # calibrated probability in [0, 1]
+
+
+@dataclass(frozen=True)
+class LabelProfileSpec:
+    """Cold start for one label: what the admin wrote about it and a few examples."""
+    label: str
+    name: str
+    description: str
+    examples: tuple[str, ...] = ()
+
+
+class TextClassifier(Protocol):
+    """One field's classifier (learned from history, or cold start from profiles)."""
+    kind: str  # "learned" | "cold"
+    labels: tuple[str, ...]
+    def predict(self, text: str) -> list[LabelScore]: ...  # best first, sums to 1
+    def predict_many(self, texts: list[str]) -> list[list[LabelScore]]: ...
+    def to_bytes(self) -> bytes: ...
+
+
+class ClassifierBackend(Protocol):
+    """Builds and restores classifiers; the serialised form is never a pickle."""
+    def train(self, texts: list[str], labels: list[str], *,
+              weights: list[float] | None = None) -> TextClassifier: ...
+    def cold_start(self, profiles: list[LabelProfileSpec]) -> TextClassifier: ...
+    def load(self, blob: bytes) -> TextClassifier: ...

@@ -22,3 +22,27 @@ def _search_index(backend: str, index_dir: str):
 
 def search_index(settings: Settings):
     return _search_index(settings.search_backend, settings.index_dir)
+
+
+# The local language model: one instance per process, loaded on first use (the web
+# app never loads it; LLM calls run in the worker, see docs/decisions/0010).
+TEXT_MODEL = "local_llm.runtime:LlamaTextModel"
+CLASSIFIER_BACKEND = "local_llm.classifier:SklearnBackend"
+
+
+@lru_cache(maxsize=2)
+def _text_model(model_dir: str, model_name: str, threads: int, context: int,
+                timeout: int, concurrency: int):
+    return _load(TEXT_MODEL)(model_dir=model_dir, model_name=model_name, threads=threads,
+                             context=context, timeout_s=timeout, concurrency=concurrency)
+
+
+def text_model(settings: Settings):
+    return _text_model(settings.model_dir, settings.model_name, settings.llm_threads,
+                       settings.llm_context, settings.llm_timeout_seconds,
+                       settings.llm_concurrency)
+
+
+@lru_cache(maxsize=1)
+def classifier_backend():
+    return _load(CLASSIFIER_BACKEND)()

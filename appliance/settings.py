@@ -73,6 +73,30 @@ class Settings:
     search_backend: str = field(default="whoosh", metadata=_doc(
         "Full-text search back-end (whoosh)."))
     log_level: str = field(default="INFO", metadata=_doc("Log level: DEBUG, INFO, WARNING or ERROR."))
+    ai_enabled: bool = field(default=True, metadata=_doc(
+        "Run AI triage on new tickets (false: every new ticket goes to the triage queue by rules)."))
+    model_dir: str = field(default="var/models", metadata=_doc(
+        "Directory of the local GGUF model files and their hash-pinned registry."))
+    model_name: str = field(default="", metadata=_doc(
+        "Registered model to use; empty means the one chosen with `gongdan model use`, else the default."))
+    llm_threads: int = field(default=2, metadata=_doc("CPU threads llama.cpp uses for one generation."))
+    llm_context: int = field(default=4096, metadata=_doc("Context window of the model, in tokens."))
+    llm_timeout_seconds: int = field(default=60, metadata=_doc(
+        "A generation that runs longer is stopped and its output discarded."))
+    llm_concurrency: int = field(default=1, metadata=_doc(
+        "Generations that may run at once in one worker process; more are queued."))
+    ai_threshold_department: float = field(default=0.6, metadata=_doc(
+        "Confidence at or above which AI triage applies the department; below, a human decides."))
+    ai_threshold_category: float = field(default=0.6, metadata=_doc(
+        "Confidence at or above which AI triage applies the category."))
+    ai_threshold_priority: float = field(default=0.6, metadata=_doc(
+        "Confidence at or above which AI triage applies the priority."))
+    ai_threshold_urgency: float = field(default=0.6, metadata=_doc(
+        "Confidence at or above which AI triage applies the urgency."))
+    ai_retrain_hours: int = field(default=24, metadata=_doc(
+        "Hours between automatic retraining of the triage classifiers from resolved tickets."))
+    ai_min_examples: int = field(default=30, metadata=_doc(
+        "Resolved tickets a field needs before a learned classifier replaces the cold-start one."))
 
     def masked(self) -> dict[str, Any]:
         """Effective settings for display, with secrets and URL passwords masked."""
@@ -108,6 +132,10 @@ def _coerce(name: str, ftype: str, value: Any) -> Any:
             if isinstance(value, bool):
                 raise ValueError
             return int(value)
+        if ftype == "float":
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
         if ftype == "bool":
             if isinstance(value, bool):
                 return value
@@ -146,6 +174,10 @@ def _validate(s: Settings) -> None:
                 "session_idle_minutes", "session_absolute_hours", "page_size", "sweeper_seconds")
     checks += [(n, getattr(s, n) > 0, "must be greater than 0") for n in positive]
     checks.append(("page_size", s.page_size <= 500, "must be at most 500"))
+    checks += [(n, getattr(s, n) > 0, "must be greater than 0") for n in (
+        "llm_threads", "llm_context", "llm_timeout_seconds", "llm_concurrency", "ai_retrain_hours")]
+    checks += [(f"ai_threshold_{f}", 0.0 <= getattr(s, f"ai_threshold_{f}") <= 1.0,
+                "must be between 0 and 1") for f in ("department", "category", "priority", "urgency")]
     for name, ok, why in checks:
         if not ok:
             raise SettingsError(f"setting '{name}': {why} (got {getattr(s, name)!r})")

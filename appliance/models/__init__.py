@@ -5,12 +5,14 @@ from .customers import Customer, CustomerContact
 from .tickets import (Category, CustomFieldDef, Ticket, TicketTag, Comment, Attachment,
                       TimelineEvent, TicketLink, SavedFilter, NumberSequence)
 from .jobs import Job
+from .ai import ClassifierVersion, TriageRun, LabelProfile, TriageRule, AiDraft
 
 ALL_MODELS = [
     Customer, CustomerContact,
     Department, Team, User, TeamMember, Skill, AgentSkill, ApiToken, UserSession,
     Category, CustomFieldDef, Ticket, TicketTag, Comment, Attachment, TimelineEvent,
     TicketLink, SavedFilter, NumberSequence, Job,
+    ClassifierVersion, TriageRun, LabelProfile, TriageRule, AiDraft,
 ]
 
 __all__ = [m.__name__ for m in ALL_MODELS] + ["ALL_MODELS", "BaseModel", "utcnow"]

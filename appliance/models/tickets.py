@@ -52,6 +52,13 @@ class Ticket(BaseModel):
     resolved_at = pw.DateTimeField(null=True)
     closed_at = pw.DateTimeField(null=True)
     merged_into = pw.ForeignKeyField("self", null=True, on_delete="SET NULL")
+    # Set by AI triage (as suggestions applied or confirmed; see models.ai.TriageRun).
+    language = pw.CharField(max_length=8, default="")
+    sentiment = pw.CharField(max_length=16, default="")
+    summary = pw.CharField(max_length=500, default="")
+    entities = pw.JSONField(default=dict)
+    required_skills = pw.JSONField(default=list)
+    triage_state = pw.CharField(max_length=16, default="")  # "" | pending | auto | review | done
     version = pw.IntegerField(default=1)
 
     class Meta:
@@ -64,6 +71,7 @@ class Ticket(BaseModel):
             (("customer", "id"), False),
             (("requester", "id"), False),
             (("status", "id"), False),
+            (("triage_state", "id"), False),
         )
 
 

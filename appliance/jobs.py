@@ -220,3 +220,6 @@ def run_pending_inline() -> int:
 def _import_handlers() -> None:
     # Handler modules register themselves on import; import them lazily to avoid cycles.
     import appliance.services.indexing  # noqa: F401
+    import appliance.services.triage  # noqa: F401
+    import appliance.services.ai_training  # noqa: F401
+    import appliance.services.assist  # noqa: F401

@@ -46,3 +46,27 @@ def text_model(settings: Settings):
 @lru_cache(maxsize=1)
 def classifier_backend():
     return _load(CLASSIFIER_BACKEND)()
+
+
+def model_registry():
+    """The hash-pinned model registry module (local_llm.registry)."""
+    return importlib.import_module("local_llm.registry")
+
+
+def model_status(settings: Settings):
+    """Cheap availability of the configured model (ports.ModelInfo), without loading it:
+    for /healthz and the UI in web processes, which never load the model."""
+    return model_registry().status(settings.model_dir, settings.model_name)
+
+
+def model_installer():
+    """The default model's installer module (local_llm.install), for `gongdan model install`."""
+    return importlib.import_module("local_llm.install")
+
+
+# Pure metric functions (accuracy, F1, calibration, latency) for `gongdan ai eval`.
+EVALUATION = "local_llm.evaluation"
+
+
+def evaluation():
+    return importlib.import_module(EVALUATION)

@@ -42,7 +42,9 @@ class Settings:
         "Address gunicorn listens on (host:port)."))
     web_workers: int = field(default=2, metadata=_doc("Number of gunicorn worker processes."))
     web_threads: int = field(default=4, metadata=_doc("Threads per gunicorn worker."))
-    worker_threads: int = field(default=2, metadata=_doc("Threads of the Huey consumer."))
+    worker_threads: int = field(default=2, metadata=_doc(
+        "Huey consumer threads for fast jobs (triage, indexing); model jobs run on "
+        "llm_concurrency extra threads per lane."))
     max_attachment_bytes: int = field(default=10 * 1024 * 1024, metadata=_doc(
         "Largest accepted attachment, in bytes; larger uploads get HTTP 413."))
     max_request_bytes: int = field(default=32 * 1024 * 1024, metadata=_doc(
@@ -79,7 +81,8 @@ class Settings:
         "Directory of the local GGUF model files and their hash-pinned registry."))
     model_name: str = field(default="", metadata=_doc(
         "Registered model to use; empty means the one chosen with `gongdan model use`, else the default."))
-    llm_threads: int = field(default=2, metadata=_doc("CPU threads llama.cpp uses for one generation."))
+    llm_threads: int = field(default=1, metadata=_doc(
+        "CPU threads llama.cpp uses for one generation (1 on a 2-core box: its threads spin-wait)."))
     llm_context: int = field(default=4096, metadata=_doc("Context window of the model, in tokens."))
     llm_timeout_seconds: int = field(default=60, metadata=_doc(
         "A generation that runs longer is stopped and its output discarded."))

@@ -51,6 +51,16 @@ FIXED = {m: _l(m) for m in (
     N_("give the ticket a department or an assignee first"),
     N_("internal notes cannot be split"), N_("tickets of different customers cannot be merged"),
     N_("this ticket was merged into another ticket"),
+    # AI triage (appliance/services/triage.py, ai_admin.py)
+    N_("not a current label of this field"), N_("this label already has a profile"),
+    N_("label profile not found"), N_("rule not found"), N_("required for a keyword rule"),
+    N_("a rule sets a priority, an urgency or both"),
+    N_("a sentiment threshold is 0 to 100 (how negative, in %)"),
+    N_("contacts within 7 days: at least 1"), N_("no such classifier version to roll back to"),
+    N_("no suggestion for this field"), N_("triage run not found"), N_("AI triage is for staff"),
+    # Drafts and knowledge articles (appliance/services/assist.py, knowledge.py)
+    N_("article not found"), N_("draft not found"), N_("supervisors and administrators only"),
+    N_("the article was changed by someone else; reload and try again"),
 )}
 
 # (pattern, msgid with named placeholders filled from the pattern's named groups).
@@ -71,6 +81,8 @@ PATTERNS = [
     (r"(?P<name>.+): not a readable archive", N_("%(name)s: not a readable archive")),
     (r"(?P<name>.+): archive expands too much", N_("%(name)s: archive expands too much")),
     (r"(?P<name>.+): the file is empty", N_("%(name)s: the file is empty")),
+    (r"at most (?P<n>\d+) examples", N_("at most %(n)s examples")),
+    (r"at most (?P<n>\d+) keywords", N_("at most %(n)s keywords")),
     (r"cannot move a ticket from (?P<a>\S+) to (?P<b>\S+)",
      N_("cannot move a ticket from %(a)s to %(b)s")),
 ]

@@ -107,8 +107,12 @@ def up(migrator, db):
     migrator.migrate(migrator.add_column('ticket', 'language', CharField(max_length=8, default='')))
     migrator.migrate(migrator.add_column('ticket', 'sentiment', CharField(max_length=16, default='')))
     migrator.migrate(migrator.add_column('ticket', 'summary', CharField(max_length=500, default='')))
-    migrator.migrate(migrator.add_column('ticket', 'entities', JSONField(default=dict)))
-    migrator.migrate(migrator.add_column('ticket', 'required_skills', JSONField(default=list)))
+    # JSON columns: the migrator cannot write a dict/list default into existing rows on
+    # SQLite, so add them nullable, fill them, then make them NOT NULL.
+    for column, empty in (('entities', '{}'), ('required_skills', '[]')):
+        migrator.migrate(migrator.add_column('ticket', column, JSONField(null=True)))
+        db.execute_sql(f"UPDATE ticket SET {column} = %s" % db.param, (empty,))
+        migrator.migrate(migrator.add_not_null('ticket', column))
     migrator.migrate(migrator.add_column('ticket', 'triage_state', CharField(max_length=16, default='')))
     migrator.migrate(migrator.add_index('ticket', ('triage_state', 'id')))
 

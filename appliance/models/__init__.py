@@ -6,6 +6,7 @@ from .tickets import (Category, CustomFieldDef, Ticket, TicketTag, Comment, Atta
                       TimelineEvent, TicketLink, SavedFilter, NumberSequence)
 from .jobs import Job
 from .ai import ClassifierVersion, TriageRun, LabelProfile, TriageRule, AiDraft
+from .knowledge import Article
 
 ALL_MODELS = [
     Customer, CustomerContact,
@@ -13,6 +14,7 @@ ALL_MODELS = [
     Category, CustomFieldDef, Ticket, TicketTag, Comment, Attachment, TimelineEvent,
     TicketLink, SavedFilter, NumberSequence, Job,
     ClassifierVersion, TriageRun, LabelProfile, TriageRule, AiDraft,
+    Article,
 ]
 
 __all__ = [m.__name__ for m in ALL_MODELS] + ["ALL_MODELS", "BaseModel", "utcnow"]

@@ -161,3 +161,31 @@ def count_capped(actor: Actor, query: TicketQuery, cap: int = 1000) -> str:
     n = pw.Select([q.limit(cap + 1).alias("x")], [pw.fn.COUNT(pw.SQL("*"))]).bind(
         Ticket._meta.database).scalar()
     return f"{cap}+" if n > cap else str(n)
+
+
+def triage_queue(actor: Actor, cursor: str | None = None, limit: int = 50) -> dto.Page:
+    """Tickets waiting for a person to check AI triage (triage_state "review"), oldest
+    first, that the actor may see; keyset paging on id (index triage_state, id)."""
+    if not actor.is_staff:
+        return dto.Page([], None)
+    limit = max(1, min(int(limit or 50), 200))
+    q = _scope(actor, Ticket.select()).where(Ticket.triage_state == "review")
+    if cursor:
+        after = decode_cursor(cursor)
+        if len(after) != 1:
+            raise ValidationError({"cursor": "invalid paging cursor"})
+        q = q.where(Ticket.id > after[0])
+    rows = list(q.order_by(Ticket.id.asc()).limit(limit + 1))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return dto.Page(common.summaries(rows), encode_cursor([rows[-1].id]) if more and rows else None)
+
+
+def triage_count(actor: Actor, cap: int = 1000) -> str:
+    """How many tickets wait in the actor's triage queue, counted up to `cap`."""
+    if not actor.is_staff:
+        return "0"
+    q = _scope(actor, Ticket.select(Ticket.id)).where(Ticket.triage_state == "review")
+    n = pw.Select([q.limit(cap + 1).alias("x")], [pw.fn.COUNT(pw.SQL("*"))]).bind(
+        Ticket._meta.database).scalar()
+    return f"{cap}+" if n > cap else str(n)

@@ -196,7 +196,9 @@ def create_ticket(actor: Actor, data: TicketInput, settings: Settings, *,
             if parent_id is not None:
                 common.ticket_for(actor, parent_id, edit=True)
             t = Ticket.create(number=_next_number(settings, now), requester=requester,
-                              created_at=now, updated_at=now, **values)
+                              created_at=now, updated_at=now,
+                              triage_state="pending" if settings.ai_enabled else "review",
+                              **values)
             for tag in tags:
                 TicketTag.create(ticket=t.id, tag=tag)
             common.record(t.id, actor, "created", after={"number": t.number, "channel": t.channel})
@@ -205,6 +207,9 @@ def create_ticket(actor: Actor, data: TicketInput, settings: Settings, *,
                 from appliance.services.links import attach_child
                 attach_child(actor, parent_id, t.id)
             schedule("index_ticket", t.id)
+            if settings.ai_enabled:
+                from appliance.services import triage  # noqa: F401  (registers its handlers)
+                schedule("triage_ticket", t.id)
     except BaseException:
         remove_files([w["storage_name"] for w in written], settings)
         raise

@@ -244,6 +244,19 @@ ORG_PATHS = {
 }
 
 
+TRIAGE_PATHS = {
+    "/tickets/{ticket_id}/triage": {
+        "get": op("getTriage", "triage",
+                  "AI triage of a ticket (staff): suggestions, confidence, versions",
+                  _json(200, "Triage", "What AI triage found and did"), (403, 404), TID)},
+    "/tickets/{ticket_id}/triage/undo": {
+        "post": op("undoTriage", "triage",
+                   "Undo what AI triage changed (fields nobody changed since); staff",
+                   _json(200, "TriageUndone", "The fields put back and the triage now"),
+                   (*WRITE, 403, 404, 409), TID, _body("TriageUndo", {"run_id": 1}))},
+}
+
+
 def document() -> dict:
     return {
         "openapi": "3.1.0",
@@ -254,7 +267,7 @@ def document() -> dict:
                                 '`{"error": {"code", "message", "details"}}`.'},
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
-        "paths": {**TICKET_PATHS, **PEOPLE_PATHS, **ORG_PATHS},
+        "paths": {**TICKET_PATHS, **PEOPLE_PATHS, **ORG_PATHS, **TRIAGE_PATHS},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "A personal API token (gd_…)"}},

@@ -186,4 +186,37 @@ REQUESTS = {
                            "department_id": nullable(ID), "active": BOOL}, required=("name",)),
 }
 
+# AI triage (webapp/api/triage.py): suggestions with confidence, runs with versions, undo.
+_NUMBER_OR_NULL = nullable({"type": "number"})
+RESPONSES["TriageSuggestion"] = obj({
+    "field": TEXT, "value": ANY, "label": TEXT, "confidence": _NUMBER_OR_NULL,
+    "threshold": _NUMBER_OR_NULL, "applied": BOOL,
+    "status": {"type": "string", "description": "applied | confirmed | human | review | info"},
+    "reason": TEXT,
+    "alternatives": array(obj({"value": TEXT, "label": TEXT, "confidence": _NUMBER_OR_NULL})),
+    "current_value": ANY, "current_label": TEXT},
+    description="One field as AI triage saw it: value (a label: department or category id "
+                "as text, priority, urgency, language, ...), calibrated confidence in [0, 1], "
+                "and whether it was applied (confidence at least the threshold).")
+RESPONSES["TriageRun"] = obj({
+    "id": {"type": "integer"}, "stage": {"type": "string", "enum": ["fast", "enrich"]},
+    "status": TEXT, "created_at": TIME, "model": TEXT, "model_sha256": TEXT,
+    "classifier_versions": {"type": "object", "additionalProperties": TEXT},
+    "prompt_version": TEXT, "rules_version": TEXT, "error": TEXT,
+    "duration_ms": {"type": "integer"},
+    "applied": {"type": "object", "description": "field -> {before, after}"},
+    "undone_at": nullable(TIME), "undone_by": nullable(ref("Ref")), "can_undo": BOOL},
+    description="One triage run with the model, classifier and prompt versions it used.")
+RESPONSES["Triage"] = obj({
+    "ticket_id": {"type": "integer"}, "number": TEXT, "version": {"type": "integer"},
+    "triage_state": {"type": "string", "enum": ["", "pending", "auto", "review", "done"]},
+    "language": TEXT, "sentiment": TEXT, "summary": TEXT, "entities": {"type": "object"},
+    "required_skills": array(TEXT), "suggestions": array(ref("TriageSuggestion")),
+    "runs": array(ref("TriageRun")), "can_edit": BOOL},
+    description="AI triage of a ticket: what it found, suggested and changed (runs newest first).")
+RESPONSES["TriageUndone"] = obj({"reverted": array(TEXT, description="fields put back"),
+                                 "triage": ref("Triage")})
+REQUESTS["TriageUndo"] = obj({"run_id": ID}, required=(),
+                             description="Without run_id every run with changes left is undone.")
+
 SCHEMAS = {**RESPONSES, **REQUESTS}

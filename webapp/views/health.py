@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, jsonify
 from appliance import __version__, jobs, registry
 from appliance.db import database
 from appliance.tasks import queue_health
+from webapp import ai_status
 
 bp = Blueprint("health", __name__)
 
@@ -30,6 +31,8 @@ def healthz():
     body = {"status": "ok" if ok else "fail", "checks": checks}
     if checks["database"]:
         body["failed_jobs"] = jobs.failed_jobs()  # work that needs an administrator's look
+    # Reported, never a failure: without the model tickets still flow to triage by rules.
+    body["ai"] = ai_status.current(settings, fresh=True).as_health()
     return jsonify(body), 200 if ok else 503
 
 

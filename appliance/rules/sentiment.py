@@ -28,6 +28,7 @@ from functools import lru_cache
 NEUTRAL_BAND = 0.15
 NEGATION_FACTOR = -0.8
 INTENSIFIER_FACTOR = 1.6
+MAX_BOOST = 4.0
 CONTRAST_BEFORE, CONTRAST_AFTER = 0.6, 1.5
 _MAX_CHARS = 5000  # sentiment of a huge paste is that of its beginning
 
@@ -130,7 +131,8 @@ def _clause_scores(text: str) -> tuple[list[float], list[str]]:
         elif kind == "neg":
             negate = True
         elif kind == "int":
-            boost *= INTENSIFIER_FACTOR
+            # Capped: a run of thousands of "很" must not overflow to inf (and NaN).
+            boost = min(boost * INTENSIFIER_FACTOR, MAX_BOOST)
         elif kind == "contrast":
             clauses = [c * CONTRAST_BEFORE for c in clauses] + [0.0]
             weight, negate, boost = CONTRAST_AFTER, False, 1.0
@@ -146,6 +148,7 @@ def analyse_sentiment(text: str | None) -> Sentiment:
     if not text or not text.strip():
         return Sentiment("neutral", 0.0)
     clauses, hits = _clause_scores(_normalise(text))
-    score = math.tanh(sum(clauses) / 2)
+    total = sum(clauses)
+    score = math.tanh(total / 2) if math.isfinite(total) else 0.0
     label = "neutral" if abs(score) < NEUTRAL_BAND else ("positive" if score > 0 else "negative")
     return Sentiment(label, round(score, 4), tuple(hits[:10]))

@@ -169,7 +169,9 @@ def triage_queue(actor: Actor, cursor: str | None = None, limit: int = 50) -> dt
     if not actor.is_staff:
         return dto.Page([], None)
     limit = max(1, min(int(limit or 50), 200))
-    q = _scope(actor, Ticket.select()).where(Ticket.triage_state == "review")
+    # A merged ticket cannot be triaged any more (its work moved to the target).
+    q = _scope(actor, Ticket.select()).where((Ticket.triage_state == "review")
+                                             & Ticket.merged_into.is_null())
     if cursor:
         after = decode_cursor(cursor)
         if len(after) != 1:
@@ -185,7 +187,8 @@ def triage_count(actor: Actor, cap: int = 1000) -> str:
     """How many tickets wait in the actor's triage queue, counted up to `cap`."""
     if not actor.is_staff:
         return "0"
-    q = _scope(actor, Ticket.select(Ticket.id)).where(Ticket.triage_state == "review")
+    q = _scope(actor, Ticket.select(Ticket.id)).where((Ticket.triage_state == "review")
+                                                      & Ticket.merged_into.is_null())
     n = pw.Select([q.limit(cap + 1).alias("x")], [pw.fn.COUNT(pw.SQL("*"))]).bind(
         Ticket._meta.database).scalar()
     return f"{cap}+" if n > cap else str(n)

@@ -155,7 +155,11 @@ def _priority(t: Ticket, text: str, mood, scores: dict, tags: dict, out: dict,
                               sentiment_score=mood.score)
     active, version = _rules()
     signals = rules.priority_signals(text, facts, active)
-    prio, derived, conf, reasons = rules.decide_priority(scores["priority"], signals)
+    # A cold-start classifier only chooses among the lower priorities; P1/P2 come from
+    # rules (measured: alone it mistakes "about security" for "critical").
+    cap = rules.COLD_START_CLASSIFIER_CAP if tags.get("priority", "").startswith("cold") else 1
+    prio, derived, conf, reasons = rules.decide_priority(scores["priority"], signals,
+                                                         classifier_cap=cap)
     out["priority"] = Suggestion(str(prio), round(conf, 4), "; ".join(reasons) or "no signal",
                                  _alternatives(scores["priority"], str(prio)),
                                  settings.ai_threshold_priority)
@@ -355,7 +359,10 @@ def _enriched(ticket_id: int) -> bool:
     last_fast = (TriageRun.select(TriageRun.id).where((TriageRun.ticket == ticket_id)
                                                       & (TriageRun.stage == "fast"))
                  .order_by(TriageRun.id.desc()).scalar()) or 0
+    # A skipped run (model missing, or run outside the worker) does not count: the next
+    # enrichment job for the ticket should still do the work.
     return TriageRun.select().where((TriageRun.ticket == ticket_id) & (TriageRun.stage == "enrich")
+                                    & (TriageRun.status != "skipped")
                                     & (TriageRun.id > last_fast)).exists()
 
 
@@ -543,6 +550,15 @@ def accept_suggestion(actor: Actor, ticket_id: int, field: str,
         return triage_view(actor, ticket_id)
     except NotFound:
         return None
+
+
+def undo_triage_runs(actor: Actor, ticket_id: int, run_ids: list[int]) -> list[str]:
+    """Undo several runs (the panel's one click) all or nothing."""
+    reverted: list[str] = []
+    with unit_of_work():
+        for run_id in run_ids:
+            reverted += undo_triage(actor, ticket_id, run_id)
+    return reverted
 
 
 def undo_triage(actor: Actor, ticket_id: int, run_id: int) -> list[str]:

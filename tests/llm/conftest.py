@@ -1,6 +1,6 @@
 """The real default model for tests/llm, loaded once per session.
 
-Reads the model from GONGDAN_TEST_MODEL_DIR (default: var/models in the repository,
+Reads the model from TEST_MODEL_DIR (default: var/models in the repository,
 the folder `make model` fills, shared with `make run`). Skips only when the model file
 is absent; a file that is present but fails its hash is a failure, not a skip.
 """
@@ -15,7 +15,7 @@ from local_llm import registry
 from local_llm.runtime import LlamaTextModel
 
 ROOT = Path(__file__).resolve().parents[2]
-MODEL_DIR = Path(os.environ.get("GONGDAN_TEST_MODEL_DIR") or ROOT / "var" / "models")
+MODEL_DIR = Path(os.environ.get("TEST_MODEL_DIR") or ROOT / "var" / "models")
 
 
 @pytest.fixture(scope="session")
@@ -24,7 +24,7 @@ def llm_model_dir() -> Path:
     path = entry.path(MODEL_DIR)
     if not path.is_file():
         pytest.skip(f"model file {path} is absent: run `make model` "
-                    "(or set GONGDAN_TEST_MODEL_DIR)")
+                    "(or set TEST_MODEL_DIR)")
     return MODEL_DIR
 
 

@@ -62,3 +62,11 @@ def test_a_text_with_both_scripts_in_good_measure_is_mixed():
     assert script_profile("请帮我 reset 一下 VPN password").mixed
     assert not script_profile("请帮我重置密码").mixed
     assert not script_profile("").mixed
+
+
+def test_thousands_of_intensifiers_give_a_finite_score():
+    # A pasted run of "很" once overflowed to inf - inf = NaN, which no database accepts as JSON.
+    from appliance.rules.sentiment import analyse_sentiment
+    text = "很" * 1600 + "好。" + "很" * 1600 + "差"
+    result = analyse_sentiment(text)
+    assert -1.0 <= result.score <= 1.0

@@ -24,7 +24,5 @@ def undo_triage(ticket_id: int):
         run_ids = [values["run_id"]]
     else:
         run_ids = [r.id for r in triage.triage_view(g.actor, ticket_id).runs if r.can_undo]
-    reverted: list[str] = []
-    for run_id in run_ids:
-        reverted += triage.undo_triage(g.actor, ticket_id, run_id)
+    reverted = triage.undo_triage_runs(g.actor, ticket_id, run_ids)
     return reply({"reverted": reverted, "triage": triage.triage_view(g.actor, ticket_id)})

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 
 from flask import Response, abort, jsonify, render_template, request, stream_with_context, url_for
@@ -27,6 +28,11 @@ from webapp.views.agent_common import actor, bp, settings
 
 log = logging.getLogger(__name__)
 STREAM_SECONDS = 45.0
+# Each open stream holds a gunicorn thread; at most this many per process, so drafts can
+# never take every thread from the portal, the API and /healthz. Past it the browser
+# gets 503 and ai.js falls back to polling (a short request per second).
+MAX_STREAMS_PER_PROCESS = 2
+_streams = threading.BoundedSemaphore(MAX_STREAMS_PER_PROCESS)
 POLL_SECONDS = 0.2
 HEARTBEAT_SECONDS = 10.0
 RETRY_MS = 1500
@@ -171,9 +177,15 @@ def ai_draft_events(ticket_id: int, draft_id: int):
         assist.get_draft(who, draft_id, ticket_id, s)  # 404 before the stream starts
     except DomainError:
         return _error(404, "not_found", _("Not Found"))
+    if not _streams.acquire(blocking=False):
+        return _error(503, "busy", _("The AI assistant is busy. Try again in a minute."))
     body = stream_with_context(_events(who, ticket_id, draft_id, s))
-    return Response(body, mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    response = Response(body, mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    # The server closes the response however the stream ends (done, timeout, client
+    # gone, never started): the slot is given back then.
+    response.call_on_close(_streams.release)
+    return response
 
 
 @bp.get("/kb/articles/<int:article_id>")

@@ -92,8 +92,8 @@ def undo_triage(ticket_id: int):
     """One click undoes every run the panel listed (the fast path and the enrichment)."""
     restored: list[str] = []
     try:
-        for run_id in request.form.getlist("run_id", type=int):
-            restored += triage.undo_triage(actor(), ticket_id, run_id)
+        restored = triage.undo_triage_runs(actor(), ticket_id,
+                                           request.form.getlist("run_id", type=int))
     except (Conflict, NotFound, ValidationError) as exc:
         _refused(exc)
         return _back(ticket_id)

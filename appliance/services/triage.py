@@ -85,7 +85,10 @@ def triage_ticket(ticket_id: int) -> None:
         if t is None or t.triage_state != "pending":
             return  # another run finished first
         _apply_fast(t, suggestions, versions, rules_version, started)
-        schedule("enrich_ticket", t.id)
+        if t.is_open:
+            # A summary of a closed ticket helps nobody and costs model time (imports,
+            # demo data); its fields were still classified above.
+            schedule("enrich_ticket", t.id)
 
 
 def _locked(ticket_id: int) -> Ticket | None:

@@ -85,9 +85,7 @@ def triage_ticket(ticket_id: int) -> None:
         if t is None or t.triage_state != "pending":
             return  # another run finished first
         _apply_fast(t, suggestions, versions, rules_version, started)
-        if t.is_open:
-            # A summary of a closed ticket helps nobody and costs model time (imports,
-            # demo data); its fields were still classified above.
+        if _worth_enriching(t):
             schedule("enrich_ticket", t.id)
 
 
@@ -355,6 +353,16 @@ def enrich_ticket(ticket_id: int) -> None:
     except ValueError as exc:  # invalid twice: a person looks at the ticket instead
         return _enrich_result(t.id, "failed", info=info, error=str(exc), started=started)
     _enrich_result(t.id, "applied", info=info, found=found, started=started)
+
+
+ENRICH_MAX_AGE = dt.timedelta(days=2)
+
+
+def _worth_enriching(t: Ticket) -> bool:
+    """Model time goes to tickets people are working on now: not to closed ones, nor to
+    a backlog of old tickets (an import, demo data), which would queue for hours on a
+    small box ahead of new arrivals. Their fields are still classified by the fast path."""
+    return bool(t.is_open) and t.created_at >= utcnow() - ENRICH_MAX_AGE
 
 
 def _enriched(ticket_id: int) -> bool:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from appliance import prompts_assist as P
 from appliance.models import Comment, Ticket
 from appliance.rules.access import Actor, can_view_ticket
+from appliance.rules.pii import mask_pii
 from appliance.services import common, knowledge
 from appliance.settings import Settings
 
@@ -246,9 +247,11 @@ def ticket_sources(actor: Actor, t: Ticket, settings: Settings, scale: float = 1
         answer = _resolution(row.id)
         if not answer or row.merged_into_id:
             continue
+        # Another customer's ticket: its phone numbers, e-mails, ID and card numbers must
+        # not travel into this customer's draft.
         out.append(Source(f"T{len(out) + 1}", "ticket", row.id, f"{row.number} {row.subject}",
-                          fit(P.data(row.subject), 30),
-                          fit(P.data(answer), int(REPLY["ticket"] * scale))))
+                          fit(P.data(mask_pii(row.subject)), 30),
+                          fit(P.data(mask_pii(answer)), int(REPLY["ticket"] * scale))))
         if len(out) >= REPLY["tickets"]:
             break
     return out

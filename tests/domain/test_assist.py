@@ -110,6 +110,19 @@ def test_a_reply_draft_is_written_by_the_job_and_cites_only_sources_it_was_given
     assert "清除打印队列" in call["user"] and "请关机一分钟后重启打印机" in call["user"]
 
 
+def test_personal_data_in_another_customers_ticket_never_reaches_the_prompt(
+        settings, org, use_model):
+    resolved(settings, org, "打印机闪红灯", "打印机闪红灯不能打印",
+             "请关机一分钟后重启打印机，或致电 13812345678 / 写信 li.ming@example.cn。")
+    tid = printer_ticket(settings, org)
+    model = use_model(ScriptedModel(["您好，请重启打印机 [T1]。"]))
+    draft_for(settings, org, tid)
+    prompt = model.calls[0]["user"]
+    assert "请关机一分钟后重启打印机" in prompt  # the answer is used ...
+    assert "13812345678" not in prompt and "li.ming@example.cn" not in prompt  # ... masked
+    assert "〔phone〕" in prompt and "〔email〕" in prompt
+
+
 def test_a_source_the_draft_copies_without_its_marker_still_counts_as_used(
         settings, org, kb, use_model):
     tid = printer_ticket(settings, org)

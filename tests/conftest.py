@@ -123,3 +123,14 @@ def fast_password_hashing(request, monkeypatch):
 def output_dir():
     OUTPUT.mkdir(exist_ok=True)
     return OUTPUT
+
+
+@pytest.fixture
+def use_model(monkeypatch):
+    """Put a TextModel (the real one from tests/llm, or a scripted one) behind the registry."""
+    from appliance import registry
+
+    def install(model):
+        monkeypatch.setattr(registry, "text_model", lambda settings: model)
+        return model
+    return install

@@ -10,7 +10,6 @@ import time
 
 import pytest
 
-from appliance import registry
 from appliance.errors import NotFound, PermissionDenied, ValidationError
 from appliance.models import AiDraft, Job, User
 from appliance.prompts_assist import PROMPT_VERSIONS
@@ -33,14 +32,6 @@ except ImportError as exc:  # pragma: no cover - depends on the checkout
 @pytest.fixture
 def org(settings):
     return make_org()
-
-
-@pytest.fixture
-def use_model(monkeypatch):
-    def install(model):
-        monkeypatch.setattr(registry, "text_model", lambda settings: model)
-        return model
-    return install
 
 
 @pytest.fixture

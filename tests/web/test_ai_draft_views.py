@@ -10,7 +10,6 @@ import re
 import pytest
 
 import webapp.views.agent_ai as agent_ai  # registers its routes on the agent blueprint
-from appliance import registry
 from appliance.models import AiDraft, Job
 from appliance.services import assist, knowledge
 from tests.assist_fakes import ScriptedModel, run_jobs
@@ -23,14 +22,6 @@ def model_available(monkeypatch):
     """The web only asks the registry whether the model is there; say it is."""
     state = ai_status.AiStatus(True, "scripted", "0" * 64, "")
     monkeypatch.setattr(ai_status, "current", lambda settings, fresh=False: state)
-
-
-@pytest.fixture
-def use_model(monkeypatch):
-    def install(model):
-        monkeypatch.setattr(registry, "text_model", lambda settings: model)
-        return model
-    return install
 
 
 @pytest.fixture

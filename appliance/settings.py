@@ -100,6 +100,11 @@ class Settings:
         "Hours between automatic retraining of the triage classifiers from resolved tickets."))
     ai_min_examples: int = field(default=30, metadata=_doc(
         "Resolved tickets a field needs before a learned classifier replaces the cold-start one."))
+    presence_idle_minutes: int = field(default=15, metadata=_doc(
+        "Minutes without activity in the agent's browser after which an online agent is "
+        "set away (and their unstarted tickets are routed to others)."))
+    dispatch_stats_window_days: int = field(default=90, metadata=_doc(
+        "Rolling window, in days, of closed tickets behind each agent's efficiency figures."))
 
     def masked(self) -> dict[str, Any]:
         """Effective settings for display, with secrets and URL passwords masked."""
@@ -178,7 +183,8 @@ def _validate(s: Settings) -> None:
     checks += [(n, getattr(s, n) > 0, "must be greater than 0") for n in positive]
     checks.append(("page_size", s.page_size <= 500, "must be at most 500"))
     checks += [(n, getattr(s, n) > 0, "must be greater than 0") for n in (
-        "llm_threads", "llm_context", "llm_timeout_seconds", "llm_concurrency", "ai_retrain_hours")]
+        "llm_threads", "llm_context", "llm_timeout_seconds", "llm_concurrency", "ai_retrain_hours",
+        "presence_idle_minutes", "dispatch_stats_window_days")]
     checks += [(f"ai_threshold_{f}", 0.0 <= getattr(s, f"ai_threshold_{f}") <= 1.0,
                 "must be between 0 and 1") for f in ("department", "category", "priority", "urgency")]
     for name, ok, why in checks:

@@ -49,7 +49,7 @@ SLOW_LANES = {"enrich_ticket": "background", "train_classifiers": "background",
 LANE_PRIORITY = {"background": BACKGROUND_PRIORITY, "interactive": INTERACTIVE_PRIORITY}
 # Fast jobs a ticket change creates together; one queue message runs them all, in this
 # order (triage first: it should not wait for a search-index commit).
-RIDE_ALONG = ("triage_ticket", "index_ticket")
+RIDE_ALONG = ("triage_ticket", "dispatch_ticket", "index_ticket")
 LATER = ("index_ticket",)  # sent back at INDEX_PRIORITY by a message that carries triage
 URGENT = tuple(n for n in RIDE_ALONG if n not in LATER)  # these may skip their own message
 LANE_NICE = {"background": 10, "interactive": 5}
@@ -79,9 +79,12 @@ def _sweep(sweeper_seconds: int) -> int:
 
 def _import_handlers() -> None:
     # Job handlers register on import; web and worker must know the same ones.
+    import appliance.services.agent_stats  # noqa: F401
     import appliance.services.ai_training  # noqa: F401
     import appliance.services.assist  # noqa: F401
+    import appliance.services.dispatch  # noqa: F401
     import appliance.services.indexing  # noqa: F401
+    import appliance.services.presence  # noqa: F401
     import appliance.services.triage  # noqa: F401
 
 
@@ -103,6 +106,13 @@ def _warm() -> None:
                 loaded.classifier.predict("warm up 预热")
     except Exception:  # the first triage will load them (and report) instead
         log.warning("could not warm the triage classifiers", exc_info=True)
+
+
+def _dispatch_tick() -> None:
+    """Idle agents, breaks, escalation and the queue safety net (services.presence.tick)."""
+    from appliance.services import presence
+    with database.connection_context():
+        presence.tick()
 
 
 def _optimize_index() -> None:
@@ -136,6 +146,10 @@ def _build(queue_url: str, sweeper_seconds: int):
     @huey.periodic_task(crontab(minute="*"), name="gongdan.sweep_jobs")
     def sweep_jobs() -> int:
         return _sweep(sweeper_seconds)
+
+    @huey.periodic_task(crontab(minute="*"), name="gongdan.dispatch_tick")
+    def dispatch_tick() -> None:
+        _dispatch_tick()
 
     @huey.periodic_task(crontab(hour="3", minute="17"), name="gongdan.nightly")
     def nightly() -> None:

@@ -7,6 +7,8 @@ from .tickets import (Category, CustomFieldDef, Ticket, TicketTag, Comment, Atta
 from .jobs import Job
 from .ai import ClassifierVersion, TriageRun, LabelProfile, TriageRule, AiDraft
 from .knowledge import Article
+from .dispatch import (AgentProfile, AgentShift, AgentAbsence, DispatchPolicy, QueueEntry,
+                       RoutingDecision, AgentStat, Notification, CategorySkill)
 
 ALL_MODELS = [
     Customer, CustomerContact,
@@ -15,6 +17,8 @@ ALL_MODELS = [
     TicketLink, SavedFilter, NumberSequence, Job,
     ClassifierVersion, TriageRun, LabelProfile, TriageRule, AiDraft,
     Article,
+    AgentProfile, AgentShift, AgentAbsence, DispatchPolicy, QueueEntry, RoutingDecision,
+    AgentStat, Notification, CategorySkill,
 ]
 
 __all__ = [m.__name__ for m in ALL_MODELS] + ["ALL_MODELS", "BaseModel", "utcnow"]

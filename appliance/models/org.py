@@ -55,9 +55,17 @@ class TeamMember(BaseModel):
         indexes = ((("team", "user"), True),)
 
 
+SKILL_KINDS = ("general", "category", "product", "language")
+
+
 class Skill(BaseModel):
     name = pw.CharField(max_length=100, unique=True)
     description = pw.CharField(max_length=255, default="")
+    # What the skill is about: a category (models.dispatch.CategorySkill says which
+    # categories need it), a product, a language (its code in `language`, matched
+    # against the ticket's language by routing) or anything else.
+    kind = pw.CharField(max_length=16, default="general")
+    language = pw.CharField(max_length=8, default="")
 
 
 class AgentSkill(BaseModel):

@@ -59,6 +59,9 @@ class Ticket(BaseModel):
     entities = pw.JSONField(default=dict)
     required_skills = pw.JSONField(default=list)
     triage_state = pw.CharField(max_length=16, default="")  # "" | pending | auto | review | done
+    # Dispatch: how the current assignee got the ticket, and when.
+    assignment_mode = pw.CharField(max_length=16, default="")  # "" | auto | pulled | manual
+    assigned_at = pw.DateTimeField(null=True)
     version = pw.IntegerField(default=1)
 
     class Meta:

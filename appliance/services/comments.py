@@ -79,6 +79,9 @@ def _after_reply(actor: Actor, t, internal: bool, now, settings: Settings) -> No
         raise Conflict("this ticket is closed; please open a new ticket", status=t.status)
     target = states.status_after_reply(t.status, by_customer=actor.is_customer,
                                        internal=internal, reopen_ok=reopen_ok)
+    if target and target != t.status and t.assignee_id is None and target == "open":
+        from appliance.services import dispatch
+        dispatch.requeue(t.id)  # reopened without an agent: route it again
     if target and target != t.status:
         kind = "reopened" if t.status in ("resolved", "closed") else "status_changed"
         common.record(t.id, actor, kind, "status", t.status, target)

@@ -195,6 +195,8 @@ def create_ticket(actor: Actor, data: TicketInput, settings: Settings, *,
         with unit_of_work():
             if parent_id is not None:
                 common.ticket_for(actor, parent_id, edit=True)
+            if values.get("assignee_id"):
+                values.update(assignment_mode="manual", assigned_at=now)
             t = Ticket.create(number=_next_number(settings, now), requester=requester,
                               created_at=now, updated_at=now,
                               triage_state="pending" if settings.ai_enabled else "review",
@@ -210,6 +212,9 @@ def create_ticket(actor: Actor, data: TicketInput, settings: Settings, *,
             if settings.ai_enabled:
                 from appliance.services import triage  # noqa: F401  (registers its handlers)
                 schedule("triage_ticket", t.id)
+            elif t.department_id is not None and t.assignee_id is None:
+                from appliance.services import dispatch  # noqa: F401  (registers its handlers)
+                schedule("dispatch_ticket", t.id)
     except BaseException:
         remove_files([w["storage_name"] for w in written], settings)
         raise
@@ -273,11 +278,30 @@ def update_ticket(actor: Actor, ticket_id: int, changes: dict, settings: Setting
     with unit_of_work():
         t = common.ticket_for(actor, ticket_id, edit=True, lock=True)
         _check_version(t, expected_version)
+        before = _routing_facts(t)
         _apply_changes(actor, t, changes, utcnow())
         if "status" in changes and changes["status"] != t.status:
             _transition(actor, t, changes["status"], settings)
+        _routing_changed(actor, t, before)
         schedule("index_ticket", t.id)
     return get_ticket(actor, ticket_id, settings)
+
+
+def _routing_facts(t: Ticket) -> dict:
+    return {"assignee_id": t.assignee_id, "status": t.status, "department_id": t.department_id}
+
+
+def _routing_changed(actor: Actor, t: Ticket, before: dict) -> None:
+    """A person set the assignee: a manual assignment that routing respects."""
+    from appliance.services import dispatch, dispatch_actions
+    if t.assignee_id != before["assignee_id"]:
+        now = utcnow()
+        mode = "manual" if t.assignee_id else ""
+        Ticket.update(assignment_mode=mode, assigned_at=now if t.assignee_id else None).where(
+            Ticket.id == t.id).execute()
+        t.assignment_mode, t.assigned_at = mode, (now if t.assignee_id else None)
+        dispatch_actions.manual_decision(actor, t, t.assignee_id, "", now)
+    dispatch.after_change(t, before)
 
 
 def _apply_changes(actor: Actor, t: Ticket, changes: dict, now: dt.datetime) -> None:
@@ -373,7 +397,10 @@ def transition_ticket(actor: Actor, ticket_id: int, to_status: str, settings: Se
             raise PermissionDenied("you may not change this ticket")
         common.ensure_live(t)
         _check_version(t, expected_version)
+        before = _routing_facts(t)
         _transition(actor, t, to_status, settings)
+        from appliance.services import dispatch
+        dispatch.after_change(t, before)
         schedule("index_ticket", t.id)
     return get_ticket(actor, ticket_id, settings)
 

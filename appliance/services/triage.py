@@ -295,6 +295,8 @@ def _write_fast(t: Ticket, sug: dict, changes: dict, versions: dict, rules_versi
         row.update(version=Ticket.version + 1, updated_at=utcnow())
         schedule("index_ticket", t.id)
     Ticket.update(**row).where(Ticket.id == t.id).execute()
+    if t.assignee_id is None:
+        schedule("dispatch_ticket", t.id)  # triaged: route it (appliance.services.dispatch)
 
 
 def _as_json(s: Suggestion, applied: bool) -> dict:
@@ -557,6 +559,8 @@ def accept_suggestion(actor: Actor, ticket_id: int, field: str,
         run.suggestions = {**run.suggestions, field: {**s, "accepted_by": actor.user_id}}
         run.save(only=[TriageRun.suggestions])
         schedule("index_ticket", t.id)
+        if t.assignee_id is None:
+            schedule("dispatch_ticket", t.id)
     try:
         return triage_view(actor, ticket_id)
     except NotFound:
@@ -618,6 +622,8 @@ def finish_triage(actor: Actor, ticket_id: int) -> TriageView:
             common.record(t.id, actor, "triage_finished", "triage_state", t.triage_state, "done",
                           internal=True)
             Ticket.update(triage_state="done").where(Ticket.id == t.id).execute()
+            if t.assignee_id is None:
+                schedule("dispatch_ticket", t.id)
     return triage_view(actor, ticket_id)
 
 

@@ -230,6 +230,8 @@ def start_session(user: User, ip: str, user_agent: str) -> str:
         UserSession.create(id_hash=token_hash(token), user=user.id, ip=ip[:64],
                            user_agent=(user_agent or "")[:255])
         User.update(last_login_at=utcnow()).where(User.id == user.id).execute()
+    from appliance.services import presence
+    presence.on_login(user)  # agents come online for routing when they log in
     return token
 
 
@@ -254,8 +256,15 @@ def resume_session(token: str, settings: Settings) -> User | None:
 
 
 def end_session(token: str) -> None:
-    if token:
-        UserSession.update(revoked=True).where(UserSession.id_hash == token_hash(token)).execute()
+    """Log out; an agent with no other open session goes offline for routing."""
+    if not token:
+        return
+    s = UserSession.get_or_none(UserSession.id_hash == token_hash(token))
+    UserSession.update(revoked=True).where(UserSession.id_hash == token_hash(token)).execute()
+    if s is not None and not s.revoked and not UserSession.select().where(
+            (UserSession.user == s.user_id) & ~UserSession.revoked).exists():
+        from appliance.services import presence
+        presence.on_logout(s.user_id)
 
 
 def create_api_token(actor: Actor, name: str) -> tuple[int, str]:

@@ -14,3 +14,4 @@ csrf.exempt(api_bp)
 from webapp.api import (auth, conversation, customers, errors, openapi, org,  # noqa: E402,F401
                         relations, search, tickets, users)
 from webapp.api import triage  # noqa: E402,F401
+from webapp.api import dispatch_admin, presence, supervisor  # noqa: E402,F401

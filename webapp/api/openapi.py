@@ -13,6 +13,7 @@ from appliance.services.links import LINK_KINDS
 from appliance.services.queues import SORTS, VIEWS
 from webapp.api import api_bp
 from webapp.api.openapi_schemas import ID, SCHEMAS, array, ref
+from webapp.api import openapi_dispatch_admin, openapi_presence, openapi_supervisor
 from webapp.api.payload import reply
 
 ERRORS = {400: ("BadRequest", "Invalid input: validation_error (details.fields names each "
@@ -267,11 +268,14 @@ def document() -> dict:
                                 '`{"error": {"code", "message", "details"}}`.'},
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
-        "paths": {**TICKET_PATHS, **PEOPLE_PATHS, **ORG_PATHS, **TRIAGE_PATHS},
+        "paths": {**TICKET_PATHS, **PEOPLE_PATHS, **ORG_PATHS, **TRIAGE_PATHS,
+                  **openapi_presence.PATHS, **openapi_supervisor.PATHS,
+                  **openapi_dispatch_admin.PATHS},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "A personal API token (gd_…)"}},
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **openapi_presence.SCHEMAS, **openapi_supervisor.SCHEMAS,
+                        **openapi_dispatch_admin.SCHEMAS},
             "parameters": PARAMETERS,
             "responses": {name: _error_response(code, name, text)
                           for code, (name, text) in ERRORS.items()},

@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from webapp.auth import login_required
-from webapp.views import admin_ai, admin_catalog, admin_org, admin_users
+from webapp.views import admin_ai, admin_catalog, admin_dispatch, admin_org, admin_users
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 for _area in (admin_org.departments, admin_org.skills, admin_users.bp,

@@ -1,0 +1,3 @@
+"""OpenAPI paths and schemas of webapp/api/dispatch_admin.py."""
+PATHS: dict = {}
+SCHEMAS: dict = {}

@@ -1,0 +1,3 @@
+"""OpenAPI paths and schemas of webapp/api/supervisor.py."""
+PATHS: dict = {}
+SCHEMAS: dict = {}

@@ -1,0 +1,4 @@
+"""API: supervisor board, reassignment, routing decisions."""
+from __future__ import annotations
+
+from webapp.api import api_bp  # noqa: F401

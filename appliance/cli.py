@@ -231,10 +231,12 @@ def config_show() -> None:
 # Command groups that live in their own modules (kept apart so each stays small).
 from appliance.cli_model import model  # noqa: E402
 from appliance.cli_ai import ai  # noqa: E402
+from appliance.cli_dispatch import dispatch  # noqa: E402
 import appliance.cli_ai_eval  # noqa: E402,F401  (adds `ai eval` to the group)
 
 main.add_command(model)
 main.add_command(ai)
+main.add_command(dispatch)
 
 
 if __name__ == "__main__":

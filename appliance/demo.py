@@ -29,6 +29,7 @@ from pathlib import Path
 from appliance import demo_texts as texts
 from appliance.errors import Conflict
 from appliance.jobs import unit_of_work
+from appliance.demo_dispatch import make_dispatch
 from appliance.models import (Category, Comment, Customer, CustomFieldDef, Department, Skill,
                               Team, Ticket, TimelineEvent, User, utcnow)
 from appliance.rules.access import SYSTEM, Actor
@@ -75,6 +76,7 @@ def load_demo(n_tickets: int = 300, data_dir: Path | None = None, *,
             raise Conflict(f"demo data loads only into a database without tickets "
                            f"({existing} exist)", tickets=existing)
         _make_org(ctx)
+        make_dispatch(ctx.depts, ctx.categories)
         _make_customers(ctx)
         _make_tickets(ctx, pool, n_tickets)
         _backdate_people(ctx)

@@ -212,13 +212,20 @@ def prune(keep_days: int = 7) -> int:
 def run_pending_inline() -> int:
     """Run every unfinished job in this process (CLI maintenance and tests)."""
     count = 0
-    for job in Job.select(Job.id).where(Job.done_at.is_null()).order_by(Job.id):
+    # A list, not an open cursor: on SQLite a write begun while a SELECT is still stepping
+    # fails with "database is locked" once another connection has committed meanwhile.
+    for job in list(Job.select(Job.id).where(Job.done_at.is_null()).order_by(Job.id)):
         count += run_job(job.id)
     return count
 
 
 def _import_handlers() -> None:
     # Handler modules register themselves on import; import them lazily to avoid cycles.
+    # The same list as appliance.tasks._import_handlers: a job unknown here is a KeyError
+    # in run_job (the CLI's run_pending_inline runs every kind).
+    import appliance.services.agent_stats  # noqa: F401
+    import appliance.services.dispatch  # noqa: F401
+    import appliance.services.presence  # noqa: F401
     import appliance.services.indexing  # noqa: F401
     import appliance.services.triage  # noqa: F401
     import appliance.services.ai_training  # noqa: F401

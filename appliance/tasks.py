@@ -157,6 +157,10 @@ def _build(queue_url: str, sweeper_seconds: int):
             jobs.prune()
         # Merge index segments so that text of deleted or edited tickets leaves the disk.
         _optimize_index()
+        # Roll the agents' efficiency window (last: a failure here must not skip the above).
+        from appliance.services import agent_stats
+        with database.connection_context():
+            agent_stats.recompute_all()
 
     @huey.on_startup(name="gongdan.sweep_at_start")
     def sweep_at_start() -> None:

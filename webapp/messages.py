@@ -61,6 +61,13 @@ FIXED = {m: _l(m) for m in (
     # Drafts and knowledge articles (appliance/services/assist.py, knowledge.py)
     N_("article not found"), N_("draft not found"), N_("supervisors and administrators only"),
     N_("the article was changed by someone else; reload and try again"),
+    # Dispatch (appliance/services/dispatch_board.py, dispatch_actions.py, presence.py,
+    # dispatch_profiles.py): shown on error pages too
+    N_("only supervisors and administrators may see the dispatch board"),
+    N_("only supervisors can reassign tickets"), N_("absence not found"),
+    N_("only supervisors may set another agent's presence"),
+    N_("only agents of a department can take tickets from its queue"),
+    N_("not a staff member"),
 )}
 
 # (pattern, msgid with named placeholders filled from the pattern's named groups).

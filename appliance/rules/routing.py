@@ -15,11 +15,13 @@ Score (strategy "skills"): a weighted mean of components, each in [0, 1]:
   continuity  1 for the agent who last served this customer, 0.5 for an earlier one
   fairness    1 - recent assignments / the most recent assignments among candidates
 "least_loaded" ranks by load ratio, "round_robin" by the time of the last assignment
-(the baseline, and the tie-breaker of the other two).
+(the baseline, and the tie-breaker of the other two). With "skills", an agent far over
+their capacity share of recent assignments is ranked last (`over_share`).
 """
 from __future__ import annotations
 
 import datetime as dt
+import math
 import statistics
 from dataclasses import dataclass, field
 from typing import Mapping
@@ -32,6 +34,8 @@ STRATEGIES = ("skills", "least_loaded", "round_robin")
 REASONS = ("offline", "away", "busy", "off_shift", "on_break", "at_capacity",
            "category_not_allowed", "customer_not_allowed", "vip_not_allowed", "missing_skill")
 SHRINK_TICKETS = 5  # closed tickets at which efficiency counts half
+SHARE_GUARD = 1.75  # x capacity share of recent assignments before an agent goes last
+GUARD_MIN_RECENT = 20  # assignments in the fairness window before the guard applies
 _EPOCH = dt.datetime(1970, 1, 1)
 
 
@@ -122,8 +126,11 @@ def permission_problem(t: TicketNeeds, a: AgentState) -> str | None:
 
 
 def rank(t: TicketNeeds, agents: list[AgentState], strategy: str = "skills",
-         weights: Mapping[str, float] | None = None) -> Ranking:
-    """Eligible agents for `t`, best first, with the parts of their score."""
+         weights: Mapping[str, float] | None = None,
+         share_guard: float | None = SHARE_GUARD) -> Ranking:
+    """Eligible agents for `t`, best first, with the parts of their score. With the
+    skills strategy, agents over their share (`over_share`) come after everyone else
+    eligible: they still get the ticket when nobody else can take it."""
     excluded: dict[str, int] = {}
     eligible = []
     for a in agents:
@@ -140,9 +147,25 @@ def rank(t: TicketNeeds, agents: list[AgentState], strategy: str = "skills",
         parts = score_parts(t, a, reference, most_recent)
         scored.append((a, Scored(a.user_id, a.name, _score(strategy, parts, weights, a, t),
                                  parts, a.load, a.capacity)))
-    scored.sort(key=lambda p: (-round(p[1].score, 9), p[0].last_assigned_at or _EPOCH,
-                               p[0].user_id))
+    over = over_share(agents, share_guard) if strategy == "skills" else set()
+    scored.sort(key=lambda p: (p[0].user_id in over, -round(p[1].score, 9),
+                               p[0].last_assigned_at or _EPOCH, p[0].user_id))
     return Ranking(tuple(s for _, s in scored), excluded)
+
+
+def over_share(agents: list[AgentState], guard: float | None) -> set[int]:
+    """Present agents whose assignments in the fairness window exceed `guard` times their
+    capacity share of all present agents' assignments (once there are GUARD_MIN_RECENT).
+    Fast specialists would otherwise win every ticket they are free for and take more
+    than twice their fair share (bench/routing_sim.py); the guard keeps the skills gain
+    while nobody starves the others."""
+    present = [a for a in agents if a.presence in ("online", "busy")]
+    recent = sum(a.recent_assignments for a in present)
+    slots = sum(a.capacity for a in present)
+    if not guard or recent < GUARD_MIN_RECENT or slots <= 0:
+        return set()
+    return {a.user_id for a in present
+            if a.recent_assignments > guard * recent * a.capacity / slots}
 
 
 def _score(strategy: str, parts: Mapping[str, float], weights: Mapping[str, float],
@@ -204,11 +227,22 @@ def efficiency_score(e: Efficiency | None, reference_minutes: float | None) -> f
 
 
 def normalise_weights(weights: Mapping[str, float]) -> dict[str, float]:
-    """Weights scaled to sum to 1; missing components weigh 0. Assumes validated input."""
-    total = sum(float(weights.get(c, 0) or 0) for c in COMPONENTS)
+    """Weights scaled to sum to 1; missing components weigh 0, and so do values that
+    weight_errors would reject (stored policies are JSON: a NaN or negative weight there
+    must not make the order depend on NaN comparisons). All zero: the defaults."""
+    if not isinstance(weights, Mapping):
+        return dict(DEFAULT_WEIGHTS)
+    clean = {c: _weight(weights.get(c)) for c in COMPONENTS}
+    total = sum(clean.values())
     if total <= 0:
         return dict(DEFAULT_WEIGHTS)
-    return {c: float(weights.get(c, 0) or 0) / total for c in COMPONENTS}
+    return {c: w / total for c, w in clean.items()}
+
+
+def _weight(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return 0.0
+    return float(value) if math.isfinite(value) and value > 0 else 0.0
 
 
 def weight_errors(weights) -> dict[str, str]:

@@ -6,8 +6,9 @@ agent may have room: came online, resolved a ticket, got more capacity) and
 (appliance.services.presence.tick) is the safety net and the escalation clock.
 
 Concurrency: an assignment is one transaction that locks the ticket, then the agent's
-profile row (always in that order, so two dispatchers cannot deadlock), recounts the
-agent's load under that lock and writes the assignee only where it is still empty.
+profile row (always in that order, so two dispatchers cannot deadlock; queueing,
+escalation and redistribution lock the ticket first too), recounts the agent's load
+under that lock and writes the assignee only where it is still empty.
 On SQLite every write transaction is BEGIN IMMEDIATE, which serialises them; on
 PostgreSQL the row locks do. Two workers or app nodes therefore never push an agent
 over capacity nor assign one ticket twice (tests/domain/test_dispatch_concurrency.py).
@@ -31,8 +32,6 @@ log = logging.getLogger(__name__)
 TRIES = 5            # candidates tried in turn when the best one filled up meanwhile
 RUNNERS_UP = 5       # candidates kept on a decision for supervisors
 FILL_LIMIT = 200     # waiting tickets looked at per department fill
-# Reasons that do not pass by themselves: nobody in the pool could ever take the ticket.
-PERMANENT = {"category_not_allowed", "customer_not_allowed", "vip_not_allowed", "missing_skill"}
 
 
 def routable(t: Ticket | None) -> bool:
@@ -60,14 +59,14 @@ def dispatch_ticket(ticket_id: int) -> int | None:
     started = time.monotonic()
     needs = state.needs_of(t, policy)
     pool = state.pool(t.department_id, policy, widened)
-    ranking = routing.rank(needs, state.agent_states(pool, t.category_id), policy.strategy,
-                           policy.weights)
+    agents = state.agent_states(pool, t.category_id)
+    ranking = routing.rank(needs, agents, policy.strategy, policy.weights)
     for cand in ranking.candidates[:TRIES]:
         outcome = _assign(t.id, cand.user_id, "auto", needs, ranking, policy)
         if outcome != "full":
             log.debug("ticket %d dispatched in %.0f ms", t.id, (time.monotonic() - started) * 1e3)
             return cand.user_id if outcome == "assigned" else None
-    _queue(t, _reason(ranking, pool), ranking, policy)
+    _queue(t, _reason(needs, agents), ranking, policy)
     return None
 
 
@@ -85,12 +84,18 @@ def dispatch_agent(user_id: int) -> int:
 
 @jobs.handler("dispatch_department")
 def dispatch_department(department_id: int) -> int:
-    """Try the department's waiting tickets in queue order; returns how many were assigned."""
-    assigned = 0
+    """Try the department's waiting tickets in queue order; returns how many were assigned.
+    Stops at a ticket that waits when nobody who could serve the queue has room. Who has
+    room is looked up again only after an assignment: a ticket that stays waiting
+    changes nobody's, and 200 lookups made one fill cost thousands of queries."""
+    assigned, free = 0, None
     for ticket_id in waiting(department_id, FILL_LIMIT):
         if dispatch_ticket(ticket_id) is not None:
-            assigned += 1
-        elif not _anyone_free(department_id):
+            assigned, free = assigned + 1, None
+            continue
+        if free is None:
+            free = _anyone_free(department_id)
+        if not free:
             break
     return assigned
 
@@ -171,11 +176,12 @@ def write_assignment(t: Ticket, user_id: int, mode: str, needs: routing.TicketNe
 
 def record_decision(t: Ticket, mode: str, policy: DispatchPolicy,
                     agent: routing.AgentState | None, needs: routing.TicketNeeds | None,
-                    ranking: routing.Ranking | None, now) -> RoutingDecision:
+                    ranking: routing.Ranking | None, now, reason: str = "") -> RoutingDecision:
     return RoutingDecision.create(
         ticket=t.id, department=t.department_id, agent=agent.user_id if agent else None,
         mode=mode, strategy=policy.strategy if mode == "auto" else "",
-        explanation=explain(t, agent, needs, ranking) if agent else {},
+        explanation=explain(t, agent, needs, ranking) if agent else (
+            {"reason": reason} if reason else {}),
         candidates=[_candidate(c) for c in (ranking.candidates[:RUNNERS_UP] if ranking else ())],
         excluded=dict(ranking.excluded) if ranking else {},
         latency_ms=max(0, int((now - t.created_at).total_seconds() * 1000)), created_at=now)
@@ -209,10 +215,14 @@ def explain(t: Ticket, a: routing.AgentState, needs: routing.TicketNeeds | None,
 
 # --- the queue ---------------------------------------------------------------------------------
 
-def _reason(ranking: routing.Ranking, pool: list[int]) -> str:
-    if not pool:
+def _reason(needs: routing.TicketNeeds, agents: list[routing.AgentState]) -> str:
+    """Why the ticket waits. "nobody_qualified" only when every agent of the pool has a
+    permanent problem with it, whatever their presence or load: the exclusion reason of
+    the ranking names only the first problem (an offline agent reads "offline"), and
+    candidates that filled up meanwhile are qualified."""
+    if not agents:
         return "no_agents"
-    if ranking.excluded and set(ranking.excluded) <= PERMANENT:
+    if all(routing.permission_problem(needs, a) for a in agents):
         return "nobody_qualified"
     return "no_one_available"
 
@@ -220,8 +230,14 @@ def _reason(ranking: routing.Ranking, pool: list[int]) -> str:
 def _queue(t: Ticket, reason: str, ranking: routing.Ranking | None,
            policy: DispatchPolicy) -> None:
     """Put (or keep) the ticket in its department's queue; tell people once when the
-    department cannot route it by configuration."""
+    department cannot route it by configuration. A ticket already waiting for the same
+    reason with the same facts is left as it is: no write transaction per ticket when a
+    department fill retries its whole queue (on SQLite each one takes the write lock)."""
     now = utcnow()
+    entry = QueueEntry.get_or_none(QueueEntry.ticket == t.id)
+    if entry is not None and (entry.reason, entry.department_id, entry.priority, entry.due_at) \
+            == (reason, t.department_id, t.priority, t.due_at):
+        return
     with unit_of_work():
         t = lock_ticket(t.id)
         if not routable(t):
@@ -238,15 +254,23 @@ def _queue(t: Ticket, reason: str, ranking: routing.Ranking | None,
              .where(QueueEntry.ticket == t.id).execute())
             if not changed:
                 return
-        record_decision(t, "queued", policy, None, None, ranking, now)
+        record_decision(t, "queued", policy, None, None, ranking, now, reason)
         if reason in ("no_agents", "nobody_qualified"):
             notify_misconfigured(t, reason, policy)
 
 
 def notify_misconfigured(t: Ticket, reason: str, policy: DispatchPolicy) -> None:
-    """The department lead and the admins hear that tickets wait for a configuration fix."""
+    """The department lead and the admins hear that tickets wait for a configuration fix:
+    once per department and problem while they have not read the last notice (a
+    hundred stuck tickets make one notice, not a hundred)."""
+    kind = "routing_" + reason
     for user_id in people_to_tell(policy):
-        Notification.create(user=user_id, kind="routing_" + reason, ticket=t.id,
+        unread = Notification.select(Notification.data).where(
+            (Notification.user == user_id) & (Notification.kind == kind)
+            & Notification.read_at.is_null())
+        if any((n.data or {}).get("department_id") == t.department_id for n in unread):
+            continue
+        Notification.create(user=user_id, kind=kind, ticket=t.id,
                             data={"department_id": t.department_id,
                                   "department": Department.select(Department.name).where(
                                       Department.id == t.department_id).scalar() or ""})
@@ -261,10 +285,11 @@ def people_to_tell(policy: DispatchPolicy) -> list[int]:
 def after_change(t: Ticket, before: dict) -> None:
     """Called by ticket services inside their transaction after changing `t`; `before`
     holds assignee_id, status and department_id as they were. Schedules the routing
-    work the change calls for (jobs run after commit; each is idempotent)."""
+    work the change calls for (jobs run after commit; each is idempotent) and takes a
+    ticket that waits for no one any more (assigned, closed) out of the queue."""
     if t.assignee_id is None and t.is_open and t.department_id is not None:
         schedule("dispatch_ticket", t.id)
-    elif t.assignee_id is not None:
+    else:  # assigned, closed or without a department: it waits for no one any more
         QueueEntry.delete().where(QueueEntry.ticket == t.id).execute()
     old = before.get("assignee_id")
     left = old is not None and old != t.assignee_id

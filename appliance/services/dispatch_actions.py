@@ -88,7 +88,10 @@ def manual_decision(actor: Actor, t: Ticket, user_id: int | None, note: str, now
 
 
 def decisions(actor: Actor, ticket_id: int) -> list[RoutingDecision]:
-    """The ticket's routing decisions, newest first (runners-up are for supervisors)."""
+    """The ticket's routing decisions, newest first (staff only; runners-up are for
+    supervisors)."""
+    if not actor.is_staff:
+        raise PermissionDenied("routing decisions are for staff")
     common.ticket_for(actor, ticket_id)
     rows = list(RoutingDecision.select().where(RoutingDecision.ticket == ticket_id)
                 .order_by(RoutingDecision.id.desc()).limit(50))

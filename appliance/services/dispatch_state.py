@@ -94,14 +94,16 @@ def loads(user_ids: list[int]) -> dict[int, float]:
     out = {u: 0.0 for u in user_ids}
     if not user_ids:
         return out
-    policies: dict = {}
-    rows = (Ticket.select(Ticket.assignee, Ticket.department, Ticket.channel, Ticket.priority)
-            .where(Ticket.assignee.in_(user_ids) & Ticket.is_open
-                   & Ticket.status.in_(ACTIVE_STATUSES)))
+    rows = list(Ticket.select(Ticket.assignee, Ticket.department, Ticket.channel,
+                              Ticket.priority)
+                .where(Ticket.assignee.in_(user_ids) & Ticket.is_open
+                       & Ticket.status.in_(ACTIVE_STATUSES)))
+    depts = sorted({r.department_id for r in rows} - {None})
+    policies = {p.department_id: p for p in DispatchPolicy.select().where(
+        DispatchPolicy.department.in_(depts))} if depts else {}
+    default = policy_for(None)  # departments without a saved policy (no query)
     for r in rows:
-        if r.department_id not in policies:
-            policies[r.department_id] = policy_for(r.department_id)
-        out[r.assignee_id] += weight_of(r, policies[r.department_id])
+        out[r.assignee_id] += weight_of(r, policies.get(r.department_id, default))
     return out
 
 

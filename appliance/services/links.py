@@ -107,8 +107,12 @@ def merge_tickets(actor: Actor, source_id: int, target_id: int, settings: Settin
         common.record(dst.id, actor, "merged", "merged_from", None,
                       {"ticket_id": src.id, "number": src.number, "comments": moved})
         now = utcnow()
+        before = {"assignee_id": src.assignee_id, "status": src.status,
+                  "department_id": src.department_id}
         _save(src, {"merged_into": dst.id, "status": "closed", "is_open": False,
                     "closed_at": now, "resolved_at": src.resolved_at or now}, now)
+        from appliance.services import dispatch
+        dispatch.after_change(src, before)  # out of the queue; its agent has room again
         _save(dst, {}, now)
         schedule("index_ticket", src.id)
         schedule("index_ticket", dst.id)

@@ -8,8 +8,10 @@ from appliance.errors import NotFound, ValidationError
 from appliance.jobs import unit_of_work
 from appliance.models import (AgentSkill, Category, CustomFieldDef, Department, Skill, Team,
                               TeamMember, User)
+from appliance.models.org import SKILL_KINDS
 from appliance.rules.access import Actor
 from appliance.rules.custom_fields import KINDS
+from appliance.rules.dispatch_config import clean_languages
 from appliance.services import common
 from appliance.services.users import _require_admin
 
@@ -75,15 +77,38 @@ def list_skills() -> list[dto.Ref]:
     return [dto.Ref(s.id, s.name) for s in Skill.select().order_by(Skill.name)]
 
 
-def save_skill(actor: Actor, name: str, description: str = "") -> dto.Ref:
+def skill_catalogue() -> list[dict]:
+    """Every skill with what it is about (kind, language code), for the admin page."""
+    return [{"id": s.id, "name": s.name, "kind": s.kind, "language": s.language,
+             "description": s.description} for s in Skill.select().order_by(Skill.kind, Skill.name)]
+
+
+def save_skill(actor: Actor, name: str, description: str = "", kind: str = "general",
+               language: str = "") -> dto.Ref:
+    """A new skill; a language skill (kind "language") names its language code, which
+    routing matches against the ticket's language."""
     _require_admin(actor)
     name = common.clean_text(name, "name", required=True, max_len=100, single_line=True)
+    language = _skill_language(kind, language)
     with unit_of_work():
         if Skill.select().where(Skill.name == name).exists():
             raise ValidationError({"name": "already exists"})
         s = Skill.create(name=name, description=common.clean_text(description, "description",
-                                                                  max_len=255))
+                                                                  max_len=255),
+                         kind=kind, language=language)
     return dto.Ref(s.id, s.name)
+
+
+def _skill_language(kind: str, language: str) -> str:
+    if kind not in SKILL_KINDS:
+        raise ValidationError({"kind": "must be one of " + ", ".join(SKILL_KINDS)})
+    if kind != "language":
+        return ""
+    codes, problem = clean_languages([language or ""])
+    if problem or not language:
+        raise ValidationError({"language": "required for a language skill: a code such as "
+                                           "zh, en or ja"})
+    return codes[0]
 
 
 def set_agent_skill(actor: Actor, user_id: int, skill_id: int, level: int | None) -> None:

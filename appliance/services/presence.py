@@ -45,8 +45,7 @@ def _change(user_id: int, presence: str, auto: bool) -> str:
         before = p.presence
         now = utcnow()
         (AgentProfile.update(presence=presence, presence_auto=auto, presence_changed_at=now,
-                             last_activity_at=now if presence == "online" else p.last_activity_at,
-                             version=AgentProfile.version + 1)
+                             last_activity_at=now if presence == "online" else p.last_activity_at)
          .where(AgentProfile.user == user_id).execute())
         if presence == "online" and before != "online":
             schedule("dispatch_agent", user_id)
@@ -78,36 +77,40 @@ def heartbeat(actor: Actor) -> str:
 
 # --- redistribution ----------------------------------------------------------------------------
 
+ROUTED = ("auto", "pulled")  # assignment modes redistribution may undo (never "manual")
+
+
 def unstarted(user_id: int) -> list[int]:
     """Open tickets routed to the agent (auto or pulled) they have not touched since: no
     reply, note or change by them after the assignment. Manual assignments stay put."""
-    out = []
-    rows = Ticket.select(Ticket.id, Ticket.assigned_at).where(
-        (Ticket.assignee == user_id) & Ticket.is_open
-        & Ticket.assignment_mode.in_(("auto", "pulled")))
-    for t in rows:
-        since = t.assigned_at or dt.datetime.min
-        touched = (Comment.select().where((Comment.ticket == t.id) & (Comment.author == user_id)
-                                          & (Comment.created_at >= since)).exists()
-                   or TimelineEvent.select().where(
-                       (TimelineEvent.ticket == t.id) & (TimelineEvent.actor == user_id)
-                       & (TimelineEvent.created_at >= since)).exists())
-        if not touched:
-            out.append(t.id)
-    return out
+    rows = list(Ticket.select(Ticket.id, Ticket.assigned_at).where(
+        (Ticket.assignee == user_id) & Ticket.is_open & Ticket.assignment_mode.in_(ROUTED)))
+    return [t.id for t in rows if not _touched(t.id, user_id, t.assigned_at)]
+
+
+def _touched(ticket_id: int, user_id: int, since: dt.datetime | None) -> bool:
+    since = since or dt.datetime.min
+    return (Comment.select().where((Comment.ticket == ticket_id) & (Comment.author == user_id)
+                                   & (Comment.created_at >= since)).exists()
+            or TimelineEvent.select().where(
+                (TimelineEvent.ticket == ticket_id) & (TimelineEvent.actor == user_id)
+                & (TimelineEvent.created_at >= since)).exists())
 
 
 @jobs.handler("redistribute_agent")
-def redistribute_agent(user_id: int) -> int:
+def redistribute_agent(user_id: int, now: dt.datetime | None = None) -> int:
     """The agent left (offline, away, break, shift end): their unstarted tickets go back
     to routing. Does nothing while they are available again. Returns tickets moved."""
-    if _available(user_id):
+    if _available(user_id, now):
         return 0
     moved = 0
     for ticket_id in unstarted(user_id):
         with unit_of_work():
             t = dispatch.lock_ticket(ticket_id)
-            if t is None or t.assignee_id != user_id or not t.is_open:
+            # Checked again under the lock: the agent may have replied (or a supervisor
+            # made the assignment manual) since unstarted() read the ticket.
+            if t is None or t.assignee_id != user_id or not t.is_open \
+                    or t.assignment_mode not in ROUTED or _touched(t.id, user_id, t.assigned_at):
                 continue
             now = utcnow()
             Ticket.update(assignee=None, assigned_at=None, assignment_mode="",
@@ -125,8 +128,8 @@ def redistribute_agent(user_id: int) -> int:
     return moved
 
 
-def _available(user_id: int) -> bool:
-    states = state.agent_states([user_id], None)
+def _available(user_id: int, now: dt.datetime | None = None) -> bool:
+    states = state.agent_states([user_id], None, now)
     return bool(states) and states[0].presence in ("online", "busy") and states[0].on_shift \
         and not states[0].on_break
 
@@ -157,24 +160,31 @@ def redistribute_absent(now: dt.datetime) -> int:
         AgentProfile.presence.in_(("online", "busy")))]
     holding = {t.assignee_id for t in Ticket.select(Ticket.assignee).where(
         Ticket.assignee.in_(online) & Ticket.is_open
-        & Ticket.assignment_mode.in_(("auto", "pulled")))} if online else set()
+        & Ticket.assignment_mode.in_(ROUTED))} if online else set()
     moved = 0
     for a in state.agent_states(sorted(holding), None, now):
         if a.on_break or not a.on_shift:
-            moved += redistribute_agent(a.user_id)
+            moved += redistribute_agent(a.user_id, now)
     return moved
 
 
 def escalate(now: dt.datetime) -> int:
     """Tickets waiting longer than their department allows: tell the lead, widen the pool."""
     count = 0
-    for policy in DispatchPolicy.select().where(DispatchPolicy.escalate_after_minutes > 0):
+    # Lists, not open cursors: on SQLite a write transaction begun while a SELECT is still
+    # stepping keeps that read snapshot and fails with "database is locked" (no busy wait)
+    # when another connection committed meanwhile.
+    for policy in list(DispatchPolicy.select().where(DispatchPolicy.escalate_after_minutes > 0)):
         limit = now - dt.timedelta(minutes=policy.escalate_after_minutes)
-        entries = QueueEntry.select().where(
+        entries = list(QueueEntry.select().where(
             (QueueEntry.department == policy.department_id) & QueueEntry.escalated_at.is_null()
-            & (QueueEntry.since <= limit))
+            & (QueueEntry.since <= limit)))
         for e in entries:
             with unit_of_work():
+                # The ticket first, as every dispatch writer: _assign holds it and then
+                # deletes this entry, so locking the entry first could deadlock.
+                if not dispatch.routable(dispatch.lock_ticket(e.ticket_id)):
+                    continue  # closed, assigned or merged: dispatch_ticket drops the entry
                 n = QueueEntry.update(escalated_at=now).where(
                     (QueueEntry.ticket == e.ticket_id) & QueueEntry.escalated_at.is_null()).execute()
                 if n != 1:

@@ -233,7 +233,7 @@ def find_ticket_id(actor: Actor, reference: str) -> int:
     text = (reference or "").strip().lstrip("#")
     if parse_number(text) is not None:
         t = Ticket.get_or_none(Ticket.number == text.upper())
-    elif text.isdigit():
+    elif text.isascii() and text.isdigit() and len(text) <= 18:
         t = Ticket.get_or_none(Ticket.id == int(text))
     else:
         raise ValidationError({"target": "enter a ticket number (GD-2026-000123) or id"})

@@ -216,13 +216,18 @@ def _recent_contacts(t: Ticket) -> int:
 
 
 def required_skills(category_id: int | None) -> list[str]:
-    """Skills the ticket needs. The data model has no category → skill mapping (a Skill
-    is a name and a description), so they are derived: skills whose name matches a
-    segment of the category path (one contains the other, ignoring case)."""
+    """Skills the ticket needs: those an admin linked to the category (CategorySkill), or,
+    where none are linked, skills whose name matches a segment of the category path (one
+    contains the other, ignoring case)."""
     path = Category.select(Category.path).where(Category.id == category_id).scalar() \
         if category_id else None
     if not path:
         return []
+    from appliance.models import CategorySkill
+    linked = sorted(s.name for s in Skill.select(Skill.name).join(CategorySkill).where(
+        CategorySkill.category == category_id))
+    if linked:
+        return linked
     parts = [p.strip().casefold() for p in path.split("/") if len(p.strip()) >= 2]
     return sorted(s.name for s in Skill.select(Skill.name)
                   if len(s.name) >= 2 and any(s.name.casefold() in p or p in s.name.casefold()

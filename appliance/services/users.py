@@ -11,7 +11,7 @@ from appliance.models import (AgentSkill, ApiToken, Customer, Department, Skill,
                               utcnow)
 from appliance.models.org import ROLES
 from appliance.rules.access import Actor, can_manage_org
-from appliance.services import common
+from appliance.services import common, dispatch
 from appliance.settings import Settings
 from security.passwords import (generate_password, hash_password, needs_rehash, password_problem,
                                 verify_password)
@@ -129,6 +129,8 @@ def update_user(actor: Actor, user_id: int, changes: dict) -> dto.UserView:
                                                   "department_id")
         if "capacity" in changes:
             changes["capacity"] = _capacity(changes["capacity"])
+            if changes["capacity"] > u.capacity:  # room for waiting tickets
+                dispatch.agent_freed(user_id)
         if "locale" in changes:
             changes["locale"] = _locale(changes["locale"])
         _keep_own_admin_access(actor, user_id, changes)

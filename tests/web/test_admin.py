@@ -240,6 +240,15 @@ def test_an_admin_creates_a_skill_and_a_duplicate_is_refused(admin):
     assert r.status_code == 400 and "already exists" in r.get_data(as_text=True)
 
 
+def test_a_language_skill_needs_its_language_code_and_shows_it_in_the_catalogue(admin):
+    r = admin.post("/admin/skills/", {"name": "English", "kind": "language", "language": ""})
+    assert r.status_code == 400 and "required for a language skill" in r.get_data(as_text=True)
+    assert admin.post("/admin/skills/", {"name": "English", "kind": "language",
+                                         "language": "en"}).status_code == 302
+    page = admin.get("/admin/skills/").get_data(as_text=True)
+    assert "English" in page and "<td>en</td>" in page
+
+
 def test_an_admin_sets_and_removes_an_agent_skill_level(admin, org):
     skill = org_service.save_skill(SYSTEM, "网络")
     uid = org.agent.user_id

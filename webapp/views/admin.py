@@ -12,7 +12,7 @@ from webapp.views import admin_ai, admin_catalog, admin_dispatch, admin_org, adm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 for _area in (admin_org.departments, admin_org.skills, admin_users.bp,
-              admin_catalog.categories, admin_catalog.fields, admin_ai.bp):
+              admin_catalog.categories, admin_catalog.fields, admin_ai.bp, admin_dispatch.bp):
     bp.register_blueprint(_area)
 
 

@@ -86,17 +86,25 @@ def add_team(department_id: int):
     return redirect(url_for("admin.departments.edit", department_id=department_id))
 
 
+def _skill_kinds() -> list[tuple[str, str]]:
+    return [("general", _("General")), ("category", _("Category")), ("product", _("Product")),
+            ("language", _("Language"))]
+
+
 @skills.get("/")
 def skill_list():
-    return form_page("admin/skills.html", skills=org.list_skills(), form={})
+    return form_page("admin/skills.html", skills=org.skill_catalogue(), form={"kind": "general"},
+                     kinds=_skill_kinds())
 
 
 @skills.post("/")
 def create_skill():
-    form = values("name", "description")
+    form = values("name", "description", "kind", "language")
+    form["kind"] = form["kind"] or "general"
     try:
         s = org.save_skill(g.actor, **form)
     except ValidationError as exc:
-        return form_page("admin/skills.html", exc.fields, skills=org.list_skills(), form=form)
+        return form_page("admin/skills.html", exc.fields, skills=org.skill_catalogue(), form=form,
+                         kinds=_skill_kinds())
     flash(_("Skill %(name)s was created.", name=s.name), "success")
     return redirect(url_for("admin.skills.skill_list"))

@@ -371,6 +371,9 @@ def _finish(tid: int) -> None:
         changes["resolved_at"] = ended.get("resolved") or closed
     if t.closed_at:
         changes["closed_at"] = closed
+    assigned = [e.created_at for e in events if e.kind == "assigned" and e.after is not None]
+    if t.assigned_at and assigned:
+        changes["assigned_at"] = assigned[-1]
     Ticket.update(**changes).where(Ticket.id == tid).execute()
 
 

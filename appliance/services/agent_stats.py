@@ -35,12 +35,15 @@ class Handled:
     """One ticket the agent resolved in the window, reduced to what the figures need."""
     category_id: int | None
     minutes: float        # resolved_at - (assigned_at or created_at)
-    agent_replies: int    # public replies by staff
+    follow_ups: int       # public customer messages after the agent's first public reply
     reopened: bool        # a "reopened" timeline event, ever
 
     @property
     def first_contact(self) -> bool:
-        return self.agent_replies <= 1 and not self.reopened
+        """Resolved at the first contact: the customer never had to write again after the
+        first answer (the agent's closing message does not count against it), and the
+        ticket never came back."""
+        return self.follow_ups == 0 and not self.reopened
 
 
 @dataclass(frozen=True)
@@ -86,17 +89,23 @@ def by_category(handled: list[Handled]) -> dict[int | None, Figures]:
 
 def handled_by(user_id: int, since: dt.datetime, until: dt.datetime) -> list[Handled]:
     """The agent's tickets resolved in [since, until]: one row each, only the columns needed,
-    reply count and reopen flag computed by the database. Merged duplicates are left out:
+    follow-up count and reopen flag computed by the database. Merged duplicates are left out:
     closing a duplicate is not handling a problem."""
-    replies = (Comment.select(fn.COUNT(Comment.id))
-               .where((Comment.ticket == Ticket.id) & (Comment.author_kind == "agent")
-                      & (Comment.internal == False)))  # noqa: E712
+    first_reply = (Comment.select(fn.MIN(Comment.created_at))
+                   .where((Comment.ticket == Ticket.id) & (Comment.author_kind == "agent")
+                          & (Comment.internal == False)))  # noqa: E712
+    later = Comment.alias()
+    follow_ups = (later.select(fn.COUNT(later.id))
+                  .where((later.ticket == Ticket.id) & (later.author_kind == "customer")
+                         & (later.internal == False)  # noqa: E712
+                         & (later.created_at > first_reply)))
     reopened = fn.EXISTS(TimelineEvent.select(SQL("1")).where(
         (TimelineEvent.ticket == Ticket.id) & (TimelineEvent.kind == "reopened")))
     # `is_open = false` lets the (assignee, is_open, id) index find the agent's finished
     # tickets; every resolved ticket is closed for work (a reopened one has no resolved_at).
     rows = (Ticket.select(Ticket.category, Ticket.created_at, Ticket.assigned_at,
-                          Ticket.resolved_at, replies.alias("replies"), reopened.alias("reopened"))
+                          Ticket.resolved_at, follow_ups.alias("follow_ups"),
+                          reopened.alias("reopened"))
             .where((Ticket.assignee == user_id) & (Ticket.is_open == False)  # noqa: E712
                    & (Ticket.resolved_at >= since) & (Ticket.resolved_at <= until)
                    & Ticket.merged_into.is_null())

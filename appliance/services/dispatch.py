@@ -22,7 +22,7 @@ from appliance import jobs
 from appliance.db import is_postgres
 from appliance.jobs import schedule, unit_of_work
 from appliance.models import (AgentProfile, Department, DispatchPolicy, Notification,
-                              QueueEntry, RoutingDecision, Ticket, User, utcnow)
+                              QueueEntry, RoutingDecision, TeamMember, Ticket, User, utcnow)
 from appliance.rules import routing
 from appliance.rules.access import Actor
 from appliance.services import common
@@ -74,11 +74,18 @@ def dispatch_ticket(ticket_id: int) -> int | None:
 def dispatch_agent(user_id: int) -> int:
     """The agent may have room now: fill from the queues they serve. Returns assignments."""
     u = User.get_or_none(User.id == user_id)
-    if u is None or u.department_id is None:
+    if u is None:
         return 0
-    departments = {u.department_id}
-    departments |= {p.department_id for p in DispatchPolicy.select(DispatchPolicy.department)
-                    .where(DispatchPolicy.overflow_department == u.department_id)}
+    teams = [m.team_id for m in TeamMember.select(TeamMember.team).where(TeamMember.user == u.id)]
+    departments = {u.department_id} - {None}
+    overflow = (DispatchPolicy.overflow_department == u.department_id) if u.department_id \
+        else None
+    if teams:  # a member of another department's overflow team serves its escalated tickets
+        team_cond = DispatchPolicy.overflow_team.in_(teams)
+        overflow = team_cond if overflow is None else (overflow | team_cond)
+    if overflow is not None:
+        departments |= {p.department_id for p in DispatchPolicy.select(
+            DispatchPolicy.department).where(overflow)}
     return sum(dispatch_department(d) for d in sorted(departments))
 
 

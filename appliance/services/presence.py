@@ -149,9 +149,19 @@ def mark_idle(now: dt.datetime) -> int:
         (AgentProfile.presence == "online")
         & (AgentProfile.last_activity_at.is_null() | (AgentProfile.last_activity_at < limit))
         & (AgentProfile.presence_changed_at < limit))]
-    for user_id in idle:
+    return sum(1 for user_id in idle if _go_idle(user_id, limit))
+
+
+def _go_idle(user_id: int, limit: dt.datetime) -> bool:
+    """Away, unless a heartbeat came in since the idle list was read (checked under the
+    profile lock, so an agent typing right now is not sent away)."""
+    with unit_of_work():
+        p = dispatch.lock_profile(user_id)
+        active = p.last_activity_at is not None and p.last_activity_at >= limit
+        if p.presence != "online" or active or p.presence_changed_at >= limit:
+            return False
         _change(user_id, "away", True)
-    return len(idle)
+    return True
 
 
 def redistribute_absent(now: dt.datetime) -> int:

@@ -26,14 +26,20 @@ def world(settings):
     return o, repair, returns
 
 
-def _handled(settings, o, category, minutes, *, replies=1, reopen=False, days_ago=1.0):
-    """A ticket assigned to 王芳 and resolved by her `days_ago` days before NOW, after
-    `minutes` of handling, with `replies` public replies (and one internal note)."""
+def _handled(settings, o, category, minutes, *, replies=1, follow_ups=0, reopen=False,
+             days_ago=1.0):
+    """A ticket of 张三 assigned to 王芳 and resolved by her `days_ago` days before NOW,
+    after `minutes` of handling: one internal note, `replies` public replies, then
+    `follow_ups` messages from the customer each answered again."""
     t = ticket(settings, o.admin, "洗衣机漏水", department_id=o.after_sales,
-               category_id=category, assignee_id=o.agent.user_id).summary
+               category_id=category, assignee_id=o.agent.user_id,
+               customer_id=o.customer.customer_id).summary
     comments.add_comment(o.agent, t.id, "内部备注", settings, internal=True)
     for _ in range(replies):
         comments.add_comment(o.agent, t.id, "您好，已为您处理。", settings)
+    for _ in range(follow_ups):
+        comments.add_comment(o.customer, t.id, "还是不行。", settings)
+        comments.add_comment(o.agent, t.id, "再试一次。", settings)
     if reopen:
         tickets.transition_ticket(o.agent, t.id, "resolved", settings)
         tickets.transition_ticket(o.agent, t.id, "open", settings)
@@ -56,17 +62,18 @@ def _values(user_id):
 def test_figures_per_category_and_overall_come_from_the_agents_resolved_tickets(settings, backend, world):
     o, repair, returns = world
     _handled(settings, o, repair, 10, replies=1)               # first contact
-    _handled(settings, o, repair, 30, replies=2)               # two replies: not first contact
+    _handled(settings, o, repair, 30, replies=2)               # answer + closing: first contact
+    _handled(settings, o, repair, 20, follow_ups=1)            # customer wrote again: not
     _handled(settings, o, returns, 50, replies=0, reopen=True)  # reopened
     assert agent_stats.recompute_agent(o.agent.user_id, NOW) == 3
     rows = _rows(o.agent.user_id)
     assert set(rows) == {repair, returns, None}
     overall, r, b = rows[None], rows[repair], rows[returns]
-    assert (overall.closed, overall.median_handle_minutes) == (3, pytest.approx(30, abs=0.01))
-    assert overall.fcr_rate == pytest.approx(1 / 3, abs=1e-4)
-    assert overall.reopen_rate == pytest.approx(1 / 3, abs=1e-4)
+    assert (overall.closed, overall.median_handle_minutes) == (4, pytest.approx(25, abs=0.01))
+    assert overall.fcr_rate == pytest.approx(2 / 4, abs=1e-4)
+    assert overall.reopen_rate == pytest.approx(1 / 4, abs=1e-4)
     assert (r.closed, r.median_handle_minutes, r.fcr_rate, r.reopen_rate) == (
-        2, pytest.approx(20, abs=0.01), 0.5, 0.0)
+        3, pytest.approx(20, abs=0.01), pytest.approx(2 / 3, abs=1e-4), 0.0)
     assert (b.closed, b.median_handle_minutes, b.fcr_rate, b.reopen_rate) == (
         1, pytest.approx(50, abs=0.01), 0.0, 1.0)
     assert all(s.csat is None and s.window_days == 90 for s in rows.values())

@@ -360,6 +360,33 @@ def test_a_ticket_waiting_too_long_is_escalated_to_the_overflow_department(setti
     assert "escalated" in kinds
 
 
+def test_an_overflow_team_member_coming_online_takes_an_escalated_ticket(settings, world):
+    o, _ = world
+    team = org.add_team(SYSTEM, o.logistics, "夜班", [o.agent2.user_id])
+    _policy(o.after_sales, escalate_after_minutes=30, overflow_team=team.id)
+    t = _plain(settings, o)
+    dispatch.dispatch_ticket(t.id)
+    presence.escalate(utcnow() + dt.timedelta(minutes=31))
+    _run_jobs()
+    assert _assignee(t) is None  # nobody is online yet
+    _online(o.agent2)  # event-driven: 李雷's dispatch_agent job serves after-sales' overflow
+    from appliance.models import Job
+    assert Job.select().where((Job.name == "dispatch_agent") & Job.done_at.is_null()).exists()
+    _run_jobs()
+    assert _assignee(t) == o.agent2.user_id
+
+
+def test_the_idle_check_leaves_an_agent_alone_whose_heartbeat_came_in_meanwhile(settings, world):
+    o, _ = world
+    _online(o.agent)
+    later = utcnow() + dt.timedelta(minutes=20)
+    presence.heartbeat(o.agent)  # activity "now": newer than the limit below
+    assert presence._go_idle(o.agent.user_id, utcnow() - dt.timedelta(minutes=1)) is False
+    assert presence.mark_idle(later) == 1  # 20 minutes on, without activity: away
+    from appliance.models import AgentProfile
+    assert AgentProfile.get(AgentProfile.user == o.agent.user_id).presence == "away"
+
+
 def test_a_department_nobody_is_qualified_for_tells_the_admins_once(settings, world):
     o, _ = world
     org.save_skill(SYSTEM, "冷柜")

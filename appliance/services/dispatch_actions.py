@@ -30,13 +30,17 @@ def take_next(actor: Actor) -> TakeResult:
     me = state.agent_states([actor.user_id], None)
     if not me:
         raise PermissionDenied("not an active agent")
+    tickets = {t.id: t for t in Ticket.select().where(Ticket.id.in_(ids))}
+    policy = state.policy_for(actor.department_id)  # waiting() is this department's queue
+    agents: dict = {}  # the agent's state per category (efficiency is per category)
     for ticket_id in ids:
-        t = Ticket.get_or_none(Ticket.id == ticket_id)
+        t = tickets.get(ticket_id)
         if not dispatch.routable(t):
             continue
-        policy = state.policy_for(t.department_id)
         needs = state.needs_of(t, policy)
-        agent = state.agent_states([actor.user_id], t.category_id)[0]
+        if t.category_id not in agents:
+            agents[t.category_id] = state.agent_states([actor.user_id], t.category_id)[0]
+        agent = agents[t.category_id]
         if routing.permission_problem(needs, agent):
             continue
         if agent.load + needs.weight > agent.capacity + 1e-9:

@@ -17,6 +17,7 @@ from appliance.jobs import unit_of_work
 from appliance.models import (AgentAbsence, AgentProfile, AgentShift, Category, Customer,
                               Department, User, utcnow)
 from appliance.models.org import STAFF_ROLES
+from appliance.services.dispatch_state import ROUTABLE_ROLES
 from appliance.rules import dispatch_config as config
 from appliance.rules.access import Actor
 from appliance.services import common, dispatch
@@ -114,12 +115,19 @@ def customer_choices(actor: Actor, selected=(), limit: int = MAX_IDS) -> list[dt
             .where(cond).order_by(Customer.id).tuples()]
 
 
+NO_DEPARTMENT = ("the agent is in no department, so routing can never reach them: "
+                 "set a department on the user's page first")
+
+
 def save_profile(actor: Actor, user_id: int, data: dict,
                  expected_version: int | None = None) -> ProfileView:
     """Change the given fields of the agent's profile (shifts: the whole week at once);
     with `expected_version`, only if nobody changed the profile since it was read."""
     _require_admin(actor)
     u = _staff(user_id)
+    if u.role in ROUTABLE_ROLES and u.department_id is None:
+        # Routing draws agents from departments: a profile for nobody's pool is a mistake.
+        raise ValidationError({"department_id": NO_DEPARTMENT})
     unknown = sorted(set(data) - set(PROFILE_FIELDS))
     if unknown:
         raise ValidationError({k: "unknown field" for k in unknown})

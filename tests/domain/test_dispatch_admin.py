@@ -440,3 +440,12 @@ def test_health_reports_empty_departments_waiting_tickets_and_stale_category_ski
     assert ("tickets_waiting_unroutable", empty.id) in codes
     assert ("skill_on_inactive_category", c.id) in codes
     assert ("department_without_agents", demo.after_sales) not in codes
+
+
+def test_a_dispatch_profile_for_an_agent_in_no_department_is_refused_with_the_reason(demo):
+    homeless, _ = users.create_user(SYSTEM, "drifter", "无部门", "agent")
+    with pytest.raises(ValidationError) as exc:
+        admin.save_profile(demo.admin, homeless.id, {"capacity": 5})
+    assert "no department" in _fields(exc)["department_id"]
+    users.update_user(demo.admin, homeless.id, {"department_id": demo.after_sales})
+    assert admin.save_profile(demo.admin, homeless.id, {"capacity": 5}).capacity == 5

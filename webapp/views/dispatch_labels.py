@@ -45,6 +45,8 @@ FIXED = {m: _l(m) for m in (
     N_("must be an object of component: number"), N_("must be true or false"),
     N_("must be an active agent or supervisor of the department, or an administrator"),
     N_("cannot be the department itself"),
+    N_("the agent is in no department, so routing can never reach them: set a department on "
+       "the user's page first"),
     N_("must be a time HH:MM"), N_("must differ from the start"),
     N_("must be 0 (Monday) to 6 (Sunday)"), N_("must be an object with weekday, start and end"),
     N_("must be a list of {weekday, start, end}"),

@@ -122,3 +122,19 @@ class ClassifierBackend(Protocol):
               weights: list[float] | None = None) -> TextClassifier: ...
     def cold_start(self, profiles: list[LabelProfileSpec]) -> TextClassifier: ...
     def load(self, blob: bytes) -> TextClassifier: ...
+
+
+# --- e-mail: the outgoing relay (appliance/mail/smtp.py implements) ---------------------
+
+class MailSendError(Exception):
+    """Sending failed; `transient` (4xx, connection trouble) means try again later."""
+
+    def __init__(self, message: str, *, transient: bool):
+        super().__init__(message)
+        self.transient = transient
+
+
+class Mailer(Protocol):
+    def send(self, message) -> None:
+        """Hand one email.message.EmailMessage to the relay, or raise MailSendError."""
+        ...

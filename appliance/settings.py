@@ -105,6 +105,24 @@ class Settings:
         "set away (and their unstarted tickets are routed to others)."))
     dispatch_stats_window_days: int = field(default=90, metadata=_doc(
         "Rolling window, in days, of closed tickets behind each agent's efficiency figures."))
+    mail_domain: str = field(default="gongdan.local", metadata=_doc(
+        "Domain of the Message-IDs Gongdan gives the mail it sends (e.g. support.example.com)."))
+    smtp_url: str = field(default="", metadata=_doc(
+        "Outgoing mail relay, smtp://host:port; empty: replies are stored but not mailed "
+        "(they wait in the outbox, visible on the ticket)."))
+    smtp_security: str = field(default="starttls", metadata=_doc(
+        "How to talk to the relay: starttls, tls (implicit, usually port 465) or none "
+        "(loopback relays only)."))
+    smtp_username: str = field(default="", metadata=_doc(
+        "User name for SMTP authentication (empty: no authentication)."))
+    smtp_password: str = field(default="", metadata=_doc(
+        "Password for SMTP authentication.", secret=True))
+    mail_max_bytes: int = field(default=25 * 1024 * 1024, metadata=_doc(
+        "Largest inbound message accepted, in bytes; larger ones are refused and left in "
+        "the mailbox."))
+    mail_sender_limit_per_hour: int = field(default=30, metadata=_doc(
+        "Messages one sender may turn into tickets or replies per hour; more are set "
+        "aside (a loop or a flood)."))
 
     def masked(self) -> dict[str, Any]:
         """Effective settings for display, with secrets and URL passwords masked."""
@@ -184,7 +202,12 @@ def _validate(s: Settings) -> None:
     checks.append(("page_size", s.page_size <= 500, "must be at most 500"))
     checks += [(n, getattr(s, n) > 0, "must be greater than 0") for n in (
         "llm_threads", "llm_context", "llm_timeout_seconds", "llm_concurrency", "ai_retrain_hours",
-        "presence_idle_minutes", "dispatch_stats_window_days")]
+        "presence_idle_minutes", "dispatch_stats_window_days", "mail_max_bytes",
+        "mail_sender_limit_per_hour")]
+    checks.append(("smtp_url", s.smtp_url == "" or s.smtp_url.startswith("smtp://"),
+                   "must be empty or smtp://host:port"))
+    checks.append(("smtp_security", s.smtp_security in ("starttls", "tls", "none"),
+                   "must be starttls, tls or none"))
     checks += [(f"ai_threshold_{f}", 0.0 <= getattr(s, f"ai_threshold_{f}") <= 1.0,
                 "must be between 0 and 1") for f in ("department", "category", "priority", "urgency")]
     for name, ok, why in checks:

@@ -9,6 +9,7 @@ from .ai import ClassifierVersion, TriageRun, LabelProfile, TriageRule, AiDraft
 from .knowledge import Article
 from .dispatch import (AgentProfile, AgentShift, AgentAbsence, DispatchPolicy, QueueEntry,
                        RoutingDecision, AgentStat, Notification, CategorySkill)
+from .mail import Mailbox, MailMessage
 
 ALL_MODELS = [
     Customer, CustomerContact,
@@ -19,6 +20,7 @@ ALL_MODELS = [
     Article,
     AgentProfile, AgentShift, AgentAbsence, DispatchPolicy, QueueEntry, RoutingDecision,
     AgentStat, Notification, CategorySkill,
+    Mailbox, MailMessage,
 ]
 
 __all__ = [m.__name__ for m in ALL_MODELS] + ["ALL_MODELS", "BaseModel", "utcnow"]

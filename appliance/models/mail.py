@@ -1,0 +1,49 @@
+"""E-mail: the mailboxes Gongdan answers for and every message it received or sent."""
+from __future__ import annotations
+
+import peewee as pw
+
+from .base import BaseModel, utcnow
+from .org import Department
+from .tickets import Comment, Ticket
+
+
+class Mailbox(BaseModel):
+    """An address customers write to; new tickets from it go to its department."""
+    address = pw.CharField(max_length=254, unique=True)   # lower-cased
+    name = pw.CharField(max_length=100, default="")       # From display name of replies
+    department = pw.ForeignKeyField(Department, null=True, on_delete="SET NULL")
+    active = pw.BooleanField(default=True)
+    created_at = pw.DateTimeField(default=utcnow)
+
+
+class MailMessage(BaseModel):
+    """One message in (received) or out (a reply or notification Gongdan sends).
+
+    Inbound rows make intake idempotent (`dedupe_key`: the Message-ID per mailbox, or the
+    SHA-256 of the raw message when it has none) and let replies thread by Message-ID.
+    Outbound rows are the outbox: queued -> sent, or failed with the error, retryable."""
+    direction = pw.CharField(max_length=3)                 # in | out
+    mailbox = pw.ForeignKeyField(Mailbox, null=True, on_delete="SET NULL")
+    message_id = pw.CharField(max_length=998, default="", index=True)
+    dedupe_key = pw.CharField(max_length=128, null=True, unique=True)
+    raw_sha256 = pw.CharField(max_length=64, default="")
+    ticket = pw.ForeignKeyField(Ticket, null=True, backref="mail", on_delete="SET NULL")
+    comment = pw.ForeignKeyField(Comment, null=True, on_delete="SET NULL")
+    from_address = pw.CharField(max_length=254, default="")
+    to_addresses = pw.JSONField(default=list)
+    subject = pw.CharField(max_length=998, default="")
+    in_reply_to = pw.CharField(max_length=998, default="")
+    references = pw.JSONField(default=list)
+    kind = pw.CharField(max_length=16, default="normal")   # normal|bounce|auto_reply|list|own
+    status = pw.CharField(max_length=16)                   # in: processed|ignored|rejected
+    #                                                        out: queued|sent|failed
+    error = pw.TextField(default="")
+    attempts = pw.IntegerField(default=0)
+    next_attempt_at = pw.DateTimeField(null=True)
+    created_at = pw.DateTimeField(default=utcnow)
+    sent_at = pw.DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("direction", "status", "next_attempt_at"), False),
+                   (("ticket", "id"), False), (("from_address", "created_at"), False))

@@ -232,11 +232,14 @@ def config_show() -> None:
 from appliance.cli_model import model  # noqa: E402
 from appliance.cli_ai import ai  # noqa: E402
 from appliance.cli_dispatch import dispatch  # noqa: E402
+from appliance.cli_mail import mail, mailbox  # noqa: E402
 import appliance.cli_ai_eval  # noqa: E402,F401  (adds `ai eval` to the group)
 
 main.add_command(model)
 main.add_command(ai)
 main.add_command(dispatch)
+main.add_command(mail)
+main.add_command(mailbox)
 
 
 if __name__ == "__main__":

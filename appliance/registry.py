@@ -70,3 +70,14 @@ EVALUATION = "local_llm.evaluation"
 
 def evaluation():
     return importlib.import_module(EVALUATION)
+
+
+# The outgoing mail relay (ports.Mailer); None when smtp_url is empty: replies then wait
+# in the outbox, visible on the ticket, until an administrator configures a relay.
+MAILER = "appliance.mail.smtp:SmtpMailer"
+
+
+def mailer(settings: Settings):
+    if not settings.smtp_url:
+        return None
+    return _load(MAILER)(settings)

@@ -84,6 +84,7 @@ def _import_handlers() -> None:
     import appliance.services.assist  # noqa: F401
     import appliance.services.dispatch  # noqa: F401
     import appliance.services.indexing  # noqa: F401
+    import appliance.services.mail_outbound  # noqa: F401
     import appliance.services.presence  # noqa: F401
     import appliance.services.triage  # noqa: F401
 
@@ -113,6 +114,14 @@ def _dispatch_tick() -> None:
     from appliance.services import presence
     with database.connection_context():
         presence.tick()
+
+
+def _send_due_mail() -> None:
+    """Mail whose back-off ended, or that waited for a relay to be configured."""
+    from appliance import runtime
+    from appliance.services import mail_outbound
+    with database.connection_context():
+        mail_outbound.schedule_due(runtime.settings())
 
 
 def _optimize_index() -> None:
@@ -150,6 +159,10 @@ def _build(queue_url: str, sweeper_seconds: int):
     @huey.periodic_task(crontab(minute="*"), name="gongdan.dispatch_tick")
     def dispatch_tick() -> None:
         _dispatch_tick()
+
+    @huey.periodic_task(crontab(minute="*"), name="gongdan.send_due_mail")
+    def send_due_mail() -> None:
+        _send_due_mail()
 
     @huey.periodic_task(crontab(hour="3", minute="17"), name="gongdan.nightly")
     def nightly() -> None:

@@ -6,8 +6,8 @@ from appliance.errors import Conflict, PermissionDenied, ValidationError
 from appliance.jobs import schedule, unit_of_work
 from appliance.models import Attachment, Comment, utcnow
 from appliance.rules import states
-from appliance.rules.access import Actor, can_edit_ticket
-from appliance.services import common
+from appliance.rules.access import SYSTEM, Actor, can_edit_ticket
+from appliance.services import common, mail_outbound
 from appliance.services.attachments import Upload, remove_files, write_files
 from appliance.services.tickets import _save
 from appliance.settings import Settings
@@ -32,6 +32,8 @@ def add_comment(actor: Actor, ticket_id: int, body: str, settings: Settings, *,
     try:
         with unit_of_work():
             comment = _store(actor, ticket_id, text, internal, written, channel, settings)
+            if actor.is_staff and not internal:  # answered by mail on e-mail tickets only
+                mail_outbound.queue_reply(ticket_id, comment.id, settings)
             schedule("index_ticket", ticket_id)
     except BaseException:
         remove_files([w["storage_name"] for w in written], settings)
@@ -60,6 +62,31 @@ def _store(actor: Actor, ticket_id: int, text: str, internal: bool, written: lis
     common.record(t.id, actor, "note_added" if internal else "reply_added",
                   after={"comment_id": comment.id}, internal=internal)
     _after_reply(actor, t, internal, now, settings)
+    return comment
+
+
+def add_inbound_comment(ticket_id: int, text: str, written: list[dict], settings: Settings, *,
+                        channel: str = "email", now=None) -> Comment:
+    """Inside the caller's transaction: a reply that came in without a login (e-mail).
+
+    The caller threaded it to this ticket and wrote its files (`written`, each may say
+    "internal"). It counts as the ticket's customer's reply, so the usual status rules
+    apply (reopen within the window); there is no User behind it, hence no author.
+    """
+    t = common.ticket_for(SYSTEM, ticket_id, lock=True)
+    common.ensure_live(t)
+    actor = Actor(user_id=0, role="customer", customer_id=t.customer_id)
+    now = now or utcnow()
+    comment = Comment.create(ticket=t.id, author=None, author_kind="customer", internal=False,
+                             body=common.clean_text(text, "body", max_len=100_000),
+                             channel=channel, created_at=now)
+    for w in written:
+        Attachment.create(ticket=t.id, comment=comment.id, created_at=now, **w)
+        common.record(t.id, actor, "attachment_added", after={"filename": w["filename"]},
+                      internal=bool(w.get("internal")))
+    common.record(t.id, actor, "reply_added", after={"comment_id": comment.id})
+    _after_reply(actor, t, False, now, settings)
+    schedule("index_ticket", t.id)
     return comment
 
 

@@ -60,10 +60,14 @@ run: venv translations model
 	@echo ""
 	@trap 'kill $$(cat var/worker.pid) 2>/dev/null' EXIT INT TERM; $(BIN)/gongdan serve
 
-# Debian packages the browser tests need (Chromium drives the end-to-end test).
+# Debian packages the tests need: Chromium drives the end-to-end test, Dovecot is the
+# real IMAP server the mail fetching tests talk to (started per test run on loopback).
 test-deps:
 	@if [ ! -x /usr/bin/chromium ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	fi
+	@if [ ! -x /usr/sbin/dovecot ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; \
 	fi
 
 # PostgreSQL and Redis run on this kind of machine; start them if they are down.

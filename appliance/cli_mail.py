@@ -88,3 +88,60 @@ def mailbox_list() -> None:
     for view in mailboxes.list_mailboxes(SYSTEM):
         state = "" if view.active else "  (inactive)"
         click.echo(f"{view.address}\t{view.department_code or '-'}\t{view.name}{state}")
+
+
+@mailbox.command("imap")
+@click.argument("address")
+@click.option("--host", required=True, help="IMAP server host name.")
+@click.option("--port", type=int, default=None, help="Port (default: 993 for tls, else 143).")
+@click.option("--security", type=click.Choice(["tls", "starttls", "none"]), default="tls",
+              show_default=True, help="none only for a server on 127.0.0.1/localhost.")
+@click.option("--user", "username", required=True, help="IMAP login name.")
+@click.option("--password-file", type=click.Path(allow_dash=True), default=None,
+              help='File holding the password ("-": standard input). Never on the command '
+                   "line. Leave out to keep the stored password.")
+@click.option("--folder", default="INBOX", show_default=True)
+@click.option("--enable/--disable", "enabled", default=True, show_default=True,
+              help="Fetch from this mailbox every minute.")
+def mailbox_imap(address, host, port, security, username, password_file, folder,
+                 enabled) -> None:
+    """Fetch ADDRESS's mail from an IMAP server (the password is stored encrypted)."""
+    settings = _boot()
+    from appliance.errors import DomainError
+    from appliance.rules.access import SYSTEM
+    from appliance.services import mailboxes
+    password = None
+    if password_file is not None:
+        raw = sys.stdin.buffer.read() if password_file == "-" else _read(password_file)
+        password = raw.decode("utf-8").rstrip("\r\n")
+    if port is None:
+        port = 993 if security == "tls" else 143
+    try:
+        box = mailboxes.mailbox_by_address(SYSTEM, address)
+        view = mailboxes.configure_imap(SYSTEM, box.id, host, port, security, username,
+                                        password, folder, enabled, settings=settings)
+    except DomainError as exc:
+        raise click.ClickException(f"{exc.message}: {exc.details}") from None
+    state = "enabled" if view.fetch_enabled else "disabled"
+    click.echo(f"mailbox {view.address}: imap {view.imap_security}://{view.imap_host}:"
+               f"{view.imap_port}/{view.imap_folder} password {view.imap_password}, {state}")
+
+
+@mailbox.command("fetch")
+@click.argument("address")
+def mailbox_fetch(address) -> None:
+    """Fetch ADDRESS's new mail now (the worker does this every minute)."""
+    settings = _boot()
+    from appliance.errors import DomainError
+    from appliance.rules.access import SYSTEM
+    from appliance.services import mail_fetch, mailboxes
+    try:
+        box = mailboxes.mailbox_by_address(SYSTEM, address)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    result = mail_fetch.fetch_mailbox(box.id, settings)
+    counts = " ".join(f"{k}={v}" for k, v in sorted(result.statuses.items()))
+    click.echo(f"{result.status} {counts} oversized={result.oversized}"
+               f"{' (more waiting)' if result.more else ''} {result.error}".rstrip())
+    if result.status == "error":
+        sys.exit(1)

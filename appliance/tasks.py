@@ -84,6 +84,7 @@ def _import_handlers() -> None:
     import appliance.services.assist  # noqa: F401
     import appliance.services.dispatch  # noqa: F401
     import appliance.services.indexing  # noqa: F401
+    import appliance.services.mail_fetch  # noqa: F401
     import appliance.services.mail_outbound  # noqa: F401
     import appliance.services.presence  # noqa: F401
     import appliance.services.triage  # noqa: F401
@@ -122,6 +123,13 @@ def _send_due_mail() -> None:
     from appliance.services import mail_outbound
     with database.connection_context():
         mail_outbound.schedule_due(runtime.settings())
+
+
+def _fetch_mail() -> None:
+    """A fetch job for each mailbox fetched over IMAP (services.mail_fetch)."""
+    from appliance.services import mail_fetch
+    with database.connection_context():
+        mail_fetch.schedule_due()
 
 
 def _optimize_index() -> None:
@@ -163,6 +171,10 @@ def _build(queue_url: str, sweeper_seconds: int):
     @huey.periodic_task(crontab(minute="*"), name="gongdan.send_due_mail")
     def send_due_mail() -> None:
         _send_due_mail()
+
+    @huey.periodic_task(crontab(minute="*"), name="gongdan.fetch_mail")
+    def fetch_mail() -> None:
+        _fetch_mail()
 
     @huey.periodic_task(crontab(hour="3", minute="17"), name="gongdan.nightly")
     def nightly() -> None:

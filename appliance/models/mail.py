@@ -15,6 +15,21 @@ class Mailbox(BaseModel):
     department = pw.ForeignKeyField(Department, null=True, on_delete="SET NULL")
     active = pw.BooleanField(default=True)
     created_at = pw.DateTimeField(default=utcnow)
+    # Fetching from an IMAP server (services.mail_fetch). The password is a
+    # security.crypto token, never the plain text. `last_uid` is the highest UID taken
+    # in under `uidvalidity`; `fetch_lease_until` is held by a running fetch.
+    imap_host = pw.CharField(max_length=253, default="")
+    imap_port = pw.IntegerField(default=993)
+    imap_security = pw.CharField(max_length=8, default="tls")   # tls | starttls | none
+    imap_username = pw.CharField(max_length=254, default="")
+    imap_password = pw.TextField(default="")
+    imap_folder = pw.CharField(max_length=200, default="INBOX")
+    uidvalidity = pw.BigIntegerField(null=True)
+    last_uid = pw.BigIntegerField(default=0)
+    last_fetch_at = pw.DateTimeField(null=True)
+    fetch_lease_until = pw.DateTimeField(null=True)
+    last_error = pw.TextField(default="")
+    fetch_enabled = pw.BooleanField(default=False)
 
 
 class MailMessage(BaseModel):

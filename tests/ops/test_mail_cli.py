@@ -23,3 +23,35 @@ def test_mailbox_add_and_ingest_from_a_file_and_from_standard_input(site):
     r = site(cmd=["sh", "-c", " ".join(piped) + f" < '{CORPUS / 'gmail_en_reply.eml'}'"])
     assert "-: created ticket=2" in r.stdout
     assert "duplicate ticket=1" in site("mail", "ingest", str(eml)).stdout
+
+
+def test_mailbox_imap_reads_the_password_from_a_file_or_stdin_and_fetch_takes_mail_in(
+        site, tmp_path_factory):
+    from tests.imap_server import running_dovecot
+    site("init")
+    with sqlite3.connect(site.path / "g.db") as conn:
+        conn.execute("INSERT INTO department (code, name, name_en, active, created_at) "
+                     "VALUES ('AS', '售后', 'After-sales', 1, '2025-01-01 00:00:00')")
+    site("mailbox", "add", "support@gongdan.example", "--department", "AS")
+    with running_dovecot(tmp_path_factory.mktemp("dovecot")) as server:
+        server.create("Support")
+        server.append("Support", (CORPUS / "text_only_short.eml").read_bytes())
+        secret = site.path / "imap-password"
+        secret.write_text(server.password + "\n")
+        base = ["mailbox", "imap", "support@gongdan.example", "--host", "127.0.0.1",
+                "--port", str(server.port), "--user", server.user, "--folder", "Support"]
+        r = site(*base, "--security", "none", "--password-file", str(secret))
+        assert "password set, enabled" in r.stdout and server.password not in r.stdout
+        refused = site(*base, "--host", "imap.example.com", "--security", "none",
+                       "--password-file", str(secret), check=False)
+        assert refused.returncode != 0 and "security" in refused.stderr
+        with sqlite3.connect(site.path / "g.db") as conn:
+            stored = conn.execute("SELECT imap_password FROM mailbox").fetchone()[0]
+        assert stored and server.password not in stored
+        assert "created=1" in site("mailbox", "fetch", "support@gongdan.example").stdout
+        assert site("mailbox", "fetch", "support@gongdan.example").stdout.startswith("done")
+        piped = " ".join([sys.executable, "-m", "appliance.cli"] + base +
+                         ["--security", "none", "--password-file", "-", "--disable"])
+        r = site(cmd=["sh", "-c", f"echo wrong | {piped}"])
+        assert "disabled" in r.stdout
+        assert "disabled" in site("mailbox", "fetch", "support@gongdan.example").stdout

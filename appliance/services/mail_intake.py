@@ -251,12 +251,39 @@ def _deliver(msg: ParsedMessage, mailbox: Mailbox | None, files: _Files, setting
         department = mailbox.department_id if mailbox else None
         return "created", _new_ticket(msg, new_part, department, files, settings, now), None
     t = _live(decision.ticket_id)
+    if not _sender_belongs(t, msg.from_address):
+        # Threaded by headers or by the number in the subject, but not from the ticket's
+        # customer: a new ticket of its own, related to that one (never a comment in the
+        # customer's name, nor an address the agents' replies would then go to).
+        department = t.department_id or (mailbox.department_id if mailbox else None)
+        ticket_id = _new_ticket(msg, new_part, department, files, settings, now,
+                                preface=f"Related to {t.number} (sent from an address that "
+                                        f"is not this ticket's customer's)\n\n")
+        _insert_link(SYSTEM, t.id, ticket_id, "related")
+        return "created", ticket_id, None
     action = after_reply_to_closed(t.status, t.closed_at or t.resolved_at, now,
                                    settings.reopen_window_days)
     if action == "follow_up":
         return "follow_up", _follow_up(t, msg, new_part, mailbox, files, settings, now), None
     comment = add_inbound_comment(t.id, new_part, files.public + files.raw, settings, now=now)
     return ("reopened" if action == "reopen" else "appended"), t.id, comment.id
+
+
+def _sender_belongs(t: Ticket, address: str) -> bool:
+    """May mail from `address` join `t` as the customer's own reply? Only from one of the
+    customer's e-mail addresses or, on a ticket without a customer, from an address that
+    already wrote to it. Ticket numbers are sequential and Message-IDs travel (CC,
+    forwards): threading alone must not let a stranger write as the customer."""
+    address = (address or "").strip().lower()
+    if not address:
+        return False
+    if t.customer_id:
+        return CustomerContact.select().where(
+            (CustomerContact.customer == t.customer_id) & (CustomerContact.kind == "email")
+            & (fn.LOWER(CustomerContact.value) == address)).exists()
+    return MailMessage.select().where(
+        (MailMessage.ticket == t.id) & (MailMessage.direction == "in")
+        & (MailMessage.from_address == address) & (MailMessage.status == "processed")).exists()
 
 
 def _known_ticket(ids: list[str]) -> int | None:
@@ -297,7 +324,8 @@ def _subject(msg: ParsedMessage) -> str:
 
 def _new_ticket(msg: ParsedMessage, text: str, department_id: int | None, files: _Files,
                 settings: Settings, now, *, preface: str = "") -> int:
-    data = TicketInput(subject=_subject(msg), description=preface + text, channel="email",
+    data = TicketInput(subject=_subject(msg), description=(preface + text)[:100_000],
+                       channel="email",
                        department_id=department_id, customer_id=_customer_for(msg))
     ticket_id = create_ticket(SYSTEM, data, settings).summary.id
     _attach_files(SYSTEM, ticket_id, files.public, now)

@@ -107,13 +107,32 @@ def test_a_reply_to_a_message_we_received_threads_onto_the_ticket(backend, setti
     assert Ticket.select().count() == 1
 
 
-def test_a_reply_from_another_address_is_still_appended_and_its_sender_recorded(
+def test_a_reply_from_another_address_opens_a_related_ticket_instead_of_speaking_for_the_customer(
         backend, settings, site):
     first = mail_intake.ingest(mail(), settings)
     reply = mail_intake.ingest(mail(sender="colleague@customer.example", message_id="<c1@x.example>",
                                     in_reply_to="<m1@customer.example>"), settings)
-    assert (reply.status, reply.ticket_id) == ("appended", first.ticket_id)
+    assert reply.status == "created" and reply.ticket_id != first.ticket_id
     assert MailMessage.get_by_id(reply.mail_message_id).from_address == "colleague@customer.example"
+    assert not Comment.select().where(Comment.ticket == first.ticket_id).exists()
+    assert TicketLink.select().where((TicketLink.source == first.ticket_id)
+                                     & (TicketLink.target == reply.ticket_id)).exists()
+    assert "Related to " + Ticket.get_by_id(first.ticket_id).number in \
+        Ticket.get_by_id(reply.ticket_id).description
+
+
+def test_a_stranger_guessing_the_ticket_number_cannot_write_into_anothers_ticket(
+        backend, settings, site):
+    first = mail_intake.ingest(mail(), settings)
+    number = Ticket.get_by_id(first.ticket_id).number
+    forged = mail_intake.ingest(mail(subject=f"Re: [{number}] hi", sender="evil@attacker.example",
+                                     message_id="<e1@attacker.example>"), settings)
+    assert forged.ticket_id != first.ticket_id
+    assert not Comment.select().where(Comment.ticket == first.ticket_id).exists()
+    # The customer's own reply still threads.
+    own = mail_intake.ingest(mail(subject=f"Re: [{number}] 打印机无法打印",
+                                  message_id="<m9@customer.example>"), settings)
+    assert (own.status, own.ticket_id) == ("appended", first.ticket_id)
 
 
 def test_the_ticket_number_in_the_subject_threads(backend, settings, site):

@@ -4,14 +4,21 @@ An MTA can pipe each message in, e.g. in Postfix's aliases file:
 
     support: "|/opt/gongdan/.venv/bin/gongdan mail ingest --mailbox support@example.com -"
 
-Exit status 0 means the message is stored (as a ticket, a reply, or set aside with a
-reason), so the MTA must not bounce it; 1 means it was refused or could not be stored.
+Exit status of `mail ingest` (what Postfix makes of it):
+
+    0   stored (as a ticket, a reply, or set aside with a reason): delivered
+    1   deliberately refused, i.e. larger than mail_max_bytes: bounced
+    75  EX_TEMPFAIL, anything unexpected (database locked or down, a settings error, an
+        unknown --mailbox, an unreadable file, a bug): deferred, Postfix tries again later
 """
 from __future__ import annotations
 
 import sys
 
 import click
+
+EX_REJECTED = 1
+EX_TEMPFAIL = 75   # sysexits.h: "try again later"
 
 
 def _boot():
@@ -33,28 +40,54 @@ def mail() -> None:
 @click.option("--mailbox", "mailbox_address", default=None,
               help="The mailbox the message was delivered to (default: from To/Cc).")
 def mail_ingest(files, mailbox_address) -> None:
-    """Take in .eml FILES; "-" reads one message from standard input."""
+    """Take in .eml FILES; "-" reads one message from standard input.
+
+    \b
+    Exit status, for an MTA pipe:
+      0   stored (a ticket, a reply, or set aside with a reason)
+      1   refused: larger than mail_max_bytes (at most that + 1 byte is read)
+      75  temporary failure (EX_TEMPFAIL), for anything unexpected: database
+          locked or down, settings error, unknown --mailbox, unreadable file;
+          the MTA keeps the message and tries again later
+    """
+    try:
+        rejected = _ingest_all(files, mailbox_address)
+    except Exception as exc:  # never a bounce for what may work on the next try
+        if isinstance(exc, click.ClickException):
+            text = exc.format_message()
+        else:
+            # The first line only: a database error's detail may quote the message.
+            text = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]}"
+        click.echo(f"Error (temporary, try again later): {text}", err=True)
+        sys.exit(EX_TEMPFAIL)
+    if rejected:
+        sys.exit(EX_REJECTED)
+
+
+def _ingest_all(files, mailbox_address) -> bool:
+    """Ingest each file; True when one of them was refused (too large)."""
     settings = _boot()
     from appliance.errors import DomainError
     from appliance.services import mail_intake
-    failed = False
+    limit = settings.mail_max_bytes + 1   # one byte more tells "too large" from "fits"
+    rejected = False
     for name in files:
-        raw = sys.stdin.buffer.read() if name == "-" else _read(name)
+        raw = sys.stdin.buffer.read(limit) if name == "-" else _read(name, limit)
         try:
             result = mail_intake.ingest(raw, settings, mailbox_address=mailbox_address)
         except DomainError as exc:
             raise click.ClickException(exc.message) from None
-        failed |= result.status == "rejected"
+        # By length too: a refused message sent again is a "duplicate" of the refusal.
+        rejected |= result.status == "rejected" or len(raw) > settings.mail_max_bytes
         click.echo(f"{name}: {result.status} ticket={result.ticket_id or '-'} "
                    f"mail={result.mail_message_id} {result.reason}".rstrip())
-    if failed:
-        sys.exit(1)
+    return rejected
 
 
-def _read(name: str) -> bytes:
+def _read(name: str, limit: int = -1) -> bytes:
     try:
         with open(name, "rb") as fh:
-            return fh.read()
+            return fh.read(limit)
     except OSError as exc:
         raise click.ClickException(f"{name}: {exc.strerror}") from None
 

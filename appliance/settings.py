@@ -208,11 +208,30 @@ def _validate(s: Settings) -> None:
                    "must be empty or smtp://host:port"))
     checks.append(("smtp_security", s.smtp_security in ("starttls", "tls", "none"),
                    "must be starttls, tls or none"))
+    checks.append(("smtp_security", s.smtp_security != "none" or _loopback_url(s.smtp_url),
+                   "none (plain SMTP) only with a relay on 127.0.0.1, ::1 or localhost "
+                   "in smtp_url"))
     checks += [(f"ai_threshold_{f}", 0.0 <= getattr(s, f"ai_threshold_{f}") <= 1.0,
                 "must be between 0 and 1") for f in ("department", "category", "priority", "urgency")]
     for name, ok, why in checks:
         if not ok:
             raise SettingsError(f"setting '{name}': {why} (got {getattr(s, name)!r})")
+
+
+# As appliance.mail.imap.LOOPBACK; kept here so settings imports nothing heavy.
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _loopback_url(url: str) -> bool:
+    """True for an empty smtp_url (nothing is sent) or one naming a loopback host."""
+    if not url:
+        return True
+    from urllib.parse import urlsplit
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    return host.lower() in _LOOPBACK
 
 
 def _known_zone(name: str) -> bool:

@@ -34,6 +34,14 @@ class MailFetchError(Exception):
         self.transient = transient
 
 
+class MessageUnreadable(MailFetchError):
+    """One message is still there but the server gives no body for it (a problem of that
+    message, not of the connection)."""
+
+    def __init__(self, message: str):
+        super().__init__(message, transient=True)
+
+
 @dataclass(frozen=True)
 class ImapConfig:
     host: str
@@ -112,13 +120,31 @@ class ImapSession:
                        len(uids) > limit)
 
     def fetch(self, uid: int) -> bytes | None:
-        """The raw message, or None when it vanished (expunged) meanwhile."""
+        """The raw message, or None when it vanished (expunged) meanwhile.
+
+        The UID may come before or after the literal ("* 1 FETCH (BODY[] {n}...UID 5)");
+        as only one UID was asked for, the only literal returned is taken unless it
+        names another UID. No literal: UID SEARCH tells whether the message was expunged
+        (None) or is there but unreadable (MessageUnreadable).
+        """
         with _errors("fetch"):
             data = _ok(self.conn.uid("FETCH", str(uid), "(BODY.PEEK[])"), "fetch")
-        for item in data:
-            if isinstance(item, tuple) and _UID.search(item[0]) and \
-                    int(_UID.search(item[0]).group(1)) == uid:
+        literals = []
+        for i, item in enumerate(data):
+            if not isinstance(item, tuple):
+                continue
+            after = data[i + 1] if i + 1 < len(data) and isinstance(data[i + 1], bytes) else b""
+            found = _UID.search(item[0] or b"") or _UID.search(after)
+            named = int(found.group(1)) if found else None
+            if named == uid:
                 return item[1]
+            literals.append((named, item[1]))
+        if len(literals) == 1 and literals[0][0] is None:
+            return literals[0][1]
+        with _errors("search"):
+            hits = _ok(self.conn.uid("SEARCH", None, f"UID {uid}"), "search")
+        if str(uid).encode() in b" ".join(h for h in hits if h).split():
+            raise MessageUnreadable(f"fetch: the server sent no body for UID {uid}")
         return None
 
     def flag(self, uid: int, flag: str) -> None:
@@ -224,6 +250,9 @@ class _errors:
     def __exit__(self, kind, exc, tb):
         if exc is None or isinstance(exc, MailFetchError):
             return False
+        if isinstance(exc, UnicodeEncodeError):   # imaplib sends commands as ASCII only
+            raise MailFetchError(f"{self.what}: non-ASCII characters cannot be sent",
+                                 transient=False) from None
         if isinstance(exc, ssl.SSLCertVerificationError):
             raise MailFetchError(f"{self.what}: certificate not trusted ({exc.verify_message})",
                                  transient=False) from None

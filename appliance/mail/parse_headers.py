@@ -36,7 +36,9 @@ def decode_text(raw: str, problems: list[str], name: str) -> str:
     return re.sub(r"\s+", " ", cleaned).strip()
 
 
-_ADDR_SPEC = re.compile(r"^[^\s@<>()\[\],;:\"\\]{1,64}@[^\s@<>()\[\],;:\"\\]+\.[^\s@<>()\[\],;:\"\\.]{2,}$")
+# No controls anywhere (\x00-\x1f, \x7f): a NUL cannot even be stored on PostgreSQL.
+_ADDR_SPEC = re.compile(r"^[^\s@<>()\[\],;:\"\\\x00-\x1f\x7f]{1,64}@[^\s@<>()\[\],;:\"\\\x00-\x1f\x7f]+"
+                        r"\.[^\s@<>()\[\],;:\"\\.\x00-\x1f\x7f]{2,}$")
 
 
 def valid_address(address: str) -> str:
@@ -64,15 +66,21 @@ def parse_addresses(raw: str, problems: list[str], name: str) -> list[tuple[str,
     return result
 
 
-_MSG_ID = re.compile(r"<([^<>\s]+)>")
+_MSG_ID = re.compile(r"<([^<>\s\x00-\x1f\x7f]+)>")
+_ID_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def message_ids(raw: str) -> list[str]:
-    """Message ids in order, de-duplicated, each as "<...>"; bare ids are tolerated."""
+    """Message ids in order, de-duplicated, each as "<...>"; bare ids are tolerated.
+
+    An id holding a control character (\\x00-\\x1f, \\x7f) is dropped: no real id has
+    one, and a NUL cannot even be stored on PostgreSQL.
+    """
     text = re.sub(r"\s+", " ", raw.encode("ascii", "surrogateescape").decode("ascii", "replace"))
     found = [f"<{m}>" for m in _MSG_ID.findall(text)]
     if not found:
-        found = [f"<{token.strip('<>,')}>" for token in text.split() if "@" in token]
+        found = [f"<{token.strip('<>,')}>" for token in text.split()
+                 if "@" in token and not _ID_CONTROL.search(token)]
     seen: set[str] = set()
     return [i for i in found if not (i in seen or seen.add(i))]
 

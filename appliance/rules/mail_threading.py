@@ -43,12 +43,24 @@ def normalise_message_id(raw: str) -> str:
     return text if text.startswith("<") and text.endswith(">") else f"<{text.strip('<>')}>"
 
 
-def _ids(raws: list[str], skip: set[str]) -> list[str]:
+# Only so many ids are looked up: a hostile References header may hold hundreds of
+# thousands, and threading runs inside intake's write transaction. In-Reply-To names the
+# parent first; References ends with the newest ancestors, which are the ones that count.
+MAX_IN_REPLY_TO = 10
+MAX_REFERENCES = 50
+
+
+def _ids(raws: list[str], skip: set[str], limit: int) -> list[str]:
+    """Up to `limit` distinct normalised ids, in the given order, none of them in `skip`."""
     out: list[str] = []
+    seen = set(skip)
     for raw in raws:
         mid = normalise_message_id(raw)
-        if mid and mid not in skip and mid not in out:
+        if mid and mid not in seen:
+            seen.add(mid)
             out.append(mid)
+            if len(out) >= limit:
+                break
     return out
 
 
@@ -82,11 +94,15 @@ def thread_target(msg: InboundRef, known: Lookup, by_number: Callable[[str], int
 
     `known` gets Message-IDs in priority order and returns the ticket of the first one
     Gongdan sent or received (one call per step, so a store can answer with one query).
+    It is asked about at most MAX_IN_REPLY_TO in-reply-to ids (the first ones) and
+    MAX_REFERENCES references (the newest ones); older ancestors are not looked up.
     """
     own = {normalise_message_id(msg.message_id)}
-    in_reply_to = _ids(msg.in_reply_to, own)
+    # Only the first MAX_IN_REPLY_TO in-reply-to ids and the newest MAX_REFERENCES
+    # references are considered (see above).
+    in_reply_to = _ids(msg.in_reply_to, own, MAX_IN_REPLY_TO)
     # Newest reference first: it is the closest ancestor still known to us.
-    references = _ids(list(reversed(msg.references)), own | set(in_reply_to))
+    references = _ids(reversed(msg.references), own | set(in_reply_to), MAX_REFERENCES)
     for how, ids in (("in_reply_to", in_reply_to), ("references", references)):
         ticket = known(ids) if ids else None
         if ticket is not None:

@@ -11,6 +11,18 @@ Messages larger than `mail_max_bytes` are never downloaded: they get a "rejected
 MailMessage row (keyed by mailbox, UIDVALIDITY and UID), are flagged \\Flagged and stay
 on the server for a person to deal with. Taken-in messages are marked \\Seen.
 
+A message whose intake raises an unexpected error stops the run (the next run tries it
+again); each failure is counted in a MailMessage row (direction "in", status "failed",
+dedupe_key "imapfail:<mailbox>:<uidvalidity>:<uid>", `attempts`, `error` naming only the
+exception type). After MAX_FAILURES the message is given up: the row stays, the message
+is flagged \\Flagged on the server and `last_uid` moves past it, so one bad message cannot
+block the mailbox. Connection errors and database outages (OperationalError) are not
+counted: they say nothing about the message.
+
+Flags are best effort and set only after `last_uid` has moved: a STORE refused (a
+read-only folder) is logged and neither stops the run nor causes the message to be
+taken in again.
+
 Two runs for one mailbox at once: a conditional UPDATE on `fetch_lease_until` lets only
 one in; the lease is renewed with every message and released at the end.
 
@@ -24,12 +36,12 @@ import ssl
 from collections import Counter
 from dataclasses import dataclass, field
 
-from peewee import IntegrityError
+from peewee import IntegrityError, InterfaceError, OperationalError
 
 from appliance import jobs
 from appliance.db import database
 from appliance.jobs import schedule, unit_of_work
-from appliance.mail.imap import ImapConfig, ImapSession, MailFetchError
+from appliance.mail.imap import ImapConfig, ImapSession, MailFetchError, MessageUnreadable
 from appliance.models import Job, Mailbox, MailMessage, utcnow
 from appliance.services import mail_intake
 from appliance.settings import Settings
@@ -43,12 +55,15 @@ LEASE = dt.timedelta(minutes=5)
 # wrong password does not lock the account at the provider; configure_imap clears it.
 PERMANENT_RETRY = dt.timedelta(minutes=15)
 PERMANENT, TRANSIENT = "permanent: ", "transient: "
+# A message whose intake failed this many times is given up (flagged, skipped).
+MAX_FAILURES = 3
 
 
 @dataclass
 class FetchResult:
     status: str                     # done | busy | disabled | error
-    statuses: Counter = field(default_factory=Counter)   # intake status -> count
+    statuses: Counter = field(default_factory=Counter)   # intake status (or "failed":
+    #                                                      given up) -> count
     oversized: int = 0
     more: bool = False              # further messages wait for the next run
     error: str = ""
@@ -140,18 +155,69 @@ def _take_one(session: ImapSession, mailbox: Mailbox, uid: int, size: int,
               settings: Settings, result: FetchResult) -> None:
     if size > settings.mail_max_bytes:
         _refuse_oversized(mailbox, uid, size, settings)
-        session.flag(uid, "\\Flagged")
+        _advance(mailbox.id, uid)
+        _flag(session, mailbox.id, uid, "\\Flagged")
         result.oversized += 1
-    else:
+        return
+    try:
         raw = session.fetch(uid)
-        if raw is not None:  # None: expunged since the search; nothing to take in
-            intake = mail_intake.ingest(raw, settings, mailbox_address=mailbox.address)
-            result.statuses[intake.status] += 1
-            log.info("mailbox %s uid %s: %s mail=%s", mailbox.id, uid, intake.status,
-                     intake.mail_message_id)
+        intake = None if raw is None else mail_intake.ingest(
+            raw, settings, mailbox_address=mailbox.address)
+    except Exception as exc:
+        if not _message_fault(exc) or not _count_failure(mailbox, uid, exc):
+            raise  # stops this run; the next one tries the message again
+        _advance(mailbox.id, uid)   # given up: skipped from now on
+        _flag(session, mailbox.id, uid, "\\Flagged")
+        result.statuses["failed"] += 1
+        return
     _advance(mailbox.id, uid)
-    if size <= settings.mail_max_bytes:
-        session.flag(uid, "\\Seen")
+    if intake is None:  # expunged since the search: nothing taken in, no \\Seen
+        return
+    _clear_failures(mailbox, uid)
+    result.statuses[intake.status] += 1
+    log.info("mailbox %s uid %s: %s mail=%s", mailbox.id, uid, intake.status,
+             intake.mail_message_id)
+    _flag(session, mailbox.id, uid, "\\Seen")
+
+
+def _message_fault(exc: Exception) -> bool:
+    """Whether the failure may be this message's own (counted), rather than the
+    connection's or the database's (retried without counting)."""
+    if isinstance(exc, MailFetchError):
+        return isinstance(exc, MessageUnreadable)
+    return not isinstance(exc, (OperationalError, InterfaceError))
+
+
+def _failure_key(mailbox: Mailbox, uid: int) -> str:
+    return f"imapfail:{mailbox.id}:{mailbox.uidvalidity}:{uid}"[:128]
+
+
+def _count_failure(mailbox: Mailbox, uid: int, exc: Exception) -> bool:
+    """Count one failed intake of `uid` in its "imapfail:" row; True once MAX_FAILURES
+    is reached and the message is to be given up. (The lease keeps runs apart.)"""
+    key = _failure_key(mailbox, uid)
+    with unit_of_work():
+        row = MailMessage.get_or_none(MailMessage.dedupe_key == key)
+        attempts = (row.attempts if row else 0) + 1
+        gave_up = attempts >= MAX_FAILURES
+        # The exception type only: its text may quote the message (addresses).
+        error = (f"intake failed {attempts} times ({type(exc).__name__}); given up, left "
+                 f"in the mailbox (IMAP UID {uid}, flagged)" if gave_up else
+                 f"intake failed {attempts} of {MAX_FAILURES} times ({type(exc).__name__}); "
+                 f"tried again on the next run (IMAP UID {uid})")
+        if row is None:
+            MailMessage.create(direction="in", mailbox=mailbox.id, dedupe_key=key,
+                               status="failed", kind="normal", attempts=attempts, error=error)
+        else:
+            MailMessage.update(attempts=attempts, error=error).where(
+                MailMessage.id == row.id).execute()
+    log.error("mailbox %s uid %s: %s", mailbox.id, uid, error)
+    return gave_up
+
+
+def _clear_failures(mailbox: Mailbox, uid: int) -> None:
+    """A message taken in after failing before: its failure count is history."""
+    MailMessage.delete().where(MailMessage.dedupe_key == _failure_key(mailbox, uid)).execute()
 
 
 def _advance(mailbox_id: int, uid: int) -> None:
@@ -159,6 +225,15 @@ def _advance(mailbox_id: int, uid: int) -> None:
     with database.atomic():
         Mailbox.update(last_uid=uid, fetch_lease_until=utcnow() + LEASE).where(
             (Mailbox.id == mailbox_id) & (Mailbox.last_uid < uid)).execute()
+
+
+def _flag(session: ImapSession, mailbox_id: int, uid: int, flag: str) -> None:
+    """Best effort, after last_uid has moved: a refused STORE (a read-only folder, a
+    dropped connection) is logged; the message is not taken in again either way."""
+    try:
+        session.flag(uid, flag)
+    except MailFetchError as exc:
+        log.warning("mailbox %s uid %s: could not set %s: %s", mailbox_id, uid, flag, exc)
 
 
 def _refuse_oversized(mailbox: Mailbox, uid: int, size: int, settings: Settings) -> None:

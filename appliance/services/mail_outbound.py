@@ -339,8 +339,10 @@ def schedule_due(settings: Settings, limit: int = 200) -> int:
     (rows that backed off, or waited for a relay). Returns how many."""
     if registry.mailer(settings) is None:
         return 0  # nothing could be sent; the rows already say why
+    # A job that used up its attempts (jobs.MAX_ATTEMPTS) never runs again: not pending.
     pending = Job.select(Job.object_id).where((Job.name == "send_mail")
-                                              & Job.done_at.is_null())
+                                              & Job.done_at.is_null()
+                                              & (Job.attempts < jobs.MAX_ATTEMPTS))
     with unit_of_work():
         ids = [r.id for r in MailMessage.select(MailMessage.id).where(
             _due(utcnow()) & MailMessage.id.not_in(pending)).order_by(MailMessage.id)

@@ -131,11 +131,16 @@ def _clean_imap(raw: ImapInput) -> ImapInput:
     if refused:
         errors["security"] = refused
     username, folder = raw.username or "", (raw.folder or "").strip() or "INBOX"
+    # IMAP LOGIN takes ASCII only (imaplib raises UnicodeEncodeError on anything else).
     if not username.strip() or len(username) > 254 or _has_control(username):
         errors["username"] = "required, one line, at most 254 characters"
+    elif not username.isascii():
+        errors["username"] = "ASCII characters only (IMAP login)"
     if raw.password is not None and (not raw.password or len(raw.password) > 1000
                                      or _has_control(raw.password)):
         errors["password"] = "required, one line, at most 1000 characters"
+    elif raw.password is not None and not raw.password.isascii():
+        errors["password"] = "ASCII characters only (IMAP login)"
     if len(folder) > 200 or _has_control(folder):
         errors["folder"] = "one line, at most 200 characters"
     if errors:

@@ -206,3 +206,140 @@ def test_enabled_mailboxes_get_one_fetch_job_each_run_by_the_worker(backend, set
     Mailbox.update(fetch_enabled=False).where(Mailbox.id == box.id).execute()
     assert mail_fetch.schedule_due() == 0
     assert mail_fetch.fetch_mailbox(box.id, settings).status == "disabled"
+
+
+def test_a_message_whose_intake_keeps_failing_is_given_up_after_three_runs(
+        backend, settings, dovecot, box, monkeypatch):
+    bad, good = corpus("apple_mail_flowed.eml", "android_huawei_footer.eml")
+    dovecot.append(box.folder, bad, good)
+    real = mail_fetch.mail_intake.ingest
+
+    def ingest(raw, *args, **kw):
+        if raw == bad:
+            raise ValueError("A string literal cannot contain NUL (0x00) characters.")
+        return real(raw, *args, **kw)
+    monkeypatch.setattr(mail_fetch.mail_intake, "ingest", ingest)
+    key = f"imapfail:{box.id}:"
+    for attempt in (1, 2):
+        result = mail_fetch.fetch_mailbox(box.id, settings)
+        assert (result.status, result.transient) == ("error", True)
+        assert Mailbox.get_by_id(box.id).last_uid == 0 and email_tickets() == 0
+        row = MailMessage.get(MailMessage.dedupe_key.startswith(key))
+        assert (row.status, row.attempts) == ("failed", attempt)
+
+    result = mail_fetch.fetch_mailbox(box.id, settings)
+    assert (result.status, dict(result.statuses)) == ("done", {"failed": 1, "created": 1})
+    assert Mailbox.get_by_id(box.id).last_uid == 2 and email_tickets() == 1
+    row = MailMessage.get(MailMessage.dedupe_key.startswith(key))
+    assert (row.direction, row.status, row.attempts, row.ticket_id) == ("in", "failed", 3, None)
+    assert "ValueError" in row.error and "UID 1" in row.error and "@" not in row.error
+    flags = dovecot.flags(box.folder)
+    assert "\\Flagged" in flags[1] and "\\Seen" not in flags[1] and "\\Seen" in flags[2]
+    again = mail_fetch.fetch_mailbox(box.id, settings)
+    assert (again.status, dict(again.statuses)) == ("done", {})
+
+
+def test_a_message_that_fails_once_and_then_goes_in_leaves_no_failure_behind(
+        backend, settings, dovecot, box, monkeypatch):
+    dovecot.append(box.folder, *corpus("apple_mail_flowed.eml"))
+    real, calls = mail_fetch.mail_intake.ingest, []
+
+    def flaky(*args, **kw):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("a bug")
+        return real(*args, **kw)
+    monkeypatch.setattr(mail_fetch.mail_intake, "ingest", flaky)
+    assert mail_fetch.fetch_mailbox(box.id, settings).status == "error"
+    assert MailMessage.select().where(MailMessage.status == "failed").count() == 1
+    assert dict(mail_fetch.fetch_mailbox(box.id, settings).statuses) == {"created": 1}
+    assert MailMessage.select().where(MailMessage.status == "failed").count() == 0
+
+
+def test_a_database_outage_is_not_counted_against_the_message(backend, settings, dovecot, box,
+                                                               monkeypatch):
+    from peewee import OperationalError
+    dovecot.append(box.folder, *corpus("apple_mail_flowed.eml"))
+
+    def down(*args, **kw):
+        raise OperationalError("database is locked")
+    monkeypatch.setattr(mail_fetch.mail_intake, "ingest", down)
+    for _ in range(4):
+        assert mail_fetch.fetch_mailbox(box.id, settings).status == "error"
+    assert Mailbox.get_by_id(box.id).last_uid == 0
+    assert not MailMessage.select().where(MailMessage.status == "failed").exists()
+
+
+def test_a_refused_store_neither_stops_the_run_nor_takes_mail_in_twice(
+        backend, settings, dovecot, box, monkeypatch):
+    small = with_settings(settings, mail_max_bytes=20_000)
+    dovecot.append(box.folder, *corpus("long_references_100kb.eml"), *corpus())
+
+    def read_only(self, uid, flag):
+        raise mail_fetch.MailFetchError("store: NO [READ-ONLY] mailbox is read-only",
+                                        transient=True)
+    monkeypatch.setattr(mail_fetch.ImapSession, "flag", read_only)
+    result = mail_fetch.fetch_mailbox(box.id, small)
+    assert (result.status, dict(result.statuses), result.oversized) == (
+        "done", {"created": len(MESSAGES)}, 1)
+    mailbox = Mailbox.get_by_id(box.id)
+    assert (mailbox.last_uid, mailbox.last_error) == (len(MESSAGES) + 1, "")
+    again = mail_fetch.fetch_mailbox(box.id, small)
+    assert (again.status, dict(again.statuses), again.oversized) == ("done", {}, 0)
+    assert email_tickets() == len(MESSAGES)
+
+
+def test_a_message_expunged_after_the_search_is_skipped_and_not_marked_seen(
+        backend, settings, dovecot, box, monkeypatch):
+    dovecot.append(box.folder, *corpus("apple_mail_flowed.eml", "android_huawei_footer.eml"))
+    real_new_mail = mail_fetch.ImapSession.new_mail
+
+    def new_mail_then_expunge(self, last_uid, limit):
+        new = real_new_mail(self, last_uid, limit)
+        with dovecot.client() as c:   # another client deletes the first one meanwhile
+            c.select(box.folder)
+            c.uid("STORE", "1", "+FLAGS.SILENT", "(\\Deleted)")
+            c.expunge()
+        return new
+    monkeypatch.setattr(mail_fetch.ImapSession, "new_mail", new_mail_then_expunge)
+    result = mail_fetch.fetch_mailbox(box.id, settings)
+    assert (result.status, dict(result.statuses)) == ("done", {"created": 1})
+    assert Mailbox.get_by_id(box.id).last_uid == 2
+    assert list(dovecot.flags(box.folder)) == [2]
+
+    # A message reported missing is never marked \Seen, whatever the reason.
+    dovecot.append(box.folder, *corpus("foxmail_gbk_reply.eml"))
+    monkeypatch.setattr(mail_fetch.ImapSession, "fetch", lambda self, uid: None)
+    assert mail_fetch.fetch_mailbox(box.id, settings).status == "done"
+    assert "\\Seen" not in dovecot.flags(box.folder)[3]
+
+
+class _FakeConn:
+    """Canned replies for ImapSession.fetch, as imaplib would return them."""
+
+    def __init__(self, fetch_data, search_data=(b"",)):
+        self.fetch_data, self.search_data, self.commands = fetch_data, list(search_data), []
+
+    def uid(self, command, *args):
+        self.commands.append(command)
+        return "OK", list(self.fetch_data if command == "FETCH" else self.search_data)
+
+
+def _session(conn):
+    from appliance.mail.imap import ImapConfig, ImapSession
+    session = ImapSession(ImapConfig("127.0.0.1", 143, "none", "u", "p"))
+    session.conn = conn
+    return session
+
+
+def test_imap_fetch_accepts_the_uid_after_the_literal_and_confirms_a_missing_message():
+    from appliance.mail.imap import MessageUnreadable
+    after = _FakeConn([(b"1 (BODY[] {5}", b"hello"), b" UID 7)"])
+    assert _session(after).fetch(7) == b"hello" and after.commands == ["FETCH"]
+    only = _FakeConn([(b"1 (BODY[] {5}", b"hello"), b")"])
+    assert _session(only).fetch(7) == b"hello"
+    other = _FakeConn([(b"1 (UID 8 BODY[] {5}", b"other"), b")"], [b""])
+    assert _session(other).fetch(7) is None and other.commands == ["FETCH", "SEARCH"]
+    still_there = _FakeConn([b"1 (UID 7 FLAGS ())"], [b"7"])
+    with pytest.raises(MessageUnreadable):
+        _session(still_there).fetch(7)

@@ -195,6 +195,22 @@ def test_a_message_without_message_id_twice_makes_one_ticket(backend, settings, 
     assert MailMessage.get_by_id(first.mail_message_id).dedupe_key.startswith("sha256:")
 
 
+def test_nul_and_other_controls_in_ids_and_addresses_do_not_stop_storing(backend, settings,
+                                                                         site):
+    # On PostgreSQL a NUL in any stored string made psycopg2 refuse the whole message.
+    raw = (b"From: Wang <wang\x00x@customer.example>\r\nTo: support@gongdan.example\r\n"
+           b"Subject: printer\r\nMessage-ID: <m\x00nul@customer.example>\r\n"
+           b"In-Reply-To: <r\x00@x.example>\r\nReferences: <a\x7f@x.example> <ok@x.example>\r\n"
+           b"\r\nThe printer jams.\r\n")
+    first = mail_intake.ingest(raw, settings)
+    assert first.status in ("created", "ignored"), first
+    row = MailMessage.get_by_id(first.mail_message_id)
+    stored = [row.message_id, row.from_address, row.in_reply_to, *row.references, row.dedupe_key]
+    assert not any("\x00" in v or "\x7f" in v for v in stored)
+    assert row.references == ["<ok@x.example>"]
+    assert mail_intake.ingest(raw, settings).status == "duplicate"
+
+
 def test_a_message_over_the_size_limit_is_rejected_and_nothing_is_stored(backend, settings, site):
     small = with_settings(settings, mail_max_bytes=2000)
     result = mail_intake.ingest(mail(body="x" * 5000), small)

@@ -200,6 +200,17 @@ def test_running_the_send_job_twice_sends_once(backend, mail_settings, org, emai
     assert len(relay.messages) == 1
 
 
+def test_a_row_whose_send_job_gave_up_is_scheduled_again(backend, mail_settings, org,
+                                                         email_ticket, relay):
+    reply(org, email_ticket, mail_settings)
+    [row] = outbox(email_ticket.id)
+    assert mail_outbound.schedule_due(mail_settings) == 0      # its job is still pending
+    Job.update(attempts=jobs.MAX_ATTEMPTS).where(Job.name == "send_mail").execute()
+    assert mail_outbound.schedule_due(mail_settings) == 1
+    jobs.run_job(Job.select().where((Job.name == "send_mail") & (Job.attempts == 0)).get().id)
+    assert len(relay.messages) == 1 and MailMessage.get_by_id(row.id).status == "sent"
+
+
 def test_web_tickets_and_internal_notes_send_no_mail(backend, mail_settings, org, relay):
     t = ticket(mail_settings, org.customer, "网页工单")  # 张三 has an e-mail contact
     comments.add_comment(org.agent, t.summary.id, "好的", mail_settings)

@@ -51,6 +51,8 @@ def test_leaving_the_password_out_keeps_the_stored_one(backend, settings, box):
     ({"username": ""}, "username"), ({"username": "a\r\nb"}, "username"),
     ({"password": ""}, "password"), ({"password": "x\r\nA1 LOGOUT"}, "password"),
     ({"folder": "IN\nBOX"}, "folder"),
+    ({"username": "支持@example.cn"}, "username"),          # IMAP LOGIN is ASCII only
+    ({"password": "密码-9f3a"}, "password"), ({"password": "pässword"}, "password"),
 ])
 def test_bad_settings_are_refused_by_field(backend, settings, box, changes, field):
     with pytest.raises(ValidationError) as exc:

@@ -194,6 +194,21 @@ def test_a_100kb_references_header_keeps_order_without_duplicates():
     assert doubled.references == ["<x@y>", "<z@y>"]
 
 
+def test_control_characters_never_reach_ids_or_addresses():
+    # A NUL cannot be stored on PostgreSQL: such ids and addresses are dropped, not kept.
+    raw = mail("From: evil\x00x@b.example\nTo: support@gongdan.example, a\x7fb@c.example\n"
+               "Message-ID: <a\x00b@evil.example>\nIn-Reply-To: <r\x01@x.example> <ok@x.example>\n"
+               "References: <ref\x00@x.example> <good@x.example> bare\x00id@x.example")
+    parsed = parse_message(raw)
+    assert "\x00" not in parsed.message_id and parsed.message_id != "<a\x00b@evil.example>"
+    assert parsed.in_reply_to == ["<ok@x.example>"]
+    assert parsed.references == ["<good@x.example>"]
+    assert parsed.from_address == "" and parsed.to == ["support@gongdan.example"]
+    from appliance.mail.parse_headers import message_ids, valid_address
+    assert message_ids("bare\x00id@x.example other@x.example") == ["<other@x.example>"]
+    assert valid_address("a\x00b@c.example") == "" and valid_address("a\tb@c.example") == ""
+
+
 def test_cid_images_are_inline_attachments_and_stay_referenced_in_the_html():
     parsed = corpus("related_cid_inline_image_outlook.eml")
     image = parsed.attachments[0]

@@ -59,6 +59,19 @@ def test_known_is_asked_once_per_step_and_never_about_the_message_itself():
     assert store.asked == [["<a@x>"], ["<b@x>"]]
 
 
+def test_only_the_newest_50_references_and_first_10_in_reply_to_ids_are_looked_up():
+    import time
+    store = Store()
+    # Hundreds of thousands of ids (a 25 MB header), many repeated: linear, and capped.
+    refs = ["<root-3@qq.com>"] + [f"<r{i % 200_000}@x>" for i in range(400_000)]
+    started = time.monotonic()
+    d = decide(in_reply_to=[f"<i{i}@x>" for i in range(30)], references=refs, store=store)
+    assert time.monotonic() - started < 5
+    assert store.asked[0] == [f"<i{i}@x>" for i in range(10)]
+    assert store.asked[1] == [f"<r{i}@x>" for i in range(199_999, 199_949, -1)]
+    assert d.kind == "new"    # the root is older than the newest 50 references
+
+
 def test_the_bracketed_subject_number_threads_when_headers_say_nothing():
     d = decide("答复: [GD-2026-000123] 打印机无法连接")
     assert (d.kind, d.ticket_id, d.matched_by) == ("reply", 123, "subject_number")

@@ -39,6 +39,8 @@ def test_an_unknown_environment_variable_is_named(tmp_path):
     ('secure_cookies = "perhaps"', "secure_cookies"),
     ('default_locale = "fr"', "default_locale"),
     ('timezone = "Mars/Olympus"', "timezone"),
+    ('smtp_url = "smtp://mail.example.com:25"\nsmtp_security = "none"', "smtp_security"),
+    ('smtp_url = "smtp://127.0.0.1.evil.example"\nsmtp_security = "none"', "smtp_security"),
 ])
 def test_bad_values_stop_start_up_naming_the_key(tmp_path, text, key):
     with pytest.raises(SettingsError, match=key):
@@ -56,3 +58,10 @@ def test_secrets_and_url_passwords_are_masked_for_display(tmp_path):
     shown = load_settings(p, environ={}).masked()
     assert "s3cr3t" not in str(shown) and "pw@" not in str(shown)
     assert shown["database_url"] == "postgresql://gd:********@db:5432/gd"
+
+
+@pytest.mark.parametrize("url", ["smtp://127.0.0.1:2525", "smtp://[::1]:25",
+                                 "smtp://LocalHost:25", ""])
+def test_plain_smtp_is_allowed_to_a_loopback_relay(tmp_path, url):
+    p = write(tmp_path, f'smtp_url = "{url}"\nsmtp_security = "none"\n')
+    assert load_settings(p, environ={}).smtp_security == "none"

@@ -134,3 +134,17 @@ def use_model(monkeypatch):
         monkeypatch.setattr(registry, "text_model", lambda settings: model)
         return model
     return install
+
+
+@pytest.fixture
+def queries(monkeypatch):
+    """The SQL statements run from here on, in order (to show reads have no N+1)."""
+    seen = []
+    db = database.obj
+    original = db.execute_sql
+
+    def counting(sql, *args, **kwargs):
+        seen.append(sql)
+        return original(sql, *args, **kwargs)
+    monkeypatch.setattr(db, "execute_sql", counting)
+    return seen

@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 
-from appliance.db import database
 from appliance.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from appliance.models import (AgentProfile, AgentShift, CategorySkill, Customer,
                               DispatchPolicy, Job, QueueEntry, Skill, User, utcnow)
@@ -29,20 +28,6 @@ def _jobs(name: str, object_id: int) -> int:
 
 def _fields(exc) -> dict:
     return exc.value.fields
-
-
-@pytest.fixture
-def queries(monkeypatch):
-    """Counts the SQL statements run (to show reads have no N+1)."""
-    seen = []
-    db = database.obj
-    original = db.execute_sql
-
-    def counting(sql, *args, **kwargs):
-        seen.append(sql)
-        return original(sql, *args, **kwargs)
-    monkeypatch.setattr(db, "execute_sql", counting)
-    return seen
 
 
 # --- policies -----------------------------------------------------------------------------------

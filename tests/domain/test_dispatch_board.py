@@ -7,7 +7,6 @@ import datetime as dt
 
 import pytest
 
-from appliance.db import database
 from appliance.errors import NotFound, PermissionDenied
 from appliance.models import DispatchPolicy, QueueEntry, Ticket, utcnow
 from appliance.rules.access import SYSTEM
@@ -153,20 +152,6 @@ def test_a_queued_decision_says_why_the_ticket_waits(settings, world):
     d = dispatch_board.board(o.admin).decisions[0]
     assert d.mode == "queued" and d.agent is None
     assert d.explanation == {"reason": "no_one_available"}
-
-
-@pytest.fixture
-def queries(monkeypatch):
-    """Counts the SQL statements run (to show the board has no N+1 reads)."""
-    seen = []
-    db = database.obj
-    original = db.execute_sql
-
-    def counting(sql, *args, **kwargs):
-        seen.append(sql)
-        return original(sql, *args, **kwargs)
-    monkeypatch.setattr(db, "execute_sql", counting)
-    return seen
 
 
 def test_the_board_reads_with_a_fixed_number_of_queries(settings, world, queries):

@@ -43,3 +43,15 @@ def make_org() -> Org:
 
 def ticket(settings, who: Actor, subject: str = "打印机无法打印", **fields):
     return tickets.create_ticket(who, tickets.TicketInput(subject=subject, **fields), settings)
+
+
+def make_repair_team():
+    """make_org() plus two more after-sales agents; 售后维修 levels: 王芳 4, 赵敏 2, 钱进 5."""
+    from appliance.services import org as org_service
+    o = make_org()
+    repair = org_service.save_skill(SYSTEM, "售后维修")
+    for username, display, level in (("zhao", "赵敏", 2), ("qian", "钱进", 5)):
+        users.create_user(SYSTEM, username, display, "agent", department_id=o.after_sales)
+        org_service.set_agent_skill(SYSTEM, actor(username).user_id, repair.id, level)
+    org_service.set_agent_skill(SYSTEM, o.agent.user_id, repair.id, 4)
+    return o, repair

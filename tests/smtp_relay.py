@@ -8,6 +8,8 @@ import email.policy
 import socket
 import types
 
+import pytest
+
 from aiosmtpd.controller import Controller
 
 
@@ -49,3 +51,20 @@ def running_relay(**controller_options):
         yield handler
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def relay():
+    """A recording SMTP relay on loopback for one test."""
+    with running_relay() as handler:
+        yield handler
+
+
+def relay_settings(settings, relay):
+    """The test's settings sending through `relay` (plain SMTP: loopback only), configured."""
+    from appliance import runtime
+    from tests.conftest import with_settings
+    s = with_settings(settings, smtp_url=f"smtp://127.0.0.1:{relay.port}",
+                      smtp_security="none", mail_domain="support.example.com")
+    runtime.configure(s)
+    return s

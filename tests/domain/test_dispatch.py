@@ -14,18 +14,12 @@ from appliance.models import (AgentAbsence, AgentProfile, AgentShift, AgentSkill
 from appliance.rules.access import SYSTEM
 from appliance.services import (comments, customers, dispatch, dispatch_actions, dispatch_state,
                                 org, presence, tickets, users)
-from tests.factories import actor, make_org, ticket
+from tests.factories import actor, make_repair_team, ticket
 
 
 @pytest.fixture
 def world(settings):
-    o = make_org()
-    repair = org.save_skill(SYSTEM, "售后维修")
-    for username, display, level in (("zhao", "赵敏", 2), ("qian", "钱进", 5)):
-        users.create_user(SYSTEM, username, display, "agent", department_id=o.after_sales)
-        org.set_agent_skill(SYSTEM, actor(username).user_id, repair.id, level)
-    org.set_agent_skill(SYSTEM, o.agent.user_id, repair.id, 4)
-    return o, repair
+    return make_repair_team()
 
 
 def _online(*who):

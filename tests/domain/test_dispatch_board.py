@@ -13,18 +13,12 @@ from appliance.rules.access import SYSTEM
 from appliance.services import (dispatch, dispatch_actions, dispatch_board, org, presence,
                                 users)
 from appliance.services import dispatch_state as state
-from tests.factories import actor, make_org, ticket
+from tests.factories import actor, make_repair_team, ticket
 
 
 @pytest.fixture
 def world(settings):
-    o = make_org()
-    repair = org.save_skill(SYSTEM, "售后维修")
-    for username, display, level in (("zhao", "赵敏", 2), ("qian", "钱进", 5)):
-        users.create_user(SYSTEM, username, display, "agent", department_id=o.after_sales)
-        org.set_agent_skill(SYSTEM, actor(username).user_id, repair.id, level)
-    org.set_agent_skill(SYSTEM, o.agent.user_id, repair.id, 4)
-    return o
+    return make_repair_team()[0]
 
 
 def _waiting(settings, o, subject="洗衣机漏水", department=None, **fields):

@@ -23,7 +23,7 @@ from appliance.services import comments, customers, mail_outbound  # noqa: E402
 from appliance.services.attachments import Upload  # noqa: E402
 from tests.conftest import with_settings  # noqa: E402
 from tests.factories import make_org, ticket  # noqa: E402
-from tests.smtp_relay import free_port, running_relay  # noqa: E402
+from tests.smtp_relay import free_port, relay, relay_settings, running_relay  # noqa: E402,F401
 
 CUSTOMER = "zhao.liu@example.com"
 CUSTOMER_MID = "<cust-2@mail.example.net>"
@@ -32,17 +32,8 @@ PDF = b"%PDF-1.4\n% test\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 
 
 @pytest.fixture
-def relay():
-    with running_relay() as handler:
-        yield handler
-
-
-@pytest.fixture
 def mail_settings(settings, relay):
-    s = with_settings(settings, smtp_url=f"smtp://127.0.0.1:{relay.port}",
-                      smtp_security="none", mail_domain="support.example.com")
-    runtime.configure(s)
-    return s
+    return relay_settings(settings, relay)
 
 
 @pytest.fixture

@@ -6,27 +6,17 @@ import pytest
 
 pytest.importorskip("aiosmtpd", reason="aiosmtpd (the test extras) is not installed")
 
-from appliance import jobs, runtime  # noqa: E402
+from appliance import jobs  # noqa: E402
 from appliance.models import Job  # noqa: E402
 from appliance.models.mail import Mailbox, MailMessage  # noqa: E402
 from appliance.services import comments, customers  # noqa: E402
-from tests.conftest import with_settings  # noqa: E402
 from tests.factories import ticket  # noqa: E402
-from tests.smtp_relay import running_relay  # noqa: E402
-
-
-@pytest.fixture
-def relay():
-    with running_relay() as handler:
-        yield handler
+from tests.smtp_relay import relay, relay_settings  # noqa: E402,F401
 
 
 @pytest.fixture
 def settings(settings, relay):
-    s = with_settings(settings, smtp_url=f"smtp://127.0.0.1:{relay.port}",
-                      smtp_security="none", mail_domain="support.example.com")
-    runtime.configure(s)
-    return s
+    return relay_settings(settings, relay)
 
 
 def send_jobs() -> None:

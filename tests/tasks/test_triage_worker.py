@@ -106,14 +106,17 @@ def schedule(name: str, object_id: int) -> int:
 
 def test_fast_jobs_run_while_model_work_holds_its_lane(settings, gate, consumer):
     slow = [schedule("test_model_work", i) for i in (1, 2, 3)]
-    wait_until(lambda: gate.started == [1], timeout=10, what="the first model job to start")
+    # Two consumer threads may take two of the messages at once; either may win the lane.
+    wait_until(lambda: gate.started, timeout=20, what="the first model job to start")
+    first = list(gate.started)
     started = time.monotonic()
     ids = [ticket(settings, SYSTEM, f"打印机 {i}").summary.id for i in range(5)]
     wait_until(lambda: all(fast_run(t) for t in ids), timeout=10,
                what="fast-path triage while the model lane is held")
     fast_s = time.monotonic() - started
-    assert gate.started == [1], "only one model job at a time (llm_concurrency = 1)"
-    assert Job.get_by_id(slow[1]).done_at is None
+    assert gate.started == first and len(first) == 1, \
+        "only one model job at a time (llm_concurrency = 1)"
+    assert sum(Job.get_by_id(j).done_at is None for j in slow) == 3
     gate.release.set()
     wait_until(lambda: all(Job.get_by_id(j).done_at for j in slow), timeout=20,
                what="the lane to work through the waiting model jobs")

@@ -82,6 +82,8 @@ def _import_handlers() -> None:
     import appliance.services.agent_stats  # noqa: F401
     import appliance.services.ai_training  # noqa: F401
     import appliance.services.assist  # noqa: F401
+    import appliance.services.callbacks  # noqa: F401
+    import appliance.services.conversations  # noqa: F401
     import appliance.services.dispatch  # noqa: F401
     import appliance.services.indexing  # noqa: F401
     import appliance.services.mail_fetch  # noqa: F401
@@ -175,6 +177,12 @@ def _build(queue_url: str, sweeper_seconds: int):
     @huey.periodic_task(crontab(minute="*"), name="gongdan.fetch_mail")
     def fetch_mail() -> None:
         _fetch_mail()
+
+    @huey.periodic_task(crontab(minute="*"), name="gongdan.callbacks_due")
+    def callbacks_due() -> None:
+        from appliance.services import callbacks
+        with database.connection_context():
+            callbacks.remind_due()
 
     @huey.periodic_task(crontab(hour="3", minute="17"), name="gongdan.nightly")
     def nightly() -> None:

@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from webapp.views import health, home, agent, portal, admin, account
+    from webapp.views import health, home, agent, portal, admin, account, public_forms
     from webapp.api import api_bp
-    for bp in (health.bp, home.bp, account.bp, agent.bp, portal.bp, admin.bp, api_bp):
+    for bp in (health.bp, home.bp, account.bp, agent.bp, portal.bp, admin.bp, public_forms.bp, api_bp):
         app.register_blueprint(bp)

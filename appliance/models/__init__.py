@@ -10,6 +10,7 @@ from .knowledge import Article
 from .dispatch import (AgentProfile, AgentShift, AgentAbsence, DispatchPolicy, QueueEntry,
                        RoutingDecision, AgentStat, Notification, CategorySkill)
 from .mail import Mailbox, MailMessage
+from .intake import IntegrationToken, Conversation, WebForm, FormSubmission, Callback
 
 ALL_MODELS = [
     Customer, CustomerContact,
@@ -21,6 +22,7 @@ ALL_MODELS = [
     AgentProfile, AgentShift, AgentAbsence, DispatchPolicy, QueueEntry, RoutingDecision,
     AgentStat, Notification, CategorySkill,
     Mailbox, MailMessage,
+    IntegrationToken, Conversation, WebForm, FormSubmission, Callback,
 ]
 
 __all__ = [m.__name__ for m in ALL_MODELS] + ["ALL_MODELS", "BaseModel", "utcnow"]

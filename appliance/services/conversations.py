@@ -1,0 +1,1 @@
+"""Chat and call intake (issue 5; being built)."""

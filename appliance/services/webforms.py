@@ -1,0 +1,1 @@
+"""Public web forms (issue 5; being built)."""

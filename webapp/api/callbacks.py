@@ -1,0 +1,1 @@
+"""Callbacks API (issue 5; being built)."""

@@ -1,0 +1,1 @@
+"""Agent pages for callbacks (issue 5; being built)."""

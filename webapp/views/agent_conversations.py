@@ -1,0 +1,1 @@
+"""Agent pages for chat and call conversations (issue 5; being built)."""

@@ -147,7 +147,7 @@ def _message_id(field: str, raw: str) -> str:
 
 
 def compose_reply(*, sender: MailboxLike, to: Sequence[MailboxLike], subject: str,
-                  ticket_number: str, domain: str, text: str, html: str | None = None,
+                  ticket_number: str | None, domain: str, text: str, html: str | None = None,
                   reply_to: MailboxLike | None = None, in_reply_to: str | None = None,
                   references: Sequence[str] = (), kind: str = "human",
                   attachments: Sequence[Attachment] = (), now: dt.datetime | None = None,
@@ -155,7 +155,8 @@ def compose_reply(*, sender: MailboxLike, to: Sequence[MailboxLike], subject: st
     """The message, ready for smtplib.send_message; raises before building anything bad.
 
     `references` are the thread's Message-IDs oldest first; `in_reply_to` is the
-    customer's last one. `html` must already be safe (rendered by our templates).
+    customer's last one. `ticket_number` None: no tag (a notice about mail that made no
+    ticket). `html` must already be safe (rendered by our templates).
     """
     if kind not in AUTO_SUBMITTED:
         raise ValidationError({"kind": f"one of {sorted(AUTO_SUBMITTED)}"})
@@ -169,7 +170,8 @@ def compose_reply(*, sender: MailboxLike, to: Sequence[MailboxLike], subject: st
     msg["To"] = recipients
     if reply_to is not None:
         msg["Reply-To"] = to_address("reply_to", reply_to)
-    msg["Subject"] = tag_subject(subject, ticket_number)
+    msg["Subject"] = (tag_subject(subject, ticket_number) if ticket_number is not None
+                      else " ".join(check_header("subject", subject).split()))
     msg["Date"] = format_datetime(_aware(now))
     msg["Message-ID"] = _message_id("message_id", message_id) if message_id \
         else new_message_id(domain)

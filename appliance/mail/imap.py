@@ -13,17 +13,24 @@ from __future__ import annotations
 
 import base64
 import imaplib
+import itertools
 import re
+import select
 import socket
 import ssl
+import threading
+import time
 from dataclasses import dataclass, field
 
 TIMEOUT_S = 30
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 SECURITY = ("tls", "starttls", "none")
 _UID = re.compile(rb"\bUID (\d+)")
+_EXISTS = re.compile(rb"^\* \d+ EXISTS")
+_IDLE_TAGS = itertools.count(1)
 _SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
 # Replies after which trying again cannot help until someone changes the configuration.
+HEADER_BYTES = 256 * 1024   # at most this much of a header is fetched (fetch_header)
 _PERMANENT = (b"AUTHENTICATIONFAILED", b"AUTHORIZATIONFAILED", b"NONEXISTENT",
               b"Authentication failed", b"Invalid credentials", b"LOGIN failed")
 
@@ -75,6 +82,7 @@ class ImapSession:
         self.cfg = cfg
         self.conn: imaplib.IMAP4 | None = None
         self.uidvalidity = 0
+        self.exists = 0        # messages in the folder when it was selected
 
     def __enter__(self) -> "ImapSession":
         with _errors("connect"):
@@ -82,7 +90,9 @@ class ImapSession:
         with _errors("login"):
             _ok(self.conn.login(self.cfg.username, self.cfg.password), "login")
         with _errors("select"):
-            _ok(self.conn.select(quote_folder(self.cfg.folder)), "select", permanent=True)
+            selected = _ok(self.conn.select(quote_folder(self.cfg.folder)), "select",
+                           permanent=True)
+            self.exists = int(selected[0]) if selected and selected[0] else 0
             value = (self.conn.response("UIDVALIDITY")[1] or [None])[-1]
             if not value:
                 raise MailFetchError("the server sent no UIDVALIDITY", transient=False)
@@ -129,6 +139,17 @@ class ImapSession:
         """
         with _errors("fetch"):
             data = _ok(self.conn.uid("FETCH", str(uid), "(BODY.PEEK[])"), "fetch")
+        return self._literal(uid, data)
+
+    def fetch_header(self, uid: int) -> bytes | None:
+        """Only the message's header (at most HEADER_BYTES), never setting \\Seen: enough
+        to tell who sent an oversized message and whether it was automatic."""
+        with _errors("fetch"):
+            data = _ok(self.conn.uid("FETCH", str(uid), f"(BODY.PEEK[HEADER]<0.{HEADER_BYTES}>)"),
+                       "fetch")
+        return self._literal(uid, data)
+
+    def _literal(self, uid: int, data: list) -> bytes | None:
         literals = []
         for i, item in enumerate(data):
             if not isinstance(item, tuple):
@@ -146,6 +167,52 @@ class ImapSession:
         if str(uid).encode() in b" ".join(h for h in hits if h).split():
             raise MessageUnreadable(f"fetch: the server sent no body for UID {uid}")
         return None
+
+    def can_idle(self) -> bool:
+        return "IDLE" in getattr(self.conn, "capabilities", ())
+
+    def idle(self, seconds: float, stop: threading.Event | None = None) -> bool:
+        """RFC 2177 IDLE: True as soon as the server reports a changed message count
+        (EXISTS), False after `seconds` or when `stop` is set. imaplib (before 3.14) has no
+        IDLE, so the command is written and its replies read by hand."""
+        tag = b"GDI%d" % next(_IDLE_TAGS)
+        with _errors("idle"):
+            self.conn.send(tag + b" IDLE\r\n")
+            first = self.conn.readline()
+            if not first.startswith(b"+"):
+                raise MailFetchError(f"idle: {_short(first.decode('ascii', 'replace'))}",
+                                     transient=False)
+            arrived = self._wait_for_exists(seconds, stop)
+            self.conn.send(b"DONE\r\n")
+            while True:
+                line = self._line()
+                arrived = arrived or bool(_EXISTS.match(line))
+                if line.startswith(tag + b" "):
+                    if not line[len(tag) + 1:].upper().startswith(b"OK"):
+                        raise MailFetchError(f"idle: {_short(line.decode('ascii', 'replace'))}",
+                                             transient=True)
+                    return arrived
+
+    def _wait_for_exists(self, seconds: float, stop: threading.Event | None) -> bool:
+        # select() sees only the socket: a line already read into imaplib's buffer waits
+        # for the next packet or the timeout (the periodic fetch covers that rare case).
+        sock = self.conn.sock
+        deadline = time.monotonic() + seconds
+        while not (stop is not None and stop.is_set()):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            pending = isinstance(sock, ssl.SSLSocket) and sock.pending()
+            if pending or select.select([sock], [], [], min(1.0, left))[0]:
+                if _EXISTS.match(self._line()):
+                    return True
+        return False
+
+    def _line(self) -> bytes:
+        line = self.conn.readline()
+        if not line:
+            raise imaplib.IMAP4.abort("the server closed the connection")
+        return line
 
     def flag(self, uid: int, flag: str) -> None:
         """Add a system flag (\\Seen, \\Flagged) to one message."""

@@ -21,6 +21,7 @@ from email.generator import BytesGenerator
 from email.message import Message
 
 from appliance.errors import DomainError
+from appliance.mail import tnef
 from appliance.mail.parse_charsets import decode_bytes, guess_decode
 from appliance.mail.parse_headers import (
     decode_text, message_ids, parse_addresses, parse_date, parse_parameterised,
@@ -194,7 +195,25 @@ def _collect(part: Message, body: _Body) -> None:
         text = _decode_text_part(part, ctype, params, body.problems)
         (body.html if ctype == "text/html" else body.plain).append(text)
     else:
-        body.attachments.append(_attachment(part, ctype, params, body))
+        attachment = _attachment(part, ctype, params, body)
+        if ctype == "application/ms-tnef" or attachment.filename.lower() == "winmail.dat":
+            body.attachments.extend(_unpack_tnef(attachment, body.problems))
+        else:
+            body.attachments.append(attachment)
+
+
+def _unpack_tnef(attachment: Attachment, problems: list[str]) -> list[Attachment]:
+    """The files inside winmail.dat; winmail.dat itself when there are none to take out."""
+    try:
+        inner = tnef.files(attachment.content)
+    except tnef.TnefError as exc:
+        problems.append(f"TNEF attachment kept as is ({exc})")
+        return [attachment]
+    if not inner:
+        return [attachment]
+    return [Attachment(filename=safe_filename(f.filename, f"attachment-{n}.bin"),
+                       content_type=f.content_type, content=f.data, size=len(f.data))
+            for n, f in enumerate(inner, 1)]
 
 
 def _content_type(part: Message, problems: list[str]) -> tuple[str, dict[str, str]]:

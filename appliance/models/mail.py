@@ -35,9 +35,10 @@ class Mailbox(BaseModel):
 class MailMessage(BaseModel):
     """One message in (received) or out (a reply or notification Gongdan sends).
 
-    Inbound rows make intake idempotent (`dedupe_key`: the Message-ID per mailbox, or the
-    SHA-256 of the raw message when it has none) and let replies thread by Message-ID.
-    Outbound rows are the outbox: queued -> sent, or failed with the error, retryable."""
+    Inbound rows make intake idempotent (`dedupe_key`: Message-ID per mailbox plus a
+    content fingerprint, appliance.mail.dedupe) and let replies thread by Message-ID.
+    Outbound rows are the outbox: queued -> sent, or failed with the error, retryable;
+    a notice (services.mail_notify) has no comment and `kind` "<notice>:<locale>"."""
     direction = pw.CharField(max_length=3)                 # in | out
     mailbox = pw.ForeignKeyField(Mailbox, null=True, on_delete="SET NULL")
     message_id = pw.CharField(max_length=998, default="", index=True)
@@ -50,7 +51,8 @@ class MailMessage(BaseModel):
     subject = pw.CharField(max_length=998, default="")
     in_reply_to = pw.CharField(max_length=998, default="")
     references = pw.JSONField(default=list)
-    kind = pw.CharField(max_length=16, default="normal")   # normal|bounce|auto_reply|list|own
+    kind = pw.CharField(max_length=16, default="normal")   # in: normal|bounce|auto_reply|list|own
+    #                                                        out: normal | received:en | ...
     status = pw.CharField(max_length=16)                   # in: processed|ignored|rejected
     #                                                        out: queued|sent|failed
     error = pw.TextField(default="")

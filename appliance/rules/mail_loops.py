@@ -151,6 +151,25 @@ def may_auto_answer(kind: MailKind | str, headers: Mapping[str, str]) -> bool:
     return not tokens & _SUPPRESS_ANSWERS
 
 
+# Addresses that never read what they receive: answering them only feeds a loop.
+_UNANSWERED_LOCALS = frozenset({"mailer-daemon", "postmaster", "noreply", "no-reply",
+                                "no_reply", "donotreply", "do-not-reply", "do_not_reply"})
+
+
+def unanswerable(address: str, own_addresses: set[str]) -> str:
+    """Why an automatic notice must not go to `address` ("" when it may): one of our own
+    addresses (plus-tags folded), a daemon or no-reply address, or no address at all."""
+    canonical = canonical_address(address or "")
+    local, at, _domain = canonical.rpartition("@")
+    if not at or not local:
+        return "no address"
+    if canonical in {canonical_address(a) for a in own_addresses}:
+        return "our own address"
+    if local in _UNANSWERED_LOCALS or local.startswith(("bounce", "mailer-daemon")):
+        return f"automatic address {local}"
+    return ""
+
+
 def over_limit(timestamps: list[dt.datetime], now: dt.datetime, limit: int,
                window: dt.timedelta) -> bool:
     """True when `limit` answers were already sent in the window ending at `now`.

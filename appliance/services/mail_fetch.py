@@ -7,9 +7,11 @@ crash between the two only means the next run fetches that message again, and in
 de-duplication turns it into "duplicate": exactly once overall. The same holds when the
 server's UIDVALIDITY changes and the folder is read again from its first message.
 
-Messages larger than `mail_max_bytes` are never downloaded: they get a "rejected"
-MailMessage row (keyed by mailbox, UIDVALIDITY and UID), are flagged \\Flagged and stay
-on the server for a person to deal with. Taken-in messages are marked \\Seen.
+Messages larger than `mail_max_bytes` (by RFC822.SIZE) are never downloaded: only their
+header is, and `mail_refusal.reject_oversized` records a "rejected" MailMessage row (keyed
+by mailbox, UIDVALIDITY and UID; no body, no ticket) and, for normal mail from a sender
+under the rate limit, queues the polite "too large" notice. They are flagged \\Flagged
+and stay on the server for a person to deal with. Taken-in messages are marked \\Seen.
 
 A message whose intake raises an unexpected error stops the run (the next run tries it
 again); each failure is counted in a MailMessage row (direction "in", status "failed",
@@ -36,14 +38,14 @@ import ssl
 from collections import Counter
 from dataclasses import dataclass, field
 
-from peewee import IntegrityError, InterfaceError, OperationalError
+from peewee import InterfaceError, OperationalError
 
 from appliance import jobs
 from appliance.db import database
 from appliance.jobs import schedule, unit_of_work
 from appliance.mail.imap import ImapConfig, ImapSession, MailFetchError, MessageUnreadable
 from appliance.models import Job, Mailbox, MailMessage, utcnow
-from appliance.services import mail_intake
+from appliance.services import mail_intake, mail_refusal
 from appliance.settings import Settings
 from security.crypto import SecretDecryptError, decrypt_secret
 
@@ -88,7 +90,7 @@ def fetch_mailbox(mailbox_id: int, settings: Settings, *, limit: int = MAX_PER_R
     mailbox = Mailbox.get_by_id(mailbox_id)
     result, note = FetchResult("done"), ""
     try:
-        cfg = _config(mailbox, settings, ssl_context)
+        cfg = imap_config(mailbox, settings, ssl_context)
         with ImapSession(cfg) as session:
             note = _check_uidvalidity(mailbox, session.uidvalidity)
             new = session.new_mail(mailbox.last_uid, limit)
@@ -125,7 +127,8 @@ def _take_lease(mailbox_id: int) -> bool:
         ).execute() == 1
 
 
-def _config(mailbox: Mailbox, settings: Settings, context) -> ImapConfig:
+def imap_config(mailbox: Mailbox, settings: Settings, context) -> ImapConfig:
+    """The connection settings of `mailbox`, its password decrypted."""
     try:
         password = decrypt_secret(mailbox.imap_password, settings.secret_key)
     except (SecretDecryptError, ValueError) as exc:
@@ -154,7 +157,7 @@ def _check_uidvalidity(mailbox: Mailbox, uidvalidity: int) -> str:
 def _take_one(session: ImapSession, mailbox: Mailbox, uid: int, size: int,
               settings: Settings, result: FetchResult) -> None:
     if size > settings.mail_max_bytes:
-        _refuse_oversized(mailbox, uid, size, settings)
+        _refuse_oversized(session, mailbox, uid, size, settings)
         _advance(mailbox.id, uid)
         _flag(session, mailbox.id, uid, "\\Flagged")
         result.oversized += 1
@@ -236,17 +239,21 @@ def _flag(session: ImapSession, mailbox_id: int, uid: int, flag: str) -> None:
         log.warning("mailbox %s uid %s: could not set %s: %s", mailbox_id, uid, flag, exc)
 
 
-def _refuse_oversized(mailbox: Mailbox, uid: int, size: int, settings: Settings) -> None:
+def _refuse_oversized(session: ImapSession, mailbox: Mailbox, uid: int, size: int,
+                      settings: Settings) -> None:
+    """Refused from its size and header alone: the body is never downloaded. The header
+    tells intake who sent it and whether the polite notice may go back."""
     key = f"imap:{mailbox.id}:{mailbox.uidvalidity}:{uid}"
-    try:
-        with unit_of_work():
-            MailMessage.create(direction="in", mailbox=mailbox.id, dedupe_key=key[:128],
-                               status="rejected", kind="normal",
-                               error=f"message is {size} bytes, limit {settings.mail_max_bytes}; "
-                                     f"left in the mailbox (IMAP UID {uid}, flagged)")
-    except IntegrityError:
+    if MailMessage.select().where(MailMessage.dedupe_key == key[:128]).exists():
         return  # refused before (a rerun after a crash)
-    log.info("mailbox %s uid %s: rejected, %s bytes", mailbox.id, uid, size)
+    try:
+        header = session.fetch_header(uid) or b""
+    except MessageUnreadable:
+        header = b""
+    result = mail_refusal.reject_oversized(
+        header, size, mailbox, settings, key=key,
+        where=f"; left in the mailbox (IMAP UID {uid}, flagged)")
+    log.info("mailbox %s uid %s: %s, %s bytes", mailbox.id, uid, result.status, size)
 
 
 def schedule_due(now: dt.datetime | None = None) -> int:

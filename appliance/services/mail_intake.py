@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from peewee import IntegrityError, fn
 
 from appliance.db import database
-from appliance.errors import DomainError, NotFound, ValidationError
+from appliance.errors import DomainError, NotFound
 from appliance.jobs import unit_of_work
+from appliance.mail import dedupe
+from appliance.mail.dsn import read_bounce
 from appliance.mail.parse import ParsedMessage, fold_quoted, parse_message
 from appliance.models import (Attachment, CustomerContact, Mailbox, MailMessage, Ticket,
                               utcnow)
@@ -27,7 +29,7 @@ from appliance.rules import mail_loops
 from appliance.rules.access import SYSTEM
 from appliance.rules.mail_threading import (InboundRef, after_reply_to_closed,
                                             normalise_message_id, thread_target)
-from appliance.services import common, customers
+from appliance.services import common, identity, mail_notify, mail_outbound
 from appliance.services.attachments import Upload, remove_files, write_files
 from appliance.services.comments import add_inbound_comment
 from appliance.services.links import _insert_link
@@ -72,14 +74,19 @@ def ingest(raw: bytes, settings: Settings, *, mailbox_address: str | None = None
     sha = hashlib.sha256(raw).hexdigest()
     named = _named_mailbox(mailbox_address)
     if len(raw) > settings.mail_max_bytes:
-        return _reject(raw, sha, named, settings, now)
+        from appliance.services import mail_refusal   # it builds on this module's helpers
+        return mail_refusal.reject_oversized(mail_refusal.header_of(raw), len(raw), named,
+                                             settings, key=f"sha256:{sha}", now=now)
     msg = parse_message(raw, max_bytes=settings.mail_max_bytes)
     mailbox = named or _addressed_mailbox(msg)
     base = _row_fields(msg, mailbox, sha, now)
-    first = MailMessage.get_or_none(MailMessage.dedupe_key == base["dedupe_key"])
+    first = _received_before(base)
     if first is not None:
         return _duplicate(first)
     kind = _classify(msg)
+    if kind.kind == "bounce":
+        return _record_only(base, "ignored", kind.kind, kind.reason,
+                            after=lambda: _link_bounce(raw))
     if kind.kind != "normal":
         return _record_only(base, "ignored", kind.kind, kind.reason)
     if _over_rate_limit(base["from_address"], settings, now):
@@ -87,14 +94,19 @@ def ingest(raw: bytes, settings: Settings, *, mailbox_address: str | None = None
     return _process(raw, msg, mailbox, base, settings, now)
 
 
-def dedupe_key(mailbox_id: int | None, message_id: str, raw_sha256: str) -> str:
-    """Message-ID per mailbox (a copy to two of our addresses is two intakes), else content."""
-    if not message_id:
-        return f"sha256:{raw_sha256}"
-    key = f"{mailbox_id or 0}:{message_id}"
-    if len(key) <= 128:
-        return key
-    return f"{mailbox_id or 0}:sha256-id:{hashlib.sha256(message_id.encode()).hexdigest()}"
+def _received_before(base: dict) -> MailMessage | None:
+    """The row of this message if it came before (appliance.mail.dedupe): by its key, or
+    by the key rows had before the fingerprint, where the same Message-ID counts only
+    with the same sender and subject (else it is another message reusing the id)."""
+    first = MailMessage.get_or_none(MailMessage.dedupe_key == base["dedupe_key"])
+    if first is not None:
+        return first
+    for row in MailMessage.select().where(MailMessage.dedupe_key.in_(
+            dedupe.legacy_keys(base["mailbox"], base["message_id"], base["raw_sha256"]))):
+        if row.dedupe_key.startswith("sha256:") or (
+                (row.from_address, row.subject) == (base["from_address"], base["subject"])):
+            return row
+    return None
 
 
 def _named_mailbox(address: str | None) -> Mailbox | None:
@@ -120,24 +132,13 @@ def _row_fields(msg: ParsedMessage, mailbox: Mailbox | None, sha: str, now) -> d
     return {
         "direction": "in", "mailbox": mailbox.id if mailbox else None,
         "message_id": message_id, "raw_sha256": sha,
-        "dedupe_key": dedupe_key(mailbox.id if mailbox else None, message_id, sha),
+        "dedupe_key": dedupe.dedupe_key(mailbox.id if mailbox else None, message_id,
+                                        dedupe.fingerprint(msg)),
         "from_address": msg.from_address.strip().lower()[:254],
         "to_addresses": [a.lower() for a in msg.to + msg.cc][:50],
         "subject": msg.subject[:998], "in_reply_to": " ".join(msg.in_reply_to)[:998],
         "references": msg.references[-MAX_REFERENCES:], "created_at": now,
     }
-
-
-def _reject(raw: bytes, sha: str, mailbox: Mailbox | None, settings: Settings, now
-            ) -> IntakeResult:
-    """Too large to take in: only the refusal is stored (the message stays in the mailbox)."""
-    reason = f"message is {len(raw)} bytes, limit {settings.mail_max_bytes}"
-    base = {"direction": "in", "mailbox": mailbox.id if mailbox else None,
-            "raw_sha256": sha, "dedupe_key": f"sha256:{sha}", "created_at": now}
-    first = MailMessage.get_or_none(MailMessage.dedupe_key == base["dedupe_key"])
-    if first is not None:
-        return _duplicate(first)
-    return _record_only(base, "rejected", "normal", reason)
 
 
 def _claim(fields: dict) -> MailMessage:
@@ -149,14 +150,25 @@ def _claim(fields: dict) -> MailMessage:
         raise _AlreadyIngested() from None
 
 
-def _record_only(base: dict, status: str, kind: str, reason: str) -> IntakeResult:
+def _record_only(base: dict, status: str, kind: str, reason: str, after=None) -> IntakeResult:
     try:
         with unit_of_work():
             row = _claim({**base, "status": status, "kind": kind, "error": reason})
+            note = after() if after is not None else ""
+            if note:
+                reason = f"{reason}; {note}"[:2000]
+                MailMessage.update(error=reason).where(MailMessage.id == row.id).execute()
     except _AlreadyIngested:
         return _duplicate(MailMessage.get(MailMessage.dedupe_key == base["dedupe_key"]))
     log.info("inbound mail %s %s (%s)", row.id, status, kind)
     return IntakeResult(status, mail_message_id=row.id, reason=reason)
+
+
+def _link_bounce(raw: bytes) -> str:
+    """A bounce of mail we sent marks that mail failed (never a ticket of its own)."""
+    report = read_bounce(raw)
+    mail_id = mail_outbound.record_bounce(report) if report is not None else None
+    return f"reports on outgoing mail {mail_id}" if mail_id else ""
 
 
 def _duplicate(row: MailMessage) -> IntakeResult:
@@ -193,6 +205,7 @@ def _process(raw: bytes, msg: ParsedMessage, mailbox: Mailbox | None, base: dict
             status, ticket_id, comment_id = _deliver(msg, mailbox, files, settings, now)
             MailMessage.update(ticket=ticket_id, comment=comment_id).where(
                 MailMessage.id == row.id).execute()
+            _acknowledge(msg, status, ticket_id, settings)
     except _AlreadyIngested:
         remove_files(files.names(), settings)
         return _duplicate(MailMessage.get(MailMessage.dedupe_key == base["dedupe_key"]))
@@ -201,6 +214,15 @@ def _process(raw: bytes, msg: ParsedMessage, mailbox: Mailbox | None, base: dict
         raise
     log.info("inbound mail %s %s ticket %s comment %s", row.id, status, ticket_id, comment_id)
     return IntakeResult(status, ticket_id, comment_id, row.id)
+
+
+def _acknowledge(msg: ParsedMessage, status: str, ticket_id: int, settings: Settings) -> None:
+    """A new ticket gets its "we received your request" notice; a reply to an existing
+    one does not (the customer knows the number), nor does a sender who asked us not to
+    answer automatically (X-Auto-Response-Suppress)."""
+    if status in ("created", "follow_up") and mail_loops.may_auto_answer(
+            "normal", msg.headers_of_interest):
+        mail_notify.queue_ticket_notice(ticket_id, "received", settings)
 
 
 def _write_files(raw: bytes, msg: ParsedMessage, settings: Settings) -> _Files:
@@ -347,19 +369,8 @@ def _follow_up(old: Ticket, msg: ParsedMessage, text: str, mailbox: Mailbox | No
 
 
 def _customer_for(msg: ParsedMessage) -> int | None:
-    """The customer with this e-mail contact, or a new one; identity is the From address only."""
+    """The customer with this e-mail contact, or a new one; identity is the From address
+    only (the display name only labels a new customer). None: no usable address."""
     address = msg.from_address.strip().lower()
-    if not address:
-        return None
-    contact = (CustomerContact.select(CustomerContact.customer)
-               .where((CustomerContact.kind == "email")
-                      & (fn.LOWER(CustomerContact.value) == address))
-               .order_by(CustomerContact.id).first())
-    if contact is not None:
-        return contact.customer_id
-    name = " ".join((msg.from_name or address).split())[:200] or address[:200]
-    try:
-        return customers.create_customer(
-            SYSTEM, name, contacts=[{"kind": "email", "value": address}]).id
-    except ValidationError:
-        return None  # an address we cannot keep as a contact: the ticket has no customer
+    name = " ".join((msg.from_name or address).split())[:200]
+    return identity.find_or_create_customer(name, email=address)

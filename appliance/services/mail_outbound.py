@@ -24,7 +24,8 @@ from appliance import jobs, registry, runtime
 from appliance.db import database
 from appliance.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from appliance.jobs import schedule, unit_of_work
-from appliance.mail import compose
+from appliance.mail import compose, notices
+from appliance.mail.dsn import Bounce
 from appliance.models import Attachment, Comment, CustomerContact, Job, Ticket, utcnow
 from appliance.models.mail import Mailbox, MailMessage
 from appliance.ports import MailSendError
@@ -55,6 +56,7 @@ class OutboundView:
     next_attempt_at: dt.datetime | None
     sent_at: dt.datetime | None
     can_retry: bool
+    notice: str = ""        # "" for an agent's reply, else the notice ("received")
 
 
 # -- queueing (inside the reply's transaction) -------------------------------------------
@@ -73,10 +75,15 @@ def _is_mail_ticket(t: Ticket) -> bool:
 def _recipient(t: Ticket, latest: MailMessage | None) -> str:
     if latest is not None and latest.from_address:
         return latest.from_address
-    if t.customer_id is None:
+    return customer_email(t.customer_id)
+
+
+def customer_email(customer_id: int | None) -> str:
+    """The customer's first e-mail contact (the oldest), or "" when there is none."""
+    if customer_id is None:
         return ""
     contact = (CustomerContact.select(CustomerContact.value)
-               .where((CustomerContact.customer == t.customer_id)
+               .where((CustomerContact.customer == customer_id)
                       & (CustomerContact.kind == "email")).order_by(CustomerContact.id).first())
     return contact.value if contact else ""
 
@@ -186,12 +193,24 @@ class _NoSender(Exception):
     pass
 
 
-def _sender(t: Ticket) -> Mailbox:
+def sender_mailbox(t: Ticket | None, mailbox_id: int | None) -> Mailbox | None:
+    """The mailbox mail about `t` goes out from: the one it came in through, else its
+    department's, else the first active one; None when no mailbox is active."""
     active = Mailbox.select().where(Mailbox.active == True)  # noqa: E712
-    box = None
-    if t.department_id is not None:
+    box = active.where(Mailbox.id == mailbox_id).first() if mailbox_id else None
+    if box is None and t is not None and t.department_id is not None:
         box = active.where(Mailbox.department == t.department_id).order_by(Mailbox.id).first()
-    box = box or active.order_by(Mailbox.id).first()
+    return box or active.order_by(Mailbox.id).first()
+
+
+def _sender(t: Ticket | None, row: MailMessage) -> Mailbox:
+    came_in = row.mailbox_id
+    if came_in is None and t is not None:
+        first = (MailMessage.select(MailMessage.mailbox).where(
+            (MailMessage.ticket == t.id) & (MailMessage.direction == "in")
+            & MailMessage.mailbox.is_null(False)).order_by(MailMessage.id).first())
+        came_in = first.mailbox_id if first else None
+    box = sender_mailbox(t, came_in)
     if box is None:
         raise _NoSender()
     return box
@@ -219,22 +238,40 @@ def _attachments(comment_id: int, settings: Settings) -> list[compose.Attachment
     return out
 
 
+def _notice_kind(row: MailMessage) -> tuple[str, str] | None:
+    """("received", "zh_CN") for a notice row (services.mail_notify), None for a reply."""
+    if row.comment_id is not None or ":" not in (row.kind or ""):
+        return None
+    kind, _, locale = row.kind.partition(":")
+    return (kind, locale) if kind in notices.KINDS else None
+
+
 def _compose(row: MailMessage, settings: Settings):
-    t = Ticket.get_by_id(row.ticket_id) if row.ticket_id else None
-    comment = Comment.get_or_none(Comment.id == row.comment_id) if row.comment_id else None
-    if t is None or comment is None:
-        raise _Unsendable("the ticket or reply of this message was deleted")
-    box = _sender(t)
+    t = Ticket.get_or_none(Ticket.id == row.ticket_id) if row.ticket_id else None
+    notice = _notice_kind(row)
+    if notice is not None:
+        if notice[0] == "received" and t is None:
+            raise _Unsendable("the ticket of this message was deleted")
+        body = notices.render(notice[0], notice[1], number=t.number if t else "",
+                              limit_bytes=settings.mail_max_bytes)
+        text, html_body, files, kind = body.text, body.html, [], "auto_reply"
+    else:
+        comment = Comment.get_or_none(Comment.id == row.comment_id) if row.comment_id else None
+        if t is None or comment is None:
+            raise _Unsendable("the ticket or reply of this message was deleted")
+        text, html_body, kind = comment.body, _html(comment.body), "human"
+        files = _attachments(comment.id, settings)
+    box = _sender(t, row)
     MailMessage.update(mailbox=box.id, from_address=box.address).where(
         MailMessage.id == row.id).execute()
     sender = compose.Mailbox(box.address, box.name)
     try:
         return compose.compose_reply(
             sender=sender, reply_to=sender, to=list(row.to_addresses), subject=row.subject,
-            ticket_number=t.number, domain=settings.mail_domain, text=comment.body,
-            html=_html(comment.body), in_reply_to=row.in_reply_to or None,
+            ticket_number=t.number if t else None, domain=settings.mail_domain, text=text,
+            html=html_body, in_reply_to=row.in_reply_to or None, kind=kind,
             references=list(row.references or []), message_id=row.message_id or None,
-            attachments=_attachments(comment.id, settings))
+            attachments=files)
     except ValidationError as exc:
         # Field names only: values may be addresses (never logged) or an attack.
         raise _Unsendable(f"the message could not be built: {exc.message} "
@@ -288,12 +325,36 @@ def _note(before: MailMessage, status: str, error: str, *, changed: bool = False
                   internal=True)
 
 
+# -- bounces -----------------------------------------------------------------------------
+
+def record_bounce(bounce: Bounce) -> int | None:
+    """Inside intake's transaction: the outgoing row the bounce reports on, marked failed
+    with the report's Status and Diagnostic-Code when delivery failed for good (visible on
+    the ticket, retryable). Returns its id, or None when the bounce names none of ours."""
+    row = (MailMessage.select().where((MailMessage.direction == "out")
+                                      & MailMessage.message_id.in_(
+                                          list(bounce.original_message_ids)))
+           .order_by(MailMessage.id).first()) if bounce.original_message_ids else None
+    if row is None:
+        return None
+    if bounce.failed and row.status in ("sent", "queued"):
+        error = bounce.summary()[:500]
+        MailMessage.update(status="failed", error=error, next_attempt_at=None).where(
+            MailMessage.id == row.id).execute()
+        _note(row, "failed", error)
+        log.warning("mail %s (ticket %s) bounced: %s", row.id, row.ticket_id,
+                    bounce.status or "no status")
+    return row.id
+
+
 # -- staff: the panel and retry ----------------------------------------------------------
 
 def _view(row: MailMessage, can_retry: bool) -> OutboundView:
+    notice = _notice_kind(row)
     return OutboundView(row.id, row.comment_id, row.status, row.error, row.attempts,
                         list(row.to_addresses or []), row.created_at, row.next_attempt_at,
-                        row.sent_at, can_retry and row.status == "failed")
+                        row.sent_at, can_retry and row.status == "failed",
+                        notice[0] if notice else "")
 
 
 def outbound_for_ticket(actor: Actor, ticket_id: int) -> list[OutboundView]:

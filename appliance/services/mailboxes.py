@@ -1,18 +1,24 @@
-"""Mailboxes: the addresses Gongdan receives mail for, and the department each feeds."""
+"""Mailboxes: the addresses Gongdan receives mail for, the department each feeds, where
+their mail is fetched from, and the admin's "test connection" and "fetch now"."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from dataclasses import dataclass
 
 from appliance.errors import NotFound, PermissionDenied, ValidationError
-from appliance.jobs import unit_of_work
-from appliance.mail.imap import check_security
+from appliance.jobs import schedule, unit_of_work
+from appliance.mail.imap import ImapConfig, ImapSession, MailFetchError, check_security
 from appliance.models import Department, Mailbox
 from appliance.rules.access import Actor, can_manage_org
 from appliance.services import common
 from appliance.settings import Settings
-from security.crypto import encrypt_secret
+from security.crypto import SecretDecryptError, decrypt_secret, encrypt_secret
+
+log = logging.getLogger(__name__)
+
+TEST_TIMEOUT_S = 10   # "test connection" answers within a page load
 
 # Deliberately plain: the address is ours and typed by an administrator, not parsed mail.
 _ADDRESS = re.compile(r"^[a-z0-9._%+-]{1,64}@[a-z0-9-]+(\.[a-z0-9-]+)+$")
@@ -36,6 +42,9 @@ class MailboxView:
     fetch_enabled: bool = False
     last_fetch_at: dt.datetime | None = None
     last_error: str = ""
+    department_id: int | None = None
+    last_uid: int = 0
+    uidvalidity: int | None = None
 
 
 def _view(m: Mailbox) -> MailboxView:
@@ -43,7 +52,8 @@ def _view(m: Mailbox) -> MailboxView:
     return MailboxView(m.id, m.address, m.name, code, m.active, m.imap_host, m.imap_port,
                        m.imap_security, m.imap_username,
                        "set" if m.imap_password else "not set", m.imap_folder,
-                       m.fetch_enabled, m.last_fetch_at, m.last_error)
+                       m.fetch_enabled, m.last_fetch_at, m.last_error, m.department_id,
+                       m.last_uid, m.uidvalidity)
 
 
 def _require_admin(actor: Actor) -> None:
@@ -53,19 +63,30 @@ def _require_admin(actor: Actor) -> None:
 
 def add_mailbox(actor: Actor, address: str, *, department_code: str, name: str = ""
                 ) -> MailboxView:
-    """Register an address; new tickets mailed to it go to the department."""
+    """Register an address; new tickets mailed to it go to the department. Every field's
+    problem is reported at once."""
     _require_admin(actor)
-    address = common.clean_text(address, "address", required=True, max_len=254,
-                                single_line=True).lower()
-    if not _ADDRESS.match(address):
-        raise ValidationError({"address": "not a valid e-mail address"})
-    name = common.clean_text(name, "name", max_len=100, single_line=True)
+    errors: dict[str, str] = {}
+    try:
+        address = common.clean_text(address, "address", required=True, max_len=254,
+                                    single_line=True).lower()
+        if not _ADDRESS.match(address):
+            errors["address"] = "not a valid e-mail address"
+    except ValidationError as exc:
+        errors.update(exc.fields)
+    try:
+        name = common.clean_text(name, "name", max_len=100, single_line=True)
+    except ValidationError as exc:
+        errors.update(exc.fields)
     with unit_of_work():
         department = Department.get_or_none(Department.code == (department_code or "").strip())
         if department is None:
-            raise ValidationError({"department": "does not exist"})
-        if Mailbox.select().where(Mailbox.address == address).exists():
-            raise ValidationError({"address": "already a mailbox"})
+            errors["department"] = "does not exist"
+        if "address" not in errors and Mailbox.select().where(
+                Mailbox.address == address).exists():
+            errors["address"] = "already a mailbox"
+        if errors:
+            raise ValidationError(errors)
         mailbox = Mailbox.create(address=address, name=name, department=department.id)
     return _view(mailbox)
 
@@ -160,3 +181,125 @@ def mailbox_by_address(actor: Actor, address: str) -> MailboxView:
     if mailbox is None:
         raise NotFound("no such mailbox")
     return _view(mailbox)
+
+
+def get_mailbox(actor: Actor, mailbox_id: int) -> MailboxView:
+    _require_admin(actor)
+    mailbox = Mailbox.get_or_none(Mailbox.id == mailbox_id)
+    if mailbox is None:
+        raise NotFound("no such mailbox")
+    return _view(mailbox)
+
+
+@dataclass(frozen=True)
+class MailboxInput:
+    """The admin's edit form: the mailbox itself and, when `imap` is given, where to fetch."""
+    name: str
+    department_code: str
+    active: bool
+    imap: ImapInput | None = None
+
+
+def update_mailbox(actor: Actor, mailbox_id: int, data: MailboxInput, *,
+                   settings: Settings) -> MailboxView:
+    """Save the edit form in one transaction; every field's problem is reported at once."""
+    _require_admin(actor)
+    errors: dict[str, str] = {}
+    try:
+        name = common.clean_text(data.name, "name", max_len=100, single_line=True)
+    except ValidationError as exc:
+        errors.update(exc.fields)
+        name = ""
+    imap = None
+    if data.imap is not None:
+        try:
+            imap = _clean_imap(data.imap)
+        except ValidationError as exc:
+            errors.update(exc.fields)
+    with unit_of_work():
+        mailbox = Mailbox.get_or_none(Mailbox.id == mailbox_id)
+        if mailbox is None:
+            raise NotFound("no such mailbox")
+        department = Department.get_or_none(Department.code == (data.department_code or "").strip())
+        if department is None:
+            errors["department"] = "does not exist"
+        if errors:
+            raise ValidationError(errors)
+        Mailbox.update(name=name, department=department.id, active=bool(data.active)).where(
+            Mailbox.id == mailbox_id).execute()
+        if imap is not None:
+            configure_imap(actor, mailbox_id, imap.host, imap.port, imap.security, imap.username,
+                           imap.password, imap.folder, imap.enabled, settings=settings)
+    return _view(Mailbox.get_by_id(mailbox_id))
+
+
+# What a failed "test connection" tells the administrator; the detail goes to the log.
+CHECK_PROBLEMS = ("cannot_connect", "tls_failed", "login_refused", "folder_missing",
+                  "timed_out", "password_unreadable")
+_BROKEN_LINK = re.compile(r"^\w+: (abort|\w*Error|gaierror|herror|timeout)\b")
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    ok: bool
+    messages: int = 0       # in the folder, when ok
+    problem: str = ""       # one of CHECK_PROBLEMS, when not ok
+
+
+def check_connection(actor: Actor, mailbox_id: int, *, settings: Settings,
+                    ssl_context=None) -> ConnectionCheck:
+    """Log in with the stored settings, select the folder and count its messages."""
+    _require_admin(actor)
+    mailbox = Mailbox.get_or_none(Mailbox.id == mailbox_id)
+    if mailbox is None:
+        raise NotFound("no such mailbox")
+    if not mailbox.imap_host or not mailbox.imap_password:
+        raise ValidationError({"host": "set the IMAP server and password first"})
+    try:
+        password = decrypt_secret(mailbox.imap_password, settings.secret_key)
+    except (SecretDecryptError, ValueError):
+        log.warning("mailbox %s: test connection: the stored password cannot be decrypted",
+                    mailbox.id)
+        return ConnectionCheck(False, problem="password_unreadable")
+    cfg = ImapConfig(mailbox.imap_host, mailbox.imap_port, mailbox.imap_security,
+                     mailbox.imap_username, password, mailbox.imap_folder, ssl_context,
+                     timeout=TEST_TIMEOUT_S)
+    try:
+        with ImapSession(cfg) as session:
+            return ConnectionCheck(True, messages=session.exists)
+    except MailFetchError as exc:
+        problem = connection_problem(str(exc))
+        # appliance.mail.imap keeps user name and password out of its texts.
+        log.warning("mailbox %s: test connection failed (%s): %s", mailbox.id, problem, exc)
+        return ConnectionCheck(False, problem=problem)
+
+
+def connection_problem(detail: str) -> str:
+    """Which of CHECK_PROBLEMS an appliance.mail.imap failure is, from its text
+    ("<step>: <server reply>" or "<step>: <exception type>: <text>")."""
+    step = detail.partition(": ")[0]
+    lowered = detail.lower()
+    if "timed out" in lowered or "timeout" in lowered:
+        return "timed_out"
+    if step in ("imap_security", "starttls") or (step == "connect" and any(
+            word in lowered for word in ("ssl", "tls", "certificate"))):
+        return "tls_failed"
+    if step == "connect" or _BROKEN_LINK.match(detail):
+        return "cannot_connect"
+    if step == "login":
+        return "login_refused"
+    if step == "select" or "uidvalidity" in lowered:
+        return "folder_missing"
+    return "cannot_connect"
+
+
+def fetch_now(actor: Actor, mailbox_id: int) -> None:
+    """Schedule a fetch of this mailbox now (the job is safe to run alongside another)."""
+    _require_admin(actor)
+    with unit_of_work():
+        mailbox = Mailbox.get_or_none(Mailbox.id == mailbox_id)
+        if mailbox is None:
+            raise NotFound("no such mailbox")
+        if not mailbox.fetch_enabled:
+            raise ValidationError({"fetch_enabled": "fetching is not enabled for this mailbox"})
+        schedule("fetch_mailbox", mailbox.id)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from appliance.errors import PermissionDenied, ValidationError
+from appliance.mail import dedupe
 from appliance.models import (Attachment, Comment, Customer, CustomerContact, Mailbox, MailMessage,
                               Ticket, TicketLink, utcnow)
 from appliance.rules.access import SYSTEM
@@ -192,7 +193,7 @@ def test_a_message_without_message_id_twice_makes_one_ticket(backend, settings, 
     again = mail_intake.ingest(raw, settings)
     assert first.status == "created" and again.status == "duplicate"
     assert Ticket.select().count() == 1
-    assert MailMessage.get_by_id(first.mail_message_id).dedupe_key.startswith("sha256:")
+    assert MailMessage.get_by_id(first.mail_message_id).dedupe_key.startswith("fp:")
 
 
 def test_nul_and_other_controls_in_ids_and_addresses_do_not_stop_storing(backend, settings,
@@ -290,10 +291,19 @@ def test_a_concurrent_twin_that_commits_first_wins_and_this_intake_stores_nothin
     def twin_commits_meanwhile(raw, msg, s):
         files = write(raw, msg, s)
         MailMessage.create(direction="in", message_id="<m1@customer.example>", status="processed",
-                           dedupe_key=mail_intake.dedupe_key(Mailbox.get().id, "<m1@customer.example>", ""))
+                           dedupe_key=dedupe.dedupe_key(Mailbox.get().id, "<m1@customer.example>",
+                                                        dedupe.fingerprint(msg)))
         return files
     monkeypatch.setattr(mail_intake, "_write_files", twin_commits_meanwhile)
     result = mail_intake.ingest(mail(files=[("screen.png", "image", "png", PNG)]), settings)
     assert result.status == "duplicate"
     assert Ticket.select().count() == 0 and MailMessage.select().count() == 1
     assert stored_files(settings) == []
+
+
+def test_files_inside_a_winmail_dat_become_ticket_attachments(backend, settings, site):
+    result = mail_intake.ingest((CORPUS / "tnef_winmail_dat_with_files.eml").read_bytes(), settings)
+    assert result.status == "created"
+    names = {a.filename: a.internal for a in Attachment.select().where(
+        Attachment.ticket == result.ticket_id)}
+    assert names == {"报价单 2025.pdf": False, "photo.png": False, "original.eml": True}

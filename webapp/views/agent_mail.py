@@ -35,6 +35,7 @@ MAIL_ERRORS = {
     "the relay does not offer STARTTLS": _l("the relay does not offer STARTTLS"),
 }
 _WITH_CODE = re.compile(r"^(.*) \((\d{3})\)$")
+_BOUNCED = re.compile(r"^bounced(?:: (.*))?$", re.DOTALL)
 # Timeline words for the outbox's events (services.mail_outbound records them).
 EVENT_LABELS.setdefault("mail_failed", _l("e-mail reply not sent"))
 EVENT_LABELS.setdefault("mail_retried", _l("sent the e-mail reply again"))
@@ -63,6 +64,10 @@ def _mail_status(status: str) -> str:
 
 @bp.app_template_filter("mail_error")
 def _mail_error(error: str) -> str:
+    bounced = _BOUNCED.match(error or "")
+    if bounced:
+        return _("returned by the recipient's mail server: %(detail)s",
+                 detail=bounced.group(1) or "-")
     m = _WITH_CODE.match(error or "")
     if m and m.group(1) in MAIL_ERRORS:
         return f"{MAIL_ERRORS[m.group(1)]} ({m.group(2)})"

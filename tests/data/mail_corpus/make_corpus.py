@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import quopri
+import struct
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -558,6 +559,60 @@ def automation_cases() -> None:
          "Re: disk space", "bottom@corp.example", "98% used")
 
 
+def tnef_attribute(level: int, attr: int, data: bytes) -> bytes:
+    return struct.pack("<BII", level, attr, len(data)) + data + struct.pack("<H", sum(data) & 0xFFFF)
+
+
+def mapi_properties(props: list[tuple[int, int, object]]) -> bytes:
+    """A TNEF MAPI property list: (type, id, value); id 0x8000+ is written as a named one."""
+    out = struct.pack("<I", len(props))
+    for ptype, pid, value in props:
+        out += struct.pack("<HH", ptype, pid)
+        if pid >= 0x8000:
+            name = "X-Gongdan-Test".encode("utf-16-le") + b"\0\0"
+            out += bytes(range(16)) + struct.pack("<II", 1, len(name)) + name + b"\0" * (-len(name) % 4)
+        if ptype in (0x001E, 0x001F, 0x0102):
+            data = value.encode("utf-16-le") + b"\0\0" if ptype == 0x001F else value
+            out += struct.pack("<II", 1, len(data)) + data + b"\0" * (-len(data) % 4)
+        else:
+            out += struct.pack("<I", value)
+    return out
+
+
+def tnef(files: list[tuple[str, str | None, str | None, bytes]]) -> bytes:
+    """winmail.dat as Outlook writes it ([MS-OXTNEF]): per file the 8.3 title, the data and
+    a property list with the long (Unicode) name and MIME type when given."""
+    out = struct.pack("<IH", 0x223E9F78, 0x0B5A)
+    out += tnef_attribute(1, 0x00089006, struct.pack("<I", 0x00010000))   # attTnefVersion
+    out += tnef_attribute(1, 0x00069007, struct.pack("<II", 936, 0))      # attOemCodepage
+    out += tnef_attribute(1, 0x00078008, b"IPM.Microsoft Mail.Note\0")   # attMessageClass
+    for short, long_name, mime, data in files:
+        out += tnef_attribute(2, 0x00069002, struct.pack("<HIIIH", 1, 0xFFFFFFFF, 0, 0, 0))
+        out += tnef_attribute(2, 0x00018010, short.encode("gbk") + b"\0")
+        out += tnef_attribute(2, 0x0006800F, data)
+        props: list[tuple[int, int, object]] = [(0x0003, 0x0E21, 0), (0x0003, 0x8005, 7)]
+        if long_name:
+            props.append((0x001F, 0x3707, long_name))
+        if mime:
+            props.append((0x001E, 0x370E, mime.encode() + b"\0"))
+        out += tnef_attribute(2, 0x00069005, mapi_properties(props))
+    return out
+
+
+def tnef_cases() -> None:
+    data = tnef([("BAOJIA~1.PDF", "报价单 2025.pdf", "application/pdf", PDF),
+                 ("photo.png", None, None, PNG)])
+    case("tnef_winmail_dat_with_files.eml",
+         part(top("Dave <dave@contoso.example>", "Quote and photo",
+                  [("X-MS-TNEF-Correlator", "<00000000A1B2@contoso.example>"),
+                   ("Content-Type", 'multipart/mixed; boundary="tnef_c"')]),
+              multipart("tnef_c", [text_part("Quote and photo attached.", "us-ascii", "7bit"),
+                                   file_part('application/ms-tnef; name="winmail.dat"',
+                                             'attachment; filename="winmail.dat"', data)])),
+         "Quote and photo", "dave@contoso.example", "Quote and photo attached",
+         ["报价单 2025.pdf", "photo.png"])
+
+
 def build() -> dict[str, bytes]:
     """All corpus files by name (the .eml files and expected.json)."""
     CASES.clear()
@@ -565,7 +620,7 @@ def build() -> dict[str, bytes]:
     _IDS = iter(range(1000, 10**6))
     for group in (outlook_cases, chinese_client_cases, western_client_cases, japanese_korean_cases,
                   charset_trouble_cases, header_encoding_cases, attachment_name_cases, structure_cases,
-                  automation_cases):
+                  automation_cases, tnef_cases):
         group()
     files = {name: raw for name, raw, _ in CASES}
     expected = {name: exp for name, _, exp in sorted(CASES)}

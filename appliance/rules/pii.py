@@ -34,3 +34,33 @@ def mask_pii(text: str) -> str:
         last = m.end()
     out.append(text[last:])
     return "".join(out)
+
+
+# --- contact details on customer profiles (docs/decisions/0016-customer-identity.md) -----------
+
+FULL_CONTACT_ROLES = frozenset({"supervisor", "admin"})
+
+
+def sees_full_contacts(role: str, works_on_customer: bool) -> bool:
+    """Supervisors and administrators see a customer's phone numbers, e-mail addresses and
+    external ids in full; an agent only while working on the customer (an open ticket of
+    theirs assigned to the agent or in the agent's department); nobody else."""
+    return role in FULL_CONTACT_ROLES or (role == "agent" and works_on_customer)
+
+
+def mask_contact(kind: str, value: str) -> str:
+    """138****5678, z***@example.com, crm:***45: enough to tell contacts apart and to
+    confirm one a caller reads out, not enough to call or write to."""
+    value = value or ""
+    if kind == "email" and "@" in value:
+        local, domain = value.rsplit("@", 1)
+        return f"{local[:1]}***@{domain}"
+    if kind == "phone":
+        digits = value.lstrip("+")
+        sign = value[:len(value) - len(digits)]
+        if len(digits) >= 9:
+            return f"{sign}{digits[:3]}****{digits[-4:]}"
+        return f"{sign}{'*' * max(len(digits) - 2, 1)}{digits[-2:]}"
+    prefix, sep, rest = value.rpartition(":")
+    body = rest if sep else value
+    return f"{prefix}{sep}***{body[-2:] if len(body) > 4 else ''}"

@@ -14,7 +14,7 @@ from appliance.rules import states
 from appliance.rules.access import Actor, can_assign_to, can_view_ticket
 from appliance.rules.custom_fields import FieldDef, validate_custom_fields
 from appliance.rules.numbering import format_number, parse_number
-from appliance.services import common
+from appliance.services import common, identity
 from appliance.services.attachments import Upload, remove_files, write_files
 from appliance.settings import Settings
 
@@ -97,7 +97,9 @@ def _clean_field(name: str, value, actor: Actor, department_id: int | None):
     if name == "department_id":
         return common.exists(Department, value, "department_id")
     if name == "customer_id":
-        return common.exists(Customer, value, "customer_id")
+        # A merged customer's old id (a stale link, an integration's cache) files the
+        # ticket under the customer it was merged into, never under the tombstone.
+        return identity.survivor(common.exists(Customer, value, "customer_id"))
     if name == "assignee_id":
         return _assignee(value, actor, department_id)
     if name == "tags":

@@ -1,14 +1,15 @@
-"""Customers: list by name prefix, create, read, change, and their ticket history."""
+"""Customers: list by name prefix, create, read, change, merge, and their ticket history.
+Contacts come back masked where the caller's role requires (rules/pii.py)."""
 from __future__ import annotations
 
 from flask import g
 
-from appliance.services import customers
+from appliance.services import customer_merge, customers
 from webapp.api import api_bp
 from webapp.api.payload import (ID_RULE, MAX_ID, choice, if_match, integer, json_body, list_of,
                                 query_int, query_text, record, reply, text, text_list)
 
-CONTACT = record({"kind": choice("phone", "email"), "value": text(254), "label": text(64)},
+CONTACT = record({"kind": choice("phone", "email", "external"), "value": text(254), "label": text(64)},
                  required=("kind", "value"))
 CUSTOMER_FIELDS = {"name": text(200), "company": text(200), "tags": text_list(20, 64),
                    "notes": text(10_000), "contacts": list_of(CONTACT, 20)}
@@ -39,6 +40,16 @@ def update_customer(customer_id: int):
     version = changes.pop("expected_version", None) or if_match("customer")
     view = customers.update_customer(g.actor, customer_id, changes, expected_version=version)
     return _with_etag(view)
+
+
+@api_bp.post(f"/customers/<{ID_RULE}:customer_id>/merge")
+def merge_customer(customer_id: int):
+    """Merge this customer into "into" (supervisors and administrators)."""
+    body = json_body({"into": integer(1, MAX_ID), "expected_version": integer(1, MAX_ID)},
+                     required=("into",))
+    version = body.get("expected_version") or if_match("customer")
+    return _with_etag(customer_merge.merge_customers(g.actor, customer_id, body["into"],
+                                                     expected_version=version))
 
 
 @api_bp.get(f"/customers/<{ID_RULE}:customer_id>/tickets")

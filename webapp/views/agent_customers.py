@@ -6,7 +6,9 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from appliance.errors import Conflict, ValidationError
-from appliance.services import customers
+from appliance.rules.access import can_merge_customers
+from appliance.services import customer_merge, customers
+from appliance.services.dispatch_state import vip_tier
 from webapp.views.agent_common import actor, bp
 from webapp.views.agent_forms import customer_fields
 
@@ -26,10 +28,17 @@ def customers_list():
 @bp.get("/customers/<int:customer_id>")
 def customer(customer_id: int):
     profile = customers.get_customer(actor(), customer_id)
+    if profile.merged_into:
+        # History lives on in the survivor; the old address keeps leading there.
+        flash(_("Customer #%(source)s was merged into this customer.", source=customer_id),
+              "info")
+        return redirect(url_for("agent.customer", customer_id=profile.merged_into))
     history = customers.customer_history(actor(), customer_id, request.args.get("cursor") or None)
     next_url = url_for("agent.customer", customer_id=customer_id, cursor=history.next_cursor) \
         if history.next_cursor else None
-    return render_template("agent/customer.html", c=profile, history=history, next_url=next_url)
+    return render_template("agent/customer.html", c=profile, history=history, next_url=next_url,
+                           duplicates=customer_merge.possible_duplicates(actor(), customer_id),
+                           can_merge=can_merge_customers(actor()), vip=vip_tier(customer_id))
 
 
 def _form_values(profile=None) -> dict:
@@ -72,8 +81,11 @@ def customer_edit(customer_id: int):
     profile = customers.get_customer(actor(), customer_id)
     if request.method == "GET":
         return _render_form(profile, {})
+    changes = customer_fields(request.form)
+    if profile.contacts_masked:
+        changes.pop("contacts")  # shown masked and read-only: nothing to save
     try:
-        customers.update_customer(actor(), customer_id, customer_fields(request.form),
+        customers.update_customer(actor(), customer_id, changes,
                                   expected_version=request.form.get("expected_version"))
     except ValidationError as exc:
         return _render_form(profile, exc.fields, 400)

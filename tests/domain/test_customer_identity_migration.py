@@ -1,0 +1,104 @@
+"""Migration 0009 on a database that already holds contacts written the old way, with
+duplicates: normalised, the oldest row kept, the conflict noted, then unique."""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import peewee
+import pytest
+from peewee import CharField, DateTimeField, IntegerField, JSONField, Model, TextField
+from playhouse.migrations import Runner
+
+from appliance import migrate
+from appliance.db import bind_database, database
+from appliance.models import Customer, CustomerContact
+from tests.conftest import PG_DSN, _pg_admin
+
+
+@pytest.fixture
+def old_database(backend, settings, tmp_path):
+    """A database migrated only up to 0008; the test's own database is bound again after."""
+    name = f"gongdan_0009_{uuid.uuid4().hex[:8]}"
+    if backend == "postgres":
+        admin = _pg_admin()
+        with admin.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0')
+        url = f"{PG_DSN}/{name}"
+    else:
+        url = f"sqlite:///{tmp_path / 'old.db'}"
+    database.close()
+    bind_database(url)
+    Runner(database.obj, directory=migrate.MIGRATIONS_DIR,
+           table_name=migrate.HISTORY_TABLE).up("0008_omnichannel")
+    yield
+    database.close()
+    bind_database(settings.database_url)
+    if backend == "postgres":
+        with admin.cursor() as cur:
+            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = %s", (name,))
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.close()
+
+
+def old_tables():
+    """The two tables as 0008 left them (no merged_* columns yet)."""
+    class OldCustomer(Model):
+        name = CharField()
+        company = CharField(default="")
+        tags = JSONField(default=list)
+        notes = TextField(default="")
+        created_at = DateTimeField(default=dt.datetime(2025, 1, 1))
+        version = IntegerField(default=1)
+
+        class Meta:
+            database = database.obj
+            table_name = "customer"
+
+    class OldContact(Model):
+        customer_id = IntegerField()
+        kind = CharField()
+        value = CharField()
+        label = CharField(default="")
+
+        class Meta:
+            database = database.obj
+            table_name = "customer_contact"
+    return OldCustomer, OldContact
+
+
+def test_upgrading_keeps_the_oldest_of_duplicate_contacts_and_notes_the_conflict(
+        backend, old_database):
+    OldCustomer, OldContact = old_tables()
+    first = OldCustomer.create(name="王五").id
+    second = OldCustomer.create(name="王五（重复）", notes="旧备注").id
+    third = OldCustomer.create(name="赵六").id
+    for customer_id, kind, value in (
+            (first, "email", "Wang@Example.com"), (first, "phone", "+86 138 0013 8000"),
+            (second, "email", "wang@example.com"), (second, "phone", "13900139000 "),
+            (first, "phone", "138-0013-8000"),           # the same number twice on one customer
+            (third, "phone", "０１０-６２３４５６７８"),     # full-width digits
+            (third, "email", "wang@example.com"), (third, "phone", "not a number")):
+        OldContact.create(customer_id=customer_id, kind=kind, value=value)
+
+    assert migrate.upgrade() == ["0009_customer_identity"]
+
+    rows = list(CustomerContact.select(CustomerContact.customer, CustomerContact.kind,
+                                       CustomerContact.value).order_by(CustomerContact.id).tuples())
+    assert rows == [(first, "email", "wang@example.com"), (first, "phone", "13800138000"),
+                    (second, "phone", "13900139000"), (third, "phone", "01062345678"),
+                    (third, "phone", "not a number")]
+    assert Customer.get_by_id(first).notes == "" and Customer.get_by_id(first).version == 1
+    moved = Customer.get_by_id(second)
+    # Masked: agents read notes but see other customers' contacts only masked.
+    assert moved.notes.startswith("旧备注\n\n[upgrade 0009] The email contact w***@example.com "
+                                  f"was also recorded for customer #{first}")
+    assert "wang@example.com" not in moved.notes
+    assert moved.version == 2
+    third_notes = Customer.get_by_id(third).notes
+    assert f"customer #{first}" in third_notes and "wang@example.com" not in third_notes
+    assert Customer.get_by_id(third).merged_into is None
+    with pytest.raises(peewee.IntegrityError):
+        with database.atomic():
+            CustomerContact.create(customer=third, kind="phone", value="13800138000")

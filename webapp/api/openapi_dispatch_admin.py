@@ -1,15 +1,14 @@
 """OpenAPI paths and schemas of webapp/api/dispatch_admin.py.
 
-webapp.api.openapi imports this module before it defines its helpers, so the few it
-needs are repeated here (importing them back would be circular)."""
+Operations are built with openapi_parts; the error responses they name are defined in
+openapi.py."""
 from __future__ import annotations
 
 from appliance.models.org import ROLES
 from appliance.rules import dispatch_config, routing, states
+from webapp.api.openapi_parts import json_body, json_response, operation
 from webapp.api.openapi_schemas import BOOL, ID, TEXT, TIME, array, nullable, obj, ref
 
-_ERRORS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
-           409: "Conflict", 413: "PayloadTooLarge", 415: "UnsupportedMediaType"}
 WRITE = (400, 403, 404, 413, 415)
 INT = {"type": "integer"}
 NUMBER = {"type": "number"}
@@ -23,25 +22,12 @@ def _path(name: str) -> dict:
     return {"name": name, "in": "path", "required": True, "schema": ID, "example": 1}
 
 
-def _json(status: int, schema: str, description: str, headers: dict | None = None) -> dict:
-    body = {"description": description, "content": {"application/json": {"schema": ref(schema)}}}
-    return {str(status): {**body, **({"headers": headers} if headers else {})}}
-
-
-def _body(schema: str, example: dict) -> dict:
-    return {"required": True,
-            "content": {"application/json": {"schema": ref(schema), "example": example}}}
-
-
 def op(op_id: str, summary: str, ok: dict, errors=(), params=(), body=None) -> dict:
-    responses = dict(ok)
-    for code in sorted(set(errors) | {401, 403}):
-        responses[str(code)] = {"$ref": f"#/components/responses/{_ERRORS[code]}"}
-    out = {"operationId": op_id, "tags": ["dispatch administration"], "summary": summary,
-           "responses": responses, "parameters": list(params)}
-    if body:
-        out["requestBody"] = body
-    return out
+    return operation(op_id, "dispatch administration", summary, ok, errors, params, body,
+                     always=(401, 403), list_params=True)
+
+
+_json, _body = json_response, json_body
 
 
 DEPT, USER, CATEGORY = [_path("department_id")], [_path("user_id")], [_path("category_id")]

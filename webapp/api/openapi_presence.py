@@ -1,17 +1,15 @@
 """OpenAPI paths and schemas of webapp/api/presence.py (merged by webapp/api/openapi.py).
 
-openapi.py imports this module before it defines its helpers, so `_op`, `_json` and
-`_body` below are small copies of its `op`, `_json` and `_body` (importing them would
-be circular); the error responses they name are defined there.
+Operations are built with openapi_parts; the error responses they name are defined in
+openapi.py.
 """
 from __future__ import annotations
 
 from appliance.models.dispatch import PRESENCES
 from appliance.services.notifications import MAX_IDS, MAX_LIMIT
+from webapp.api.openapi_parts import json_body, json_response, operation
 from webapp.api.openapi_schemas import BOOL, ID, TEXT, TIME, array, nullable, obj, ref
 
-_ERRORS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
-           409: "Conflict", 413: "PayloadTooLarge", 415: "UnsupportedMediaType"}
 WRITE = (400, 413, 415)
 TAG = "dispatch (me)"
 TAKE_REASONS = ("", "queue_empty", "at_capacity", "none_qualified")
@@ -19,27 +17,10 @@ TAKE_REASONS = ("", "queue_empty", "at_capacity", "none_qualified")
 
 def _op(op_id: str, summary: str, ok: dict, errors=(), params=(), body=None,
         description: str = "") -> dict:
-    responses = dict(ok)
-    for code in sorted(set(errors) | {401}):
-        responses[str(code)] = {"$ref": f"#/components/responses/{_ERRORS[code]}"}
-    out = {"operationId": op_id, "tags": [TAG], "summary": summary, "responses": responses}
-    if description:
-        out["description"] = description
-    if params:
-        out["parameters"] = list(params)
-    if body:
-        out["requestBody"] = body
-    return out
+    return operation(op_id, TAG, summary, ok, errors, params, body, description=description)
 
 
-def _json(status: int, schema: str, description: str) -> dict:
-    return {str(status): {"description": description,
-                          "content": {"application/json": {"schema": ref(schema)}}}}
-
-
-def _body(schema: str, example: dict) -> dict:
-    return {"required": True,
-            "content": {"application/json": {"schema": ref(schema), "example": example}}}
+_json, _body = json_response, json_body
 
 
 def _query(name: str, schema: dict, description: str) -> dict:

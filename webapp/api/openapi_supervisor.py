@@ -1,17 +1,15 @@
 """OpenAPI paths and schemas of webapp/api/supervisor.py.
 
-webapp/api/openapi.py imports this module before it defines its helpers, so the few it
-needs (op, _json, _body) are small copies here; the schema builders come from
-openapi_schemas, which imports nothing of the document.
+Operations are built with openapi_parts, schemas with openapi_schemas; the error
+responses they name are defined in openapi.py.
 """
 from __future__ import annotations
 
 from appliance.models.dispatch import PRESENCES
 from appliance.rules.routing import COMPONENTS
+from webapp.api.openapi_parts import json_body, json_response, operation
 from webapp.api.openapi_schemas import BOOL, ID, TEXT, TIME, array, nullable, obj, ref
 
-ERROR_RESPONSES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
-                   409: "Conflict", 413: "PayloadTooLarge", 415: "UnsupportedMediaType"}
 WRITE = (400, 413, 415)
 MODES = ("auto", "pulled", "manual", "queued", "redistributed")
 INT = {"type": "integer"}
@@ -20,26 +18,14 @@ TID = [{"$ref": "#/components/parameters/TicketId"}]
 
 
 def op(op_id: str, summary: str, ok: dict, errors=(), params=(), body=None) -> dict:
-    responses = dict(ok)
-    for code in sorted(set(errors) | {401}):
-        responses[str(code)] = {"$ref": f"#/components/responses/{ERROR_RESPONSES[code]}"}
-    out = {"operationId": op_id, "tags": ["dispatch"], "summary": summary,
-           "responses": responses}
-    if params:
-        out["parameters"] = list(params)
-    if body:
-        out["requestBody"] = body
-    return out
+    return operation(op_id, "dispatch", summary, ok, errors, params, body)
 
 
 def _json(schema: str, description: str) -> dict:
-    return {"200": {"description": description,
-                    "content": {"application/json": {"schema": ref(schema)}}}}
+    return json_response(200, schema, description)
 
 
-def _body(schema: str, example: dict) -> dict:
-    return {"required": True,
-            "content": {"application/json": {"schema": ref(schema), "example": example}}}
+_body = json_body
 
 
 PRESENCE = {"type": "string", "enum": list(PRESENCES)}

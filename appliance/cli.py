@@ -233,6 +233,7 @@ from appliance.cli_model import model  # noqa: E402
 from appliance.cli_ai import ai  # noqa: E402
 from appliance.cli_dispatch import dispatch  # noqa: E402
 from appliance.cli_mail import mail, mailbox  # noqa: E402
+from appliance.cli_intake import integration  # noqa: E402
 import appliance.cli_ai_eval  # noqa: E402,F401  (adds `ai eval` to the group)
 
 main.add_command(model)
@@ -240,6 +241,7 @@ main.add_command(ai)
 main.add_command(dispatch)
 main.add_command(mail)
 main.add_command(mailbox)
+main.add_command(integration)
 
 
 if __name__ == "__main__":

@@ -56,7 +56,8 @@ def up(migrator, db):
         class Meta:
             database = db
             table_name = 'conversation'
-            indexes = ((("channel", "external_id"), True), (("customer", "id"), False),
+            # Idempotency per integration token (edited in place: 0008 never shipped).
+            indexes = ((("token", "external_id"), True), (("customer", "id"), False),
                        (("status", "id"), False))
 
     class WebForm(Model):

@@ -24,8 +24,9 @@ class IntegrationToken(BaseModel):
 
 class Conversation(BaseModel):
     """One finished chat or phone call, as posted; the AI step decides whether it needs a
-    ticket. Idempotent by (channel, external_id): a second delivery of the same payload
-    answers with this row, a different payload under the same id is a conflict."""
+    ticket. Idempotent by (token, external_id): a second delivery of the same payload
+    answers with this row, a different payload under the same id is a conflict. Keyed by
+    the integration that posted it, so two systems' ids never meet."""
     channel = pw.CharField(max_length=8)                       # chat | call
     external_id = pw.CharField(max_length=200)
     token = pw.ForeignKeyField(IntegrationToken, null=True, on_delete="SET NULL")
@@ -48,7 +49,7 @@ class Conversation(BaseModel):
     analysed_at = pw.DateTimeField(null=True)
 
     class Meta:
-        indexes = ((("channel", "external_id"), True), (("customer", "id"), False),
+        indexes = ((("token", "external_id"), True), (("customer", "id"), False),
                    (("status", "id"), False))
 
 

@@ -12,8 +12,11 @@ from appliance.rules import states
 from appliance.services.links import LINK_KINDS
 from appliance.services.queues import SORTS, VIEWS
 from webapp.api import api_bp
+from webapp.api.openapi_parts import json_body, json_response, operation
 from webapp.api.openapi_schemas import ID, SCHEMAS, array, ref
 from webapp.api import openapi_dispatch_admin, openapi_presence, openapi_supervisor
+from webapp.api import openapi_callbacks
+from webapp.api import openapi_intake
 from webapp.api.payload import reply
 
 ERRORS = {400: ("BadRequest", "Invalid input: validation_error (details.fields names each "
@@ -78,29 +81,13 @@ TICKET_FILTERS = [
 ]
 
 
-def _json(status: int, schema: str, description: str, headers: dict | None = None) -> dict:
-    body = {"description": description, "content": {"application/json": {"schema": ref(schema)}}}
-    return {str(status): {**body, **({"headers": headers} if headers else {})}}
-
-
-def _body(schema: str, example: dict | None = None, media: str = "application/json") -> dict:
-    content = {"schema": ref(schema), **({"example": example} if example else {})}
-    return {"required": True, "content": {media: content}}
+_json, _body = json_response, json_body
 
 
 def op(op_id: str, tag: str, summary: str, ok: dict, errors=(), params=(), body=None,
        public: bool = False) -> dict:
-    responses = dict(ok)
-    for code in sorted(set(errors) | ({401} if not public else set())):
-        responses[str(code)] = {"$ref": f"#/components/responses/{ERRORS[code][0]}"}
-    out = {"operationId": op_id, "tags": [tag], "summary": summary, "responses": responses}
-    if params:
-        out["parameters"] = list(params)
-    if body:
-        out["requestBody"] = body
-    if public:
-        out["security"] = []
-    return out
+    return operation(op_id, tag, summary, ok, errors, params, body,
+                     always=() if public else (401,), security=[] if public else None)
 
 
 WRITE = (400, 413, 415)
@@ -187,6 +174,17 @@ PEOPLE_PATHS = {
         "patch": op("updateCustomer", "customers", "Change a customer (staff)",
                     _json(200, "Customer", "The customer", ETAG), (*WRITE, 403, 404, 409),
                     [_p("CustomerId"), _p("IfMatch")], _body("CustomerChange", {"notes": "大客户"}))},
+    "/customers/{customer_id}/merge": {
+        "post": {**op("mergeCustomer", "customers",
+                      "Merge this customer into another (supervisors, administrators)",
+                      _json(200, "Customer", "The surviving customer", ETAG),
+                      (*WRITE, 403, 404, 409), [_p("CustomerId"), _p("IfMatch")],
+                      _body("CustomerMerge", {"into": 2})),
+                 "description": "Tickets, contacts, conversations and portal logins move to "
+                               "`into`; tags are united and notes appended; this customer "
+                               "keeps pointing there (merged_into). expected_version or "
+                               "If-Match is the version of the customer in the path. "
+                               "Repeating a done merge returns the survivor again."}},
     "/customers/{customer_id}/tickets": {
         "get": op("customerTickets", "customers", "The customer's tickets, newest first",
                   _json(200, "TicketPage", "One page of tickets"), (400, 404),
@@ -270,12 +268,15 @@ def document() -> dict:
         "security": [{"bearer": []}],
         "paths": {**TICKET_PATHS, **PEOPLE_PATHS, **ORG_PATHS, **TRIAGE_PATHS,
                   **openapi_presence.PATHS, **openapi_supervisor.PATHS,
-                  **openapi_dispatch_admin.PATHS},
+                  **openapi_dispatch_admin.PATHS, **openapi_callbacks.PATHS,
+                  **openapi_intake.PATHS},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                           "description": "A personal API token (gd_…)"}},
+                                           "description": "A personal API token (gd_…)"},
+                                "integration": openapi_intake.SECURITY_SCHEME},
             "schemas": {**SCHEMAS, **openapi_presence.SCHEMAS, **openapi_supervisor.SCHEMAS,
-                        **openapi_dispatch_admin.SCHEMAS},
+                        **openapi_dispatch_admin.SCHEMAS, **openapi_callbacks.SCHEMAS,
+                        **openapi_intake.SCHEMAS},
             "parameters": PARAMETERS,
             "responses": {name: _error_response(code, name, text)
                           for code, (name, text) in ERRORS.items()},

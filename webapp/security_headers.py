@@ -15,7 +15,10 @@ def init_app(app: Flask) -> None:
         h.setdefault("Content-Security-Policy", CSP)
         h.setdefault("X-Content-Type-Options", "nosniff")
         h.setdefault("Referrer-Policy", "same-origin")
-        h.setdefault("X-Frame-Options", "DENY")
+        if "frame-ancestors 'none'" in h["Content-Security-Policy"]:
+            # A page that set its own frame-ancestors (embeddable web forms) is framed
+            # by those origins only; X-Frame-Options cannot list origins, so it is left out.
+            h.setdefault("X-Frame-Options", "DENY")
         h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if request.is_secure:
             h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")

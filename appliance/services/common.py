@@ -48,6 +48,21 @@ def ensure_live(t: Ticket) -> None:
                        merged_into=survivor.number if survivor else None)
 
 
+def check_all(checks: dict) -> dict:
+    """Run every field check (name -> callable) and return name -> value; raise one
+    ValidationError naming every bad field, so a form shows all its errors at once."""
+    errors: dict = {}
+    values: dict = {}
+    for name, check in checks.items():
+        try:
+            values[name] = check()
+        except ValidationError as exc:
+            errors.update(exc.fields)
+    if errors:
+        raise ValidationError(errors)
+    return values
+
+
 def clean_text(value, field: str, *, required: bool = False, max_len: int = 100_000,
                single_line: bool = False) -> str:
     """Strip, drop control characters, enforce length; raise ValidationError naming the field."""

@@ -1,4 +1,136 @@
-"""Public web forms /forms/<slug> (issue 5; being built)."""
-from flask import Blueprint
+"""Public web forms /forms/<slug>: a minimal page (no agent chrome) that the form's
+allowed origins may frame.
+
+A framed page may not get its cookies (third-party cookies), so the POST is protected
+by a signed, timestamped token bound to the form (appliance.services.webforms) instead
+of the session CSRF token, and this one view is exempt from flask-wtf's CSRF check.
+Nothing here reads or sets the session. The language comes from ?lang= or the browser.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from appliance.errors import DomainError, NotFound, ValidationError
+from appliance.services import webforms
+from appliance.services.attachments import Upload
+from webapp.auth import csrf
+from webapp.i18n import LANGUAGES
+from webapp.security_headers import CSP
+from webapp.views.forms_labels import translate, translated
 
 bp = Blueprint("forms", __name__, url_prefix="/forms")
+
+FIELDS = ("name", "email", "phone", "subject", "description")
+THANKS_MAX_AGE = 3600
+
+
+def _settings():
+    return current_app.config["GONGDAN"]
+
+
+def language() -> str:
+    """?lang=zh_CN|en (kept in a hidden field on POST), else the browser, else the default."""
+    chosen = request.values.get("lang", "")
+    if chosen in LANGUAGES:
+        return chosen
+    best = request.accept_languages.best_match(["zh-CN", "zh", "en"])
+    if best:
+        return "en" if best == "en" else "zh_CN"
+    return _settings().default_locale
+
+
+def client_address() -> str:
+    """The client: the peer address, unless the peer is a trusted proxy (nginx on the same
+    machine by default); then the nearest X-Forwarded-For hop that is not a trusted proxy.
+    Hops further left are client-supplied and never believed."""
+    trusted = set(_settings().trusted_proxies)
+    remote = request.remote_addr or ""
+    if remote not in trusted:
+        return remote
+    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",")]
+    for hop in reversed([h for h in hops if h]):
+        if hop not in trusted:
+            return hop[:64]
+    return remote
+
+
+def frame_csp(origins: list[str]) -> str:
+    """The app's policy with frame-ancestors naming the form's origins ('none' if none)."""
+    allowed = " ".join(origins) if origins else "'none'"
+    return CSP.replace("frame-ancestors 'none'", f"frame-ancestors {allowed}")
+
+
+def _page(form, lang: str, status: int = 200, **context):
+    with force_locale(lang):
+        html = render_template(context.pop("template", "public/form.html"), form=form, lang=lang,
+                               **context)
+    response = current_app.make_response((html, status))
+    response.headers["Content-Security-Policy"] = frame_csp(form.embed_origins)
+    return response
+
+
+def _form_page(form, lang: str, values=None, errors=None, notice: str = "", status: int = 200):
+    token = webforms.issue_token(form.slug, _settings())
+    return _page(form, lang, status, values=values or {}, errors=errors or {}, notice=notice,
+                 token=token, files_again=bool(errors) and form.allow_attachments)
+
+
+@bp.get("/<slug>")
+def show(slug: str):
+    return _form_page(webforms.public_form(slug), language())
+
+
+def _uploads() -> list[Upload]:
+    files = [f for f in request.files.getlist("attachments") if f and f.filename]
+    return [Upload(f.filename, f.read()) for f in files]
+
+
+def _thanks_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(_settings().secret_key, salt="gongdan.webform.thanks")
+
+
+@bp.post("/<slug>")
+@csrf.exempt
+def submit(slug: str):
+    form = webforms.public_form(slug)
+    lang = language()
+    values = {n: request.form.get(n, "") for n in FIELDS}
+    with force_locale(lang):
+        return _submit(form, lang, values)
+
+
+def _submit(form, lang: str, values: dict):
+    s = webforms.Submission(**values, honeypot=request.form.get("website", ""),
+                            uploads=_uploads())
+    try:
+        result = webforms.submit(form.slug, s, client_address(), _settings(),
+                                 token=request.form.get("form_token", ""))
+    except webforms.FormTokenError as exc:
+        notice = (_("That was quick. Please check your message, then send it again.")
+                  if exc.reason == "too_fast" else
+                  _("The form had expired. Please send it again."))
+        return _form_page(form, lang, values, {"form": notice}, notice, 400)
+    except webforms.RateLimited:
+        return _page(form, lang, 429, template="public/form_limited.html")
+    except ValidationError as exc:
+        return _form_page(form, lang, values, translated(exc.fields), "", 400)
+    except NotFound:
+        raise
+    except DomainError as exc:  # an attachment refused: too large (413) or wrong type (415)
+        return _form_page(form, lang, values, {"attachments": translate(exc.message)}, "",
+                          exc.http_status)
+    sealed = _thanks_serializer().dumps(result.ticket_number)
+    return redirect(url_for("forms.thanks", slug=form.slug, lang=lang, r=sealed), 303)
+
+
+@bp.get("/<slug>/thanks")
+def thanks(slug: str):
+    form = webforms.public_form(slug)
+    try:
+        number = _thanks_serializer().loads(request.args.get("r", ""), max_age=THANKS_MAX_AGE)
+    except BadSignature:
+        abort(404)
+    return _page(form, language(), template="public/form_thanks.html", number=number)

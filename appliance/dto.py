@@ -154,6 +154,11 @@ class CustomerView:
     contacts: list[ContactView]
     created_at: dt.datetime
     version: int
+    # Identity (docs/decisions/0016): contacts masked for this reader; the survivor this
+    # customer was merged into.
+    contacts_masked: bool = False
+    merged_into: int | None = None
+    merged_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -232,3 +232,4 @@ def _import_handlers() -> None:
     import appliance.services.triage  # noqa: F401
     import appliance.services.ai_training  # noqa: F401
     import appliance.services.assist  # noqa: F401
+    import appliance.services.conversations  # noqa: F401

@@ -105,6 +105,19 @@ class Settings:
         "set away (and their unstarted tickets are routed to others)."))
     dispatch_stats_window_days: int = field(default=90, metadata=_doc(
         "Rolling window, in days, of closed tickets behind each agent's efficiency figures."))
+    webform_limit_per_hour: int = field(default=5, metadata=_doc(
+        "Posts one client (by address) may make to the public web forms per hour; more get "
+        "HTTP 429."))
+    webform_form_limit_per_minute: int = field(default=30, metadata=_doc(
+        "Posts one public web form takes per minute from all clients together; more get "
+        "HTTP 429."))
+    trusted_proxies: tuple[str, ...] = field(default=("127.0.0.1", "::1"), metadata=_doc(
+        "Addresses of reverse proxies (nginx) whose X-Forwarded-For names the client for "
+        "per-client limits; requests from other addresses are taken at their own address."))
+    intake_order_patterns: tuple[str, ...] = field(default=(), metadata=_doc(
+        "Extra regular expressions for this organisation's order numbers in chat and call "
+        "transcripts, matched case-insensitively besides the built-in forms (订单号 + digits, "
+        "DD2026..., A12-345678); write [0-9] for digits."))
     mail_domain: str = field(default="gongdan.local", metadata=_doc(
         "Domain of the Message-IDs Gongdan gives the mail it sends (e.g. support.example.com)."))
     smtp_url: str = field(default="", metadata=_doc(
@@ -123,6 +136,10 @@ class Settings:
     mail_sender_limit_per_hour: int = field(default=30, metadata=_doc(
         "Messages one sender may turn into tickets or replies per hour; more are set "
         "aside (a loop or a flood)."))
+    mail_acknowledge: bool = field(default=True, metadata=_doc(
+        "Mail the \"we received your request\" confirmation with the ticket number for new "
+        "tickets from e-mail and web forms, and a notice when a message is too large (never "
+        "to automatic mail, at most 3 per address per hour); false: none."))
 
     def masked(self) -> dict[str, Any]:
         """Effective settings for display, with secrets and URL passwords masked."""
@@ -203,7 +220,10 @@ def _validate(s: Settings) -> None:
     checks += [(n, getattr(s, n) > 0, "must be greater than 0") for n in (
         "llm_threads", "llm_context", "llm_timeout_seconds", "llm_concurrency", "ai_retrain_hours",
         "presence_idle_minutes", "dispatch_stats_window_days", "mail_max_bytes",
+        "webform_limit_per_hour", "webform_form_limit_per_minute",
         "mail_sender_limit_per_hour")]
+    checks.append(("intake_order_patterns", _patterns_compile(s.intake_order_patterns),
+                   "each must be a valid regular expression"))
     checks.append(("smtp_url", s.smtp_url == "" or s.smtp_url.startswith("smtp://"),
                    "must be empty or smtp://host:port"))
     checks.append(("smtp_security", s.smtp_security in ("starttls", "tls", "none"),
@@ -216,6 +236,16 @@ def _validate(s: Settings) -> None:
     for name, ok, why in checks:
         if not ok:
             raise SettingsError(f"setting '{name}': {why} (got {getattr(s, name)!r})")
+
+
+def _patterns_compile(patterns: tuple[str, ...]) -> bool:
+    import re
+    try:
+        for p in patterns:
+            re.compile(p)
+    except re.error:
+        return False
+    return True
 
 
 # As appliance.mail.imap.LOOPBACK; kept here so settings imports nothing heavy.

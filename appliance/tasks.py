@@ -45,7 +45,7 @@ INTERACTIVE_PRIORITY = 50
 BACKGROUND_PRIORITY = 0
 # Jobs that hold a thread for seconds or minutes, by lane. Everything else is fast.
 SLOW_LANES = {"enrich_ticket": "background", "train_classifiers": "background",
-              "ai_draft": "interactive"}
+              "ai_draft": "interactive", "analyse_conversation": "background"}
 LANE_PRIORITY = {"background": BACKGROUND_PRIORITY, "interactive": INTERACTIVE_PRIORITY}
 # Fast jobs a ticket change creates together; one queue message runs them all, in this
 # order (triage first: it should not wait for a search-index commit).
@@ -128,10 +128,13 @@ def _send_due_mail() -> None:
 
 
 def _fetch_mail() -> None:
-    """A fetch job for each mailbox fetched over IMAP (services.mail_fetch)."""
-    from appliance.services import mail_fetch
+    """A fetch job for each mailbox fetched over IMAP (services.mail_fetch), and an IMAP
+    IDLE watcher for each that fetches within seconds (services.mail_idle)."""
+    from appliance import runtime
+    from appliance.services import mail_fetch, mail_idle
     with database.connection_context():
         mail_fetch.schedule_due()
+        mail_idle.keep_watching(runtime.settings())
 
 
 def _optimize_index() -> None:

@@ -93,3 +93,9 @@ def can_assign_to(actor: Actor, assignee_department_id: int | None, ticket_depar
         return True
     return actor.is_staff and (ticket_department_id is None
                                or assignee_department_id == ticket_department_id)
+
+
+def can_merge_customers(actor: Actor) -> bool:
+    """Merging moves one customer's whole history onto another and is hard to undo by
+    hand: supervisors and administrators (docs/decisions/0016-customer-identity.md)."""
+    return actor.role in ("supervisor", "admin")

@@ -489,6 +489,8 @@ def test_an_agent_creates_and_edits_a_customer(agent, settings, org):
         "contact_label": ["手机", ""]})
     assert r.status_code == 302
     cid = int(r.headers["Location"].rsplit("/", 1)[1])
+    # Agents see and change contacts of customers they work on (docs/decisions/0016).
+    after_sales_ticket(settings, org, "赵六的问题", customer_id=cid)
     form = html(agent.get(f"/agent/customers/{cid}/edit"))
     assert 'value="13900001111"' in form
     r = agent.post(f"/agent/customers/{cid}/edit", {

@@ -94,11 +94,18 @@ RESPONSES = {
                 description="One page of a list; pass next_cursor as `cursor` for the next."),
     "TicketPage": {"allOf": [ref("Page"), {"properties": {"items": array(ref("Ticket"))}}]},
     "Contact": obj({"id": {"type": "integer"}, "kind": {"type": "string",
-                                                        "enum": ["phone", "email"]},
-                    "value": TEXT, "label": TEXT}),
+                                                        "enum": ["phone", "email", "external"]},
+                    "value": {"type": "string", "description": "Normalised; masked "
+                              "(138****5678, z***@example.com) when contacts_masked"},
+                    "label": TEXT}),
     "Customer": obj({"id": {"type": "integer"}, "name": TEXT, "company": TEXT,
                      "tags": array(TEXT), "notes": TEXT, "contacts": array(ref("Contact")),
-                     "created_at": TIME, "version": {"type": "integer"}}),
+                     "created_at": TIME, "version": {"type": "integer"},
+                     "contacts_masked": {"type": "boolean", "description": (
+                         "Agents see contacts in full only for customers with an open ticket "
+                         "assigned to them or in their department")},
+                     "merged_into": nullable({"type": "integer"}),
+                     "merged_at": nullable(TIME)}),
     "CustomerPage": {"allOf": [ref("Page"), {"properties": {"items": array(ref("Customer"))}}]},
     "User": obj({
         "id": {"type": "integer"}, "username": TEXT, "display_name": TEXT, "email": TEXT,
@@ -147,7 +154,8 @@ _EDITABLE = ("subject", "priority", "urgency", "category_id", "department_id", "
 VERSION = {"type": "integer", "minimum": 1, "maximum": MAX_ID,
            "description": "The version you read; 409 if the object changed since "
                           "(or send If-Match)."}
-CONTACT_IN = obj({"kind": {"type": "string", "enum": ["phone", "email"]}, "value": _text(254),
+CONTACT_IN = obj({"kind": {"type": "string", "enum": ["phone", "email", "external"]},
+                  "value": _text(254),
                   "label": _text(64)}, required=("kind", "value"))
 CUSTOMER_FIELDS = {"name": _text(200, 1), "company": _text(200),
                    "tags": array(_text(64), maxItems=20),
@@ -172,6 +180,7 @@ REQUESTS = {
     "Split": obj({"comment_id": ID, "subject": nullable(_text(255))}, required=("comment_id",)),
     "CustomerCreate": obj(CUSTOMER_FIELDS, required=("name",)),
     "CustomerChange": obj({**CUSTOMER_FIELDS, "expected_version": VERSION}, required=()),
+    "CustomerMerge": obj({"into": ID, "expected_version": VERSION}, required=("into",)),
     "UserCreate": obj({
         "username": {"type": "string", "pattern": "^[A-Za-z0-9_.@-]{2,64}$"},
         "display_name": _text(100, 1), "role": {"type": "string", "enum": list(ROLES)},

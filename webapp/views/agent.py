@@ -115,6 +115,7 @@ from webapp.views import agent_customers, agent_relations, agent_tickets  # noqa
 from webapp.views import agent_ai, agent_triage  # noqa: E402,F401
 from webapp.views import agent_dispatch, supervisor  # noqa: E402,F401
 from webapp.views import agent_mail  # noqa: E402,F401
+from webapp.views import agent_identity  # noqa: E402,F401
 from webapp.views import agent_callbacks, agent_conversations  # noqa: E402,F401
 
 __all__ = ["bp"]

@@ -87,6 +87,8 @@ def notification_text(n: notifications.NotificationView) -> str:
     if n.kind == "queue_escalated":
         return _("%(number)s has waited %(minutes)s minutes for an agent and was escalated.",
                  number=number, minutes=data.get("waited_minutes", "?"))
+    if n.kind == "callback_due":  # appliance.services.callbacks.remind_due
+        return _("A callback for %(number)s is due: call the customer now.", number=number)
     return n.kind
 
 

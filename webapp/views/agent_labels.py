@@ -45,6 +45,8 @@ FIELD_LABELS = {
     "comment": lazy_gettext("reply"),
 }
 EMPTY = "—"
+# Words for the keys of an event's dict value; modules add theirs (agent_callbacks).
+KEY_LABELS: dict = {}
 
 
 def event_label(kind: str) -> str:
@@ -88,7 +90,8 @@ def _mapping(value: dict, names: dict) -> str:
         return str(names.get("ticket", {}).get(value["ticket_id"], f"#{value['ticket_id']}"))
     if "filename" in value:
         return str(value["filename"])
-    return "; ".join(f"{k}: {describe_value(v, k, names)}" for k, v in value.items())
+    return "; ".join(f"{KEY_LABELS.get(k, k)}: {describe_value(v, k, names)}"
+                     for k, v in value.items())
 
 
 def describe_value(value, field: str = "", names: dict | None = None) -> str:

@@ -1,0 +1,381 @@
+"""Does a finished chat or call need a ticket, and what is it about (pure; no I/O).
+
+The decision weighs cues by who says them (docs/decisions/0015):
+- follow-up: the agent promises work after the conversation ("我帮您提交工单",
+  "转给技术", "24小时内联系您", "安排师傅上门", "we'll escalate", "call you back");
+- resolved: the customer confirms ("好了好了 可以了", "没有其他问题了", "that worked",
+  "that's all"), or the agent reports a change done in place ("已经为您修改好了");
+- unresolved: the customer says the advice failed ("还是不行", "still crashes") or
+  asks a question nobody answered at the end; a complaint or a refund/repair request
+  counts less (it is often handled in the chat).
+score > 0 means a ticket. |score| gives the confidence; near 0 the local model decides
+when one is available, otherwise "no follow-up cue" means no ticket.
+
+A conditional offer ("如果还是不行，我可以提交工单") counts half; an agent's fix in place
+after the customer's last trouble, acknowledged, settles it; money lost or disputed
+("no cash came out but I was debited", "盗刷") needs an investigation, so a ticket.
+
+Urgency and product come from small lexicons of the customer's words (urgency: danger,
+vulnerable people, outages, money taken; the agent only for safety or incident words);
+the subject (when no model writes one)
+is the first substantive thing the customer said, and the description is everything
+the customer said without greetings, thanks and ASR fillers.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from appliance.rules.conversation_extract import Turn
+
+# (pattern, weight). Patterns are matched case-insensitively on one message.
+FOLLOW_UP = (
+    (r"工单|维修单|报修单|提交.{0,8}(申请|维修|工单)|创建.{0,4}单|登记(?!的)|上报|加急", 1.2),
+    (r"(转|交|提交|上报|报)(给|到|至)了?.{0,8}(技术|研发|工程|团队|部门|同事|专员|主管|售后|财务)"
+     r"|反馈给|升级处理|进度.{0,8}(发到|发送|通知|告知|同步)", 1.2),
+    # someone is on the way or something is being sent ("抢修人员马上出发", "给您寄一台新的")
+    (r"(人员|师傅|工程师|技术员|抢修|维修工|快递员).{0,6}(马上|立即|立刻|尽快|已经)?(出发|赶过去|赶到|到场)"
+     r"|(给您|为您)(补寄|寄出|寄一|寄个|重新寄|换一台|换新)", 1.2),
+    (r"安排.{0,6}(师傅|工程师|上门|人员)|上门(检测|维修|安装|取件|服务)|师傅.{0,6}(上门|联系)", 1.2),
+    (r"(小时|工作日|天)内.{0,10}(联系|回复|回电|处理|到账|发送|发到|通知)|稍后.{0,4}(回电|联系)", 1.0),
+    (r"给您回电|回拨|回电|核查|核实|跟进|补发|审核后", 0.8),
+    # money that went missing is investigated after the chat ("提交争议交易调查", "lodge a dispute")
+    (r"(提交|发起|申请|登记).{0,6}(争议|调查|申诉|调账)|调查结果|调取.{0,4}(录像|监控|记录)", 1.2),
+    (r"(lodge|raise|file|open|start)(ed)? an? .{0,12}(dispute|claim|investigation|chargeback)"
+     r"|investigation (usually |will )?(take|be)|opened an investigation", 1.2),
+    (r"escalat|raise .{0,20}(ticket|request|case)|(create|open|log|logged).{0,20}(ticket|case|request)"
+     r"|logged it", 1.2),
+    (r"get back to you|call you back|(will|'ll) (contact|call|email|reach) you|email you"
+     r"|pass (this|it) on|supervisor|(we|I)'ll (arrange|send|schedule)", 1.0),
+    (r"\b(i'?m|i am|we'?re|we are|i'?ll|we'?ll|i will|we will|going to)( be)? (sending|send"
+     r"|posting|post|shipping|ship|dispatching|dispatch|couriering|courier|replacing|replace"
+     r"|refunding|refund)\b", 1.2),
+    (r"(engineer|technician|\btech\b).{0,30}(come|out|visit|call|contact|booked|be there)"
+     r"|booked an? (engineer|technician|tech\b)|get (someone|somebody|a \w+) out to you"
+     r"|arrange.{0,12}(pickup|exchange|visit|replacement)|arranged an? (exchange|replacement)"
+     r"|returns team|priority incident", 1.2),
+    (r"within (\d+|an?|one|two|three|four|five|six|eight|twelve|24|48|a few|a couple of)"
+     r" (hours?|minutes|(business |working )?days?)|within the hour", 0.8),
+)
+RESOLVED = (
+    (r"解决了|可以了|好了好了|没问题了|没有其他问题|没有别的|没有了|能用了|正常了|可以上网了"
+     r"|(?<![我人经都])出来了|搞定|成功了|收到了|没事了|没啥事了|没别的事|没其他事", 1.2),
+    (r"明白了|知道了|清楚了|了解了|原来是这样|那我再", 0.8),
+    (r"that worked|it worked|works now|working now|it's working|fixed it|it'?s back"
+     r"|problem solved|all good|that'?s all|no further|that helps|that'?s helpful|i'?m in now"
+     r"|all i needed|thanks for the info|got it,? thanks|alright got it"
+     r"|(is|'s|are|'re) (back )?(on|running|working) (now|again)|(running|working) again"
+     r"|there we go|that did (it|the trick)|\b(4g|5g|data|internet|wi-?fi|signal|connection|it"
+     r"|service|network|line|app|site)('s| is| are) (back )?up\b",
+     1.2),
+)
+DONE_IN_PLACE = (
+    (r"已经?(为|帮|给)您.{0,8}(修改|更换|更改|重置|取消|退订|开通|关闭|解绑|绑定|补偿|赔偿|返还|发放)"
+     r"|已经?(修改|更换)(好|成功)", 0.6),
+    (r"已经?(为|帮|给)您.{0,6}(备注|改约|延期|延长|恢复|激活|解锁|设置|催促|加速)", 0.6),
+    (r"\bdone\b|i'?ve (just )?(sent|reset|changed|updated|cancelled|canceled)|is cancelled"
+     r"|is now|it'?s now", 0.6),
+)
+# The agent takes back an offer of later work because it is no longer needed ("那就不需要
+#师傅上门了，报修单就不提交了", "no engineer needed, I won't book the visit"): the
+# promises before it no longer count, and it counts as settled in place.
+WITHDRAWN = (
+    (r"(不需要|不用|无需|没必要|不必)(再)?(给您|帮您)?(安排)?(师傅|工程师|人员)?"
+     r"(上门|提交|登记|报修|派单|预约)(\w{0,4}?(工单|单子|申请|单))?"
+     r"|(工单|报修单|维修单|报修|维修|登记|预约|上门)[^，。,.!?！？]{0,8}?(就|也|先)?不(再)?"
+     r"(给您|帮您|为您)?(提交|登记|创建|安排|派|预约)了?"
+     r"|(取消|撤销|撤回|作废)(了|掉)?(这个|您的)?(工单|报修单?|维修单|登记|预约|上门)"
+     r"|(就|也|先)不(再)?(给您|帮您|为您)?(提交|登记|创建|安排|派|预约)(报障|报修|维修|申请|预约"
+     r"|上门)?(工单|单子|单)?(?<=[障修请约门单子记])", 1.0),
+    (r"\bno (need (for|to) )?(an? |the )?(engineer|technician|tech|visit|ticket|repair"
+     r"|call-?out)s?( (is )?(needed|required|necessary))?"
+     r"|(won'?t|will not|don'?t need to|no need to|not going to) (book|raise|log|open|send"
+     r"|arrange|schedule|submit|create|file) (an? |the |that |this |your |any )?(\w+ )?"
+     r"(engineer|technician|tech|visit|ticket|repair|request|case|booking|call-?out|someone"
+     r"|anyone)|(cancel(led)?|withdraw(n)?) (the|that|this|your) (\w+ )?(ticket|visit|booking"
+     r"|request|case)", 1.0),
+)
+# Danger to people or property: a ticket whatever else is said (an emergency crew, a
+# safety report), and never settled by "好了" or "I'm outside now".
+HAZARD = (
+    (r"煤气味|燃气味|漏气|(煤气|燃气|天然气)泄[漏露]|冒烟|(?<!打)着火|起火|火花|烧焦|焦糊?味|触电|漏电"
+     r"|\b(gas leak|smell(s|ing)? (of )?gas|smoke|smoking|on fire|caught fire|sparks?|sparking"
+     r"|burning smell|electric shock|flood(ed|ing))\b", 1.6),
+)
+# The customer takes back a complaint or a request, or says the fault was theirs ("投诉就算了",
+# "是我搞错了", "never mind the refund", "my mistake"): settled, and the cue it names
+# no longer counts.
+DROPPED = (
+    (r"(投诉|退款|退货|换货|维修|报修|师傅|上门)[^，。,.!?！？]{0,4}?(就)?(算了|不用了|不要了|取消)"
+     r"|不(投诉|退|换|修)了|是我(自己)?(搞|弄|看|操作|设置)错了|不用(师傅|人|工程师)?(来|过来|上门)了"
+     r"|\b(never ?mind|forget (it|the \w+)|cancel (the|my) (complaint"
+     r"|refund|return|visit))\b", 1.2),
+)
+UNRESOLVED = (
+    (r"还是不行|还是不|没用|不管用|没解决|怎么还没|还没到|一直(不|没)|仍然|没找到|找不到|不行啊", 1.0),
+    (r"still (not|doesn|does|crash|flicker|no)|doesn'?t work|didn'?t (help|work)|not acceptable"
+     r"|never (got|received|arrived)|when will it be fixed|it still|can'?t find|couldn'?t find", 1.0),
+)
+PROBLEM = (
+    (r"投诉|退款|退货|换货|维修|坏了|不制冷|漏水|被盗|扣错|碎了|态度.{0,3}差|要求赔偿", 0.4),
+    (r"refund|replacement|broken|rude|complain|charged twice|hacked|defect", 0.4),
+    # money gone without what it paid for: needs an investigation, rarely settled in a chat
+    (r"吞卡|吞钞|没(有)?出钞|钱没(出来|吐出来)|扣(了)?(钱|款).{0,8}(没|未)(到|收到|出)|盗刷|被盗刷"
+     r"|不是(我)?本人(操作|消费)|追回", 0.8),
+    (r"no (cash|money) came out|debited but|was debited|charged but (never|didn'?t|not)"
+     r"|unauthori[sz]ed|fraudulent|not (me|mine)\b|didn'?t make (this|these|that|those)", 0.8),
+)
+# Urgency is read from the customer's words: the agent's "加急处理" or "燃气灶" (a product
+# named while troubleshooting) says nothing about the customer's situation. High: the
+# customer says it is urgent, or the situation is: danger (gas, fire, sparks, electricity,
+# flooding), vulnerable people at home, an outage for many or for days, money taken.
+HIGH = (r"紧急|很急|急啊|急死|^急|(?<![不别])着急|赶紧|立即|马上(?:派|来|处理|解决|安排|过来)"
+        r"|煤气味|燃气味|漏气|(?:煤气|燃气|天然气)泄[漏露]|漏水|冒烟|(?<!打)着火|起火|触电|漏电|火花|烧焦"
+        r"|焦糊?味|老人|孕妇|婴儿|新生儿|断网|整层楼|所有人|被盗|盗刷|追回"
+        r"|\b(?:urgent|emergency|asap|immediately|gas leak|smell of gas|smoke|fire|sparks?"
+        r"|sparking|sparked|burning smell|electric shock|flood(?:ed|ing)?|newborn|elderly"
+        r"|pregnant|no heating|hacked|outage|none of our|all (?:our )?users"
+        r"|whole (?:office|floor|building|team)|unauthori[sz]ed|fraud(?:ulent)?|was debited"
+        r"|no cash came out)\b"
+        r"|\b(?:internet|broadband|network|service|system|line|wifi)(?:'s| is| has)?(?: been)?"
+        r" down\b")
+# The agent's words count only where they name danger or an incident.
+AGENT_HIGH = (r"安全隐患|开窗通风|离开(?:现场|房间)|不要(?:开关电器|使用明火)"
+              r"|\b(?:priority incident|safety (?:report|team|issue)|are you safe|anyone hurt"
+              r"|evacuate)\b")
+# Low: the customer asks a question or plans ahead, with no date pressing.
+LOW = (r"不急|不着急|有空|方便的时候|咨询一下|问一下|想约|约一下|下个月|下周|(?:以后|哪天|周末)都行"
+       r"|\b(?:no rush|no hurry|whenever|not urgent|just wondering|next (?:week|month))\b")
+
+# Household appliances, electronics, services and payment cards. The earliest one the
+# customer names wins; a longer name starting at the same place ("蓝牙耳机") beats its tail.
+PRODUCTS = (
+    "扫地机器人", "净水器", "热水器", "洗衣机", "洗碗机", "冰箱", "空调", "电视", "路由器", "光猫",
+    "打印机", "笔记本", "电脑", "手机", "平板", "蓝牙耳机", "耳机", "音箱", "微波炉", "油烟机",
+    "燃气灶", "电饭煲", "吸尘器", "摄像头", "门锁", "宽带", "鞋子", "杯子", "沙发", "空气炸锅",
+    "烤箱", "电磁炉", "电水壶", "热水壶", "咖啡机", "豆浆机", "破壁机", "榨汁机", "加湿器",
+    "空气净化器", "净化器", "电暖器", "取暖器", "电风扇", "风扇", "吹风机", "电动牙刷", "剃须刀",
+    "投影仪", "显示器", "键盘", "鼠标", "手表", "充电宝", "充电器", "烘干机", "信用卡", "银行卡",
+    "储蓄卡",
+    "washing machine", "dishwasher", "fridge", "refrigerator", "air conditioner", "boiler",
+    "headphones", "earbuds", "laptop", "printer", "router", "modem", "television", "tv",
+    "phone", "tablet", "camera", "sofa", "jacket", "shoes", "vpn", "app", "microwave",
+    "oven", "air fryer", "coffee machine", "kettle", "toaster", "blender", "heater",
+    "vacuum", "tumble dryer", "dryer", "monitor", "keyboard", "smartwatch", "watch", "charger",
+    "charging case", "projector", "speaker", "credit card", "debit card", "broadband",
+    "internet",
+)
+
+# "手机号", "phone number": a contact, not the product the conversation is about.
+_NOT_PRODUCT = re.compile(r"手机号|手机号码|手机\W{0,2}(?=\+?\d)|phone (?:number|no)|on my phone"
+                          r"|my phone is|phone\W{0,3}(?:is\W{0,2})?(?=\+?\d)")
+
+_GREETING = re.compile(
+    r"^(?:(?:你好|您好|喂|在吗|在不在|hi|hello|hey|good (?:morning|afternoon|evening)|yeah|yes"
+    r"|哈喽|嗨|请问|那个|嗯|啊|呃|哦|uh|um|so|ok|okay)[\s,，。.!！?？~]*)+", re.IGNORECASE)
+_FILLER = re.compile(r"(?:(?<=\s)|^)(?:嗯|啊|呃|额|哦|那个|就是说|uh|um|erm|you know)(?=\s|$|[，,])",
+                     re.IGNORECASE)
+_SMALL_TALK = re.compile(
+    r"^(?:好的?|好吧|行|嗯|哦|谢谢|谢谢啊|多谢|不客气|再见|拜拜|没有了|没有|转人工|人工|在吗|你好|您好"
+    r"|ok(?:ay)?|thanks?|thank you|thx|bye|great|perfect|cool|got it|no|yes|yep|hi|hello)"
+    r"[\s,，。.!！~]*(?:(?:谢谢|thanks?|bye|了|啊|呀|哈)[\s,，。.!！~]*)*$", re.IGNORECASE)
+_SPACES = re.compile(r"\s+")
+_CJK_GAP = re.compile(r"(?<=[\u4e00-\u9fff]) (?=[\u4e00-\u9fff])")
+# ASR stutters: "就 就不行", "好了 好了", "I I think"
+_REPEAT_ZH = re.compile(r"([\u4e00-\u9fff]{1,2}) (?=\1)")
+_REPEAT_EN = re.compile(r"(?<![\w'])([A-Za-z']{1,12}) (?=\1(?![\w']))", re.IGNORECASE)
+
+
+STRONG_PROMISE = 1.0   # follow-up cues at least this heavy decide on their own
+
+
+@dataclass(frozen=True)
+class Decision:
+    needs_ticket: bool
+    confidence: float
+    reason: str
+    score: float
+
+
+_NEGATIONS = (r"不需要|不用|无需|没必要|不必|no need to|don'?t need to|not necessary to"
+              r"|no need for")
+_NEGATED = re.compile(rf"(?:{_NEGATIONS})\W{{0,2}}\w{{0,6}}\W?$", re.IGNORECASE)
+# A problem the customer only imagines ("万一以后坏了", "what if it breaks") is not one.
+_UNASSERTED = re.compile(rf"(?:{_NEGATIONS}|万一|如果|要是|假如|假设|\bif|in case|should it)"
+                         r"(?:\W{0,2}[\w']{0,8}){0,2}\W{0,2}$", re.IGNORECASE)
+_NO_HAZARD = re.compile(r"(?:没有|没|无|不是|\bno|\bnot|\bwithout)\W{0,2}\w{0,2}\W?$", re.IGNORECASE)
+STRONG_SETTLED = 1.2   # a resolved cue at least this heavy, late, outweighs earlier trouble
+# An offer made on a condition ("如果还是不行，我可以给您提交工单", "if it still fails I can
+# book an engineer") is not yet a promise: it counts half, below a strong promise.
+_CONDITIONAL = re.compile(r"(?:如果|要是|假如|万一|若是?|\bif\b|\bin case\b|\bshould it\b)"
+                          r"[^。！？.!?]{0,40}$", re.IGNORECASE)
+CONDITIONAL_WEIGHT = 0.5
+
+
+def _best(patterns, text: str, skip: re.Pattern | None = _NEGATED,
+          soft: re.Pattern | None = None) -> tuple[float, str]:
+    """The heaviest cue in `text`, skipping negated ones ("不需要提交工单", "no need to
+    open a ticket"); those after `soft` count CONDITIONAL_WEIGHT of theirs."""
+    best, hit = 0.0, ""
+    for rx, weight in patterns:
+        for m in re.finditer(rx, text, re.IGNORECASE):
+            if skip and skip.search(text[max(0, m.start() - 16):m.start()]):
+                continue
+            soft_hit = bool(soft and soft.search(text[max(0, m.start() - 48):m.start()]))
+            w = weight * (CONDITIONAL_WEIGHT if soft_hit else 1.0)
+            if w > best:
+                best, hit = w, m.group(0)
+            if not soft_hit:
+                break
+    return best, hit
+
+
+@dataclass
+class _Tally:
+    """The heaviest cue of each kind so far, and where the customer last spoke of the problem."""
+    follow: tuple = (0.0, "")
+    resolved: tuple = (0.0, "")
+    unresolved: tuple = (0.0, "")
+    problem: tuple = (0.0, "")
+    hazard: tuple = (0.0, "")
+    settled_at: tuple = (-1, -1)   # (turn, offset) of the last strong late "it is solved"
+    understood_at: tuple = (-1, -1)   # ... of a weaker one late ("明白了", "那我再等两天")
+    trouble_at: tuple = (-1, -1)   # (turn, offset) of the last problem or "still not working"
+    done_at: int = -1              # the last agent turn that reports a change done in place
+
+    def customer(self, i: int, text: str, late: bool) -> None:
+        text = self._dropped(text)
+        r = max(_best(RESOLVED, text), self._drop)
+        self.resolved = max(self.resolved, (r[0] * (1.0 if late else 0.6), r[1]))
+        at = (i, text.rfind(r[1]) if r[1] in text else len(text))
+        if late and r[0] >= STRONG_SETTLED:
+            self.settled_at = at
+        elif late and r[0]:
+            self.understood_at = at
+        self.hazard = max(self.hazard, _best(HAZARD, text, _NO_HAZARD))
+        for name, patterns in (("unresolved", UNRESOLVED), ("problem", PROBLEM)):
+            cue = _best(patterns, text, _UNASSERTED)
+            setattr(self, name, max(getattr(self, name), cue))
+            if cue[0]:
+                self.trouble_at = max(self.trouble_at, (i, text.rfind(cue[1])))
+
+    _drop: tuple = (0.0, "")
+
+    def _dropped(self, text: str) -> str:
+        """Note and mask what the customer takes back ("投诉就算了", "不用师傅来了"); a visit
+        they decline is no longer promised."""
+        self._drop = _best(DROPPED, text, None)
+        if not self._drop[0]:
+            return text
+        if re.search(r"师傅|上门|人|工程师|维修|报修|visit", self._drop[1], re.IGNORECASE):
+            self.follow = (0.0, "")
+        for rx, _ in DROPPED:
+            text = re.sub(rx, lambda m: " " * len(m.group(0)), text, flags=re.IGNORECASE)
+        return text
+
+    def agent(self, i: int, text: str) -> None:
+        taken_back = _best(WITHDRAWN, text, None)
+        if taken_back[0]:
+            self.follow = (0.0, "")   # the offers before it no longer stand
+            self.resolved = max(self.resolved, (taken_back[0] * 0.8, taken_back[1]))
+            for rx, _ in WITHDRAWN:
+                text = re.sub(rx, lambda m: " " * len(m.group(0)), text, flags=re.IGNORECASE)
+        f = _best(FOLLOW_UP, text, soft=_CONDITIONAL)
+        self.follow = max(self.follow, f)
+        if not f[0]:
+            d = _best(DONE_IN_PLACE, text)
+            self.resolved = max(self.resolved, (d[0] * 0.8, d[1]))
+            self.done_at = i if d[0] else self.done_at
+
+    def settled_in_place(self, last_customer: int) -> bool:
+        """The agent fixed it after the customer's last trouble, with no promise of later
+        work, and the customer spoke again without new trouble ("怎么还没到" … "已为您备注
+        放在驿站" … "好的谢谢")."""
+        return (not self.follow[0] and self.trouble_at[0] < self.done_at < last_customer)
+
+
+def decide(turns: list[Turn]) -> Decision:
+    """Rules only. `reason` names the strongest cue, e.g. "follow_up: 提交维修工单"."""
+    turns = [t for t in turns if t.speaker != "system" and t.text.strip()]
+    tally = _Tally()
+    customer = [i for i, t in enumerate(turns) if t.speaker == "customer"]
+    for i, t in enumerate(turns):
+        if t.speaker == "customer":
+            tally.customer(i, t.text, late=i >= (customer[-2] if len(customer) > 1 else 0))
+        else:
+            tally.agent(i, t.text)
+    follow, resolved = tally.follow, tally.resolved
+    unresolved, problem = tally.unresolved, tally.problem
+    if tally.settled_at > tally.trouble_at or (customer and tally.settled_in_place(customer[-1])) \
+            or (not follow[0] and tally.understood_at > tally.trouble_at):
+        # The customer's last word on it is that it is solved ("坏了" … "好了，没事了").
+        unresolved, problem = (0.0, ""), (0.0, "")
+    unresolved = max(unresolved, tally.hazard)   # danger is never settled in the chat
+    score = follow[0] + unresolved[0] + problem[0] - resolved[0]
+    if follow[0] >= STRONG_PROMISE:
+        # A promise of later work is work, even when the customer also said thanks or
+        # that another question was settled ("好的解决了。另外热水器…" / "that's all").
+        score = max(score, follow[0] - resolved[0] / 2)
+    if turns and turns[-1].speaker == "customer" and _open_question(turns[-1].text) and not follow[0]:
+        score += 0.5   # the customer's last word is a question nobody answered
+    return _decision(score, follow, resolved, unresolved, problem)
+
+
+def _open_question(text: str) -> bool:
+    return bool(re.search(r"[?？]\s*$|什么时候|怎么办|when will", text, re.IGNORECASE))
+
+
+def _decision(score, follow, resolved, unresolved, problem) -> Decision:
+    named = {"follow_up": follow, "customer_confirmed": resolved, "unresolved": unresolved,
+             "problem_reported": problem}
+    if score > 0:
+        kind = max(("follow_up", "unresolved", "problem_reported"), key=lambda k: named[k][0])
+    else:
+        kind = "customer_confirmed" if resolved[0] else "no_follow_up_cue"
+    hit = named.get(kind, (0, ""))[1]
+    confidence = min(0.5 + abs(score) / 2.4, 0.99)
+    if not any(v[0] for v in named.values()):
+        confidence = 0.5
+    return Decision(score > 0, round(confidence, 3),
+                    f"{kind}: {hit}" if hit else kind, round(score, 3))
+
+
+def urgency(customer_text: str, agent_text: str = "") -> str:
+    if re.search(HIGH, customer_text, re.IGNORECASE | re.MULTILINE) \
+            or re.search(AGENT_HIGH, agent_text, re.IGNORECASE):
+        return "high"
+    if re.search(LOW, customer_text, re.IGNORECASE):
+        return "low"
+    return "medium"
+
+
+def product(customer_text: str) -> str:
+    """The first product named by the customer (the lexicon's spelling)."""
+    low = _NOT_PRODUCT.sub(" ", customer_text.lower())
+    hits = [(m.start(), -len(p), p) for p in PRODUCTS
+            for m in [re.search(rf"(?<![a-z]){re.escape(p)}(?![a-z])", low)] if m]
+    return min(hits)[2] if hits else ""
+
+
+def clean(text: str) -> str:
+    """One customer utterance without greetings, ASR fillers and stutters."""
+    text = _SPACES.sub(" ", text).strip()
+    text = _GREETING.sub("", text)
+    text = _FILLER.sub("", text)
+    text = _REPEAT_EN.sub("", _REPEAT_ZH.sub("", _SPACES.sub(" ", text)))
+    return _CJK_GAP.sub("", text).strip(" ,，")   # ASR marks pauses with spaces
+
+
+def description(turns: list[Turn], limit: int = 4000) -> str:
+    """What the customer said, one line per message, small talk dropped."""
+    lines = [clean(t.text) for t in turns if t.speaker == "customer"]
+    return "\n".join(x for x in lines if x and not _SMALL_TALK.match(x))[:limit]
+
+
+def subject(turns: list[Turn], limit: int = 80) -> str:
+    """The first substantive customer utterance, cut at a sentence end."""
+    for line in description(turns).splitlines():
+        if len(re.findall(r"[\u4e00-\u9fff]|[A-Za-z]+", line)) >= 3:
+            first = re.split(r"(?<=[。！？!?])|(?<=[.])\s", line)[0].strip()
+            return (first or line)[:limit]
+    return ""

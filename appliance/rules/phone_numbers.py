@@ -1,0 +1,277 @@
+"""The customer's phone numbers in a normalised chat or call transcript (pure; no I/O).
+See docs/decisions/0015. `conversation_extract` normalises the text and masks e-mails and
+order numbers first; this module owns what is left:
+
+- digit chunks (groups joined by single spaces or dashes, as ASR and people write them)
+  are classified: Chinese mobile (1[3-9] + 9 digits, optional +86/0086), landline with
+  area code ("0xx-xxxxxxxx"), international with "+" or "00" (E.164 "+447700900123"),
+  and, where the conversation names the country (`region_of`), UK domestic (07700 900123)
+  and North-American ((212) 555-0198) numbers. A chunk that is none of them as a whole is
+  tried group by group (an extension after a landline, two numbers in a row).
+- numbers after account/verification/PIN/amount/hotline/store words are not phones, nor
+  the wrong half of "不是…"/"… not …";
+- who said it counts (`customer_phones`): a number the agent or bot says is the customer's
+  only when the agent puts it to the customer as theirs (a read-back, "您登记的手机号…")
+  and the customer's next turn confirms it ("对", "yes"); a store's landline is not,
+  nor a number the customer gives as the store's or staff's ("门店留的电话 …",
+  "the technician's number is …") unless they call it theirs ("我的", "my");
+  a customer turn that corrects itself ("不对，是…", "sorry, it's …") replaces the
+  customer's previous number of the same kind.
+
+Normal forms: mobile "13812345678", landline "021-64883210", international "+447700900123".
+"""
+from __future__ import annotations
+
+import re
+
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+MAX_DIGITS = 17   # "00" and the 15 digits E.164 allows
+_UK = re.compile(r"0(?:[1237]\d{9}|1\d{8})")   # 01/02/03 geographic and 07 mobile, no 08/09
+_UK_MOBILE = re.compile(r"07[1-9]\d{8}")
+# NXX-NXX-XXXX without toll-free and reserved N00 area codes (company lines, not a caller's)
+_NANP = re.compile(r"(?!8(?:00|33|44|55|66|77|88))(?![2-9]00)[2-9]\d{2}[2-9]\d{6}")
+_NANP_LAYOUT = re.compile(r"(?:1[ -]?)?(?:\(\d{3}\) ?|\d{3}[ -])\d{3}[ -]\d{4}")
+
+# --- the conversation's country ----------------------------------------------------------------
+
+_REGION_CUES = (
+    ("gb", re.compile(r"\b(?:uk|u\.k\.|united kingdom|great britain|britain|british|england"
+                      r"|scotland|wales|northern ireland|london|manchester|birmingham|glasgow"
+                      r"|edinburgh|leeds|liverpool|bristol|cardiff|belfast|postcode)\b"
+                      r"|£|(?:\+|\b00) ?44\b|英国|伦敦", re.IGNORECASE)),
+    ("nanp", re.compile(r"\b(?:usa|u\.s\.a?\.|united states|american?(?! express)|canada|canadian"
+                        r"|new york|nyc|new jersey|california|texas|florida|chicago|boston"
+                        r"|seattle|los angeles|san francisco|toronto|vancouver|montreal"
+                        r"|zip ?code)\b|\+ ?1[ (-]*\d{3}|美国|加拿大|纽约", re.IGNORECASE)),
+    ("cn", re.compile(r"\b(?:china|chinese mainland|shanghai|beijing|shenzhen|guangzhou"
+                      r"|hangzhou)\b|(?:\+|\b00) ?86\b|中国|大陆", re.IGNORECASE)),
+)
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def region_of(customer_text: str, other_text: str = "") -> str:
+    """Which domestic numbers the conversation allows: "gb" or "nanp" when the customer
+    (else the agent) names one country; "en" for an English conversation with no country
+    named (UK 07 mobiles and North-American layout only); "" otherwise (Chinese only)."""
+    for text in (customer_text, other_text):
+        found = {name for name, rx in _REGION_CUES if rx.search(text)}
+        if found:
+            return found.pop() if len(found) == 1 and "cn" not in found else ""
+    said = customer_text or other_text
+    return "en" if said.strip() and not _CJK.search(said) else ""
+
+
+# --- one number --------------------------------------------------------------------------------
+
+def classify_phone(digits: str, plus: bool, region: str = "") -> str:
+    """The normal form of a phone number written as `digits`, or "" when it is not one."""
+    if not plus and digits.startswith("00") and len(digits) > 10:
+        digits, plus = digits[2:], True
+    if plus or (digits.startswith("86") and len(digits) == 13):
+        return _international(digits, plus)
+    if _MOBILE.fullmatch(digits):
+        return digits
+    domestic = _domestic(digits, region)
+    if domestic:
+        return domestic
+    if digits.startswith("0") and not digits.startswith("00"):
+        return _landline(digits)
+    return ""
+
+
+def _international(digits: str, plus: bool) -> str:
+    if digits.startswith("86"):
+        rest = digits[2:]
+        if _MOBILE.fullmatch(rest):
+            return rest
+        if 9 <= len(rest) <= 11 and rest[0] != "0":
+            return _landline("0" + rest)
+        return ""
+    return "+" + digits if plus and 8 <= len(digits) <= 15 else ""
+
+
+def _domestic(digits: str, region: str) -> str:
+    """UK and North-American numbers written without the country code."""
+    uk = _UK if region == "gb" else _UK_MOBILE if region == "en" else None
+    if uk and uk.fullmatch(digits):
+        return "+44" + digits[1:]
+    if region == "nanp" and len(digits) in (10, 11) and digits[-11:-10] in ("", "1") \
+            and _NANP.fullmatch(digits[-10:]):
+        return "+1" + digits[-10:]
+    return ""
+
+
+def _landline(digits: str) -> str:
+    """'0xx-xxxxxxxx': Beijing 010 and 02x have three-digit area codes, the rest four
+    (03xx-09xx); no other area code starts 01."""
+    if digits[1] == "1" and digits[2] != "0":
+        return ""
+    area = 3 if digits[1] in "12" else 4
+    local = digits[area:]
+    if len(local) in (7, 8) and local[0] not in "01":
+        return f"{digits[:area]}-{local}"
+    return ""
+
+
+# --- numbers in one message --------------------------------------------------------------------
+
+# Not inside a decimal or thousands part ("1,249.50"); a comma after words or before other
+# digits is a clause break ("打我电话吧，189 …" normalised to ","), ("86-159-0011-2233，12号以后", the full-width comma normalised).
+_CHUNK = re.compile(r"(?<![A-Za-z0-9.$¥€£#-])(?<!\d,)(?P<plus>\+ ?)?\(?\d+\)?(?:[ -]\(?\d+\)?)*"
+                    r"(?![A-Za-z0-9]|\.\d|,\d{3}(?!\d))")
+_NOT_PHONE_BEFORE = re.compile(
+    r"(?:账号|帐号|账户|工号|验证码|密码|编号|金额|价格|花了|退款|积分|热线|客服电话|拨打|分机|转"
+    r"|(?:门店|店里|专卖店|(?:你们|贵)(?:公司|店))的?(?:电话|号码|座机)?"
+    r"|account(?: number)?|acct|pin|code|ticket|ext\.?|extension|hotline|call us(?: at)?"
+    r"|\breference(?: number)?|\bref\b|\bcase(?: number)?|tracking|\$|¥|rmb"
+    r"|\b(?:your|the) (?:store|shop|branch|showroom)(?:'s)?(?: (?:number|phone))?)"
+    r"\W{0,3}(?:is|是|为|it's|at|on)?\W{0,3}$", re.IGNORECASE)
+# The wrong number in "不是 138…，是 139…" / "07700 900123 not 07700 900132".
+_DENIED_BEFORE = re.compile(r"(?:不是|\bnot|instead of|rather than)\W{0,2}$", re.IGNORECASE)
+
+
+# A number the customer gives as someone else's: the store's, the engineer's, the company's
+# ("门店那个小伙子留了个电话 021…", "the shop gave me their number …", "你们客服邮箱 …"),
+# unless they say it is theirs ("打我电话", "my number").
+_OWNER = (r"门店|店里|店员|专卖店|商家|卖家|师傅|快递员|快递小哥|小伙子?|你们|贵公司"
+          r"|\b(?:the|your) (?:store|shop|seller|branch|technician|engineer|courier|driver"
+          r"|installer|agent|support|company)\b|\b(?:store|shop|company)'s|\btheir\b")
+_THIRD_PARTY = re.compile(rf"(?:{_OWNER})(?:(?!我的|我自己|本人|我(?:家|手机|电话|号码|邮箱)"
+                          r"|\bmy\b|\bmine\b).){0,16}?(?:电话|号码|座机|手机|邮箱|number|phone"
+                          r"|line|e-?mail|address)\W{0,3}(?:\w{0,3}\W{0,2})?$", re.IGNORECASE)
+_CLAUSE_END = re.compile(r"[。！？!?；;\n]|[.,，](?!\d)")
+
+
+def third_party_before(text: str, start: int) -> bool:
+    """Whether the clause before `start` gives what follows as someone else's."""
+    before = text[max(0, start - 40):start]
+    ends = [m.end() for m in _CLAUSE_END.finditer(before)]
+    return bool(_THIRD_PARTY.search(before[ends[-1] if ends else 0:]))
+
+
+def phones_in(text: str, region: str = "") -> list[str]:
+    """Phone numbers in one normalised message, in order."""
+    return [value for value, _ in _numbers_at(text, region)]
+
+
+def _numbers_at(text: str, region: str) -> list[tuple[str, re.Match]]:
+    """(number, the chunk it is in) for each phone number in one message."""
+    found = []
+    for m in _CHUNK.finditer(text):
+        before = text[max(0, m.start() - 24):m.start()]
+        if _NOT_PHONE_BEFORE.search(before) or third_party_before(text, m.start()):
+            continue
+        numbers = _classify_chunk(m.group(0), bool(m.group("plus")), region)
+        if _DENIED_BEFORE.search(before):   # "不是138 139 5566 7788": only the first is wrong
+            numbers = [(at, v) for at, v in numbers if at > 0]
+        found += [(v, m) for _, v in numbers]
+    return found
+
+
+def _classify_chunk(chunk: str, plus: bool, region: str) -> list[tuple[int, str]]:
+    """(group index, number) for the numbers in one chunk."""
+    if region == "en" and re.fullmatch(r"0\d{3}[ -]\d{7,8}", chunk):
+        region = ""   # "0771 2345678" is laid out as a Chinese area code and local number
+    if region in ("en", "nanp") and _NANP_LAYOUT.fullmatch(chunk.lstrip("+ ")):
+        # (415) 555-0132 / 1-415-555-0132: North-American or nothing (1-800 is a company's)
+        value = _domestic(re.sub(r"\D", "", chunk), "nanp")
+        return [(0, value)] if value else []
+    whole = classify_phone(re.sub(r"\D", "", chunk), plus, region)
+    if whole:
+        return [(0, whole)]
+    groups = [re.sub(r"\D", "", g) for g in re.split(r"[ -]", chunk.lstrip("+ ")) if g]
+    out, i = [], 0
+    while i < len(groups):   # longest run of groups from i that is a phone
+        for j in range(_run_end(groups, i), i, -1):
+            value = classify_phone("".join(groups[i:j]), plus and i == 0, region)
+            if value:
+                out.append((i, value))
+                i = j
+                break
+        else:
+            i += 1
+    return out
+
+
+def _run_end(groups: list[str], i: int) -> int:
+    """Where a run of groups from i passes MAX_DIGITS (no number is longer): the search
+    stays linear in a long chunk ("1 2 1 2 …" in ASR text)."""
+    j, digits = i, 0
+    while j < len(groups) and digits + len(groups[j]) <= MAX_DIGITS:
+        digits += len(groups[j])
+        j += 1
+    return max(j, i + 1)
+
+
+# --- who said it -------------------------------------------------------------------------------
+
+# The agent reads a number back or asks whether it is the customer's ("13955667788 对吗",
+# "您登记的手机号是…", "that's 07911 123456", "is 0161 496 0321 still your number?"), as
+# opposed to giving out a number of their own (a store, a hotline).
+_CHECK_BEFORE = re.compile(
+    r"(?:(?:您|你)的?(?:手机|电话|号码|联系方式)|登记的|记录的|预?留的|核对|确认一下"
+    r"|\byour (?:\w+ )?(?:number|mobile|cell|phone)|\bthat'?s|\bis that|\bto confirm"
+    r"|\bi(?: have|'ve got) you(?: down)? (?:as|on|at))\D{0,12}$", re.IGNORECASE)
+_CHECK_AFTER = re.compile(r"\W{0,3}(?:对吗|对吧|是吧|对不对|是吗|吗|没错吧|[?？]|right\b|correct\b"
+                          r"|is (?:that|this|it) (?:right|correct|yours?)|(?:still )?yours?\b)",
+                          re.IGNORECASE)
+
+# The customer confirms what the agent just said ("对对", "yes", "that's right"); "好的"/"ok"
+# only acknowledge (a store's number, opening hours) and confirm nothing.
+_AFFIRMED = re.compile(r"\W*(?:嗯\W*)?(?:对(?![不于])|是的|是啊|没错|正确|yes|yeah|yep|yup|correct"
+                       r"|right|that'?s (?:right|correct|it|me)|exactly|uh-huh)", re.IGNORECASE)
+# The customer corrects a number they gave ("不对，是139…", "sorry, it's …", "… not …").
+_CORRECTS = re.compile(
+    r"不对|说错|打错|写错|记错|输错|念错|号码?错了|更正|纠正|应该是|重新报|不是\S{0,8}是"
+    r"|\bsorry\W{0,3}(?:it'?s|that'?s|i meant?|should be|make that|\+?\d)|\bi meant?\b"
+    r"|\bcorrection\b|\bmy (?:mistake|bad)\b|\btypo\b|\bwrong (?:number|one|digit)"
+    r"|\bmake that\b|\bscratch that\b"
+    r"|\bactually\W{0,3}(?:it'?s|that'?s|my number|\+?\d)|\bnot\W{0,2}\+?\d", re.IGNORECASE)
+
+
+def affirms(text: str) -> bool:
+    """The customer's turn confirms what the agent just put to them."""
+    return bool(_AFFIRMED.match(text))
+
+
+def _kind(phone: str) -> str:
+    return "mobile" if _MOBILE.fullmatch(phone) else "landline" if "-" in phone else "international"
+
+
+def _read_back(text: str, region: str) -> list[str]:
+    """The numbers an agent's message puts to the customer as theirs."""
+    return [v for v, m in _numbers_at(text, region)
+            if _CHECK_BEFORE.search(text[max(0, m.start() - 24):m.start()])
+            or _CHECK_AFTER.match(text, m.end())]
+
+
+def _uncorrected(text: str, region: str) -> list[str]:
+    """The numbers in one customer turn, less one taken back later in the same turn
+    ("158 1234 0987 哦不对 说错了 是158 1234 0978", "07700 900111 sorry I mean …")."""
+    found = _numbers_at(text, region)
+    cue = _CORRECTS.search(text)
+    if not cue:
+        return [v for v, _ in found]
+    later = {_kind(v) for v, m in found if m.start() >= cue.start()}
+    return [v for v, m in found if m.start() >= cue.start() or _kind(v) not in later]
+
+
+def customer_phones(turns: list[tuple[str, str]], region: str = "") -> list[str]:
+    """The customer's numbers in (speaker, normalised text) turns, in order (may repeat)."""
+    kept: list[str] = []
+    given: list[str] = []     # the customer's numbers in their latest turn that gave any
+    pending: list[str] = []   # new numbers the agent or bot said, waiting for a "yes"
+    for speaker, text in turns:
+        if speaker != "customer":
+            pending = [p for p in _read_back(text, region) if p not in kept]
+            continue
+        heard = _uncorrected(text, region)
+        if pending and affirms(text):
+            kept += pending
+        pending = []
+        if heard and _CORRECTS.search(text):
+            kinds = {_kind(p) for p in heard}
+            kept = [p for p in kept if p not in given or _kind(p) not in kinds]
+        given = heard or given
+        kept += heard
+    return kept

@@ -15,11 +15,7 @@ A conditional offer ("如果还是不行，我可以提交工单") counts half; 
 after the customer's last trouble, acknowledged, settles it; money lost or disputed
 ("no cash came out but I was debited", "盗刷") needs an investigation, so a ticket.
 
-Urgency and product come from small lexicons of the customer's words (urgency: danger,
-vulnerable people, outages, money taken; the agent only for safety or incident words);
-the subject (when no model writes one)
-is the first substantive thing the customer said, and the description is everything
-the customer said without greetings, thanks and ASR fillers.
+Urgency, product, subject and description live in `conversation_text` (re-exported).
 """
 from __future__ import annotations
 
@@ -27,6 +23,9 @@ import re
 from dataclasses import dataclass
 
 from appliance.rules.conversation_extract import Turn
+from appliance.rules.conversation_text import clean, description, product, subject, urgency
+
+__all__ = ["Decision", "clean", "decide", "description", "product", "subject", "urgency"]
 
 # (pattern, weight). Patterns are matched case-insensitively on one message.
 FOLLOW_UP = (
@@ -45,7 +44,8 @@ FOLLOW_UP = (
      r"|investigation (usually |will )?(take|be)|opened an investigation", 1.2),
     (r"escalat|raise .{0,20}(ticket|request|case)|(create|open|log|logged).{0,20}(ticket|case|request)"
      r"|logged it", 1.2),
-    (r"get back to you|call you back|(will|'ll) (contact|call|email|reach) you|email you"
+    (r"get back to you|call you back|(will|'ll|shall|going to) (contact|call|email|reach) you"
+     r"|email you (back|once|when|as soon|with|an update|the)"
      r"|pass (this|it) on|supervisor|(we|I)'ll (arrange|send|schedule)", 1.0),
     (r"\b(i'?m|i am|we'?re|we are|i'?ll|we'?ll|i will|we will|going to)( be)? (sending|send"
      r"|posting|post|shipping|ship|dispatching|dispatch|couriering|courier|replacing|replace"
@@ -59,15 +59,20 @@ FOLLOW_UP = (
 )
 RESOLVED = (
     (r"解决了|可以了|好了好了|没问题了|没有其他问题|没有别的|没有了|能用了|正常了|可以上网了"
-     r"|(?<![我人经都])出来了|搞定|成功了|收到了|没事了|没啥事了|没别的事|没其他事", 1.2),
-    (r"明白了|知道了|清楚了|了解了|原来是这样|那我再", 0.8),
+     r"|(?<![我人经都])出来了|搞定|成功了|收到了|没事了|没啥事了|没别的事|没其他事"
+     r"|(?<![没不])找到了|(已经|已)(交|付|缴|办|弄|改|设置|登录|登上|约|订)(好|完|上|成功)?了"
+     r"(?=\s*(?:[,，。.!！~]|谢|$))", 1.2),
+    (r"明白了|知道了|清楚了|了解了|原来是这样|那我再|那我等", 0.8),
     (r"that worked|it worked|works now|working now|it's working|fixed it|it'?s back"
      r"|problem solved|all good|that'?s all|no further|that helps|that'?s helpful|i'?m in now"
-     r"|all i needed|thanks for the info|got it,? thanks|alright got it"
+     r"|all i needed|thanks for the info|got it,? thanks|alright got it|found it"
+     r"|(i'?ve|i have) (paid|done|changed|booked|found) it"
      r"|(is|'s|are|'re) (back )?(on|running|working) (now|again)|(running|working) again"
      r"|there we go|that did (it|the trick)|\b(4g|5g|data|internet|wi-?fi|signal|connection|it"
      r"|service|network|line|app|site)('s| is| are) (back )?up\b",
      1.2),
+    (r"\b(fair enough|makes sense|i see now|understood|i'?ll wait|i will wait|i'?ll give it"
+     r"|i'?ll (check|try) (that|again) (later|tomorrow))\b", 0.8),
 )
 DONE_IN_PLACE = (
     (r"已经?(为|帮|给)您.{0,8}(修改|更换|更改|重置|取消|退订|开通|关闭|解绑|绑定|补偿|赔偿|返还|发放)"
@@ -125,67 +130,6 @@ PROBLEM = (
     (r"no (cash|money) came out|debited but|was debited|charged but (never|didn'?t|not)"
      r"|unauthori[sz]ed|fraudulent|not (me|mine)\b|didn'?t make (this|these|that|those)", 0.8),
 )
-# Urgency is read from the customer's words: the agent's "加急处理" or "燃气灶" (a product
-# named while troubleshooting) says nothing about the customer's situation. High: the
-# customer says it is urgent, or the situation is: danger (gas, fire, sparks, electricity,
-# flooding), vulnerable people at home, an outage for many or for days, money taken.
-HIGH = (r"紧急|很急|急啊|急死|^急|(?<![不别])着急|赶紧|立即|马上(?:派|来|处理|解决|安排|过来)"
-        r"|煤气味|燃气味|漏气|(?:煤气|燃气|天然气)泄[漏露]|漏水|冒烟|(?<!打)着火|起火|触电|漏电|火花|烧焦"
-        r"|焦糊?味|老人|孕妇|婴儿|新生儿|断网|整层楼|所有人|被盗|盗刷|追回"
-        r"|\b(?:urgent|emergency|asap|immediately|gas leak|smell of gas|smoke|fire|sparks?"
-        r"|sparking|sparked|burning smell|electric shock|flood(?:ed|ing)?|newborn|elderly"
-        r"|pregnant|no heating|hacked|outage|none of our|all (?:our )?users"
-        r"|whole (?:office|floor|building|team)|unauthori[sz]ed|fraud(?:ulent)?|was debited"
-        r"|no cash came out)\b"
-        r"|\b(?:internet|broadband|network|service|system|line|wifi)(?:'s| is| has)?(?: been)?"
-        r" down\b")
-# The agent's words count only where they name danger or an incident.
-AGENT_HIGH = (r"安全隐患|开窗通风|离开(?:现场|房间)|不要(?:开关电器|使用明火)"
-              r"|\b(?:priority incident|safety (?:report|team|issue)|are you safe|anyone hurt"
-              r"|evacuate)\b")
-# Low: the customer asks a question or plans ahead, with no date pressing.
-LOW = (r"不急|不着急|有空|方便的时候|咨询一下|问一下|想约|约一下|下个月|下周|(?:以后|哪天|周末)都行"
-       r"|\b(?:no rush|no hurry|whenever|not urgent|just wondering|next (?:week|month))\b")
-
-# Household appliances, electronics, services and payment cards. The earliest one the
-# customer names wins; a longer name starting at the same place ("蓝牙耳机") beats its tail.
-PRODUCTS = (
-    "扫地机器人", "净水器", "热水器", "洗衣机", "洗碗机", "冰箱", "空调", "电视", "路由器", "光猫",
-    "打印机", "笔记本", "电脑", "手机", "平板", "蓝牙耳机", "耳机", "音箱", "微波炉", "油烟机",
-    "燃气灶", "电饭煲", "吸尘器", "摄像头", "门锁", "宽带", "鞋子", "杯子", "沙发", "空气炸锅",
-    "烤箱", "电磁炉", "电水壶", "热水壶", "咖啡机", "豆浆机", "破壁机", "榨汁机", "加湿器",
-    "空气净化器", "净化器", "电暖器", "取暖器", "电风扇", "风扇", "吹风机", "电动牙刷", "剃须刀",
-    "投影仪", "显示器", "键盘", "鼠标", "手表", "充电宝", "充电器", "烘干机", "信用卡", "银行卡",
-    "储蓄卡",
-    "washing machine", "dishwasher", "fridge", "refrigerator", "air conditioner", "boiler",
-    "headphones", "earbuds", "laptop", "printer", "router", "modem", "television", "tv",
-    "phone", "tablet", "camera", "sofa", "jacket", "shoes", "vpn", "app", "microwave",
-    "oven", "air fryer", "coffee machine", "kettle", "toaster", "blender", "heater",
-    "vacuum", "tumble dryer", "dryer", "monitor", "keyboard", "smartwatch", "watch", "charger",
-    "charging case", "projector", "speaker", "credit card", "debit card", "broadband",
-    "internet",
-)
-
-# "手机号", "phone number": a contact, not the product the conversation is about.
-_NOT_PRODUCT = re.compile(r"手机号|手机号码|手机\W{0,2}(?=\+?\d)|phone (?:number|no)|on my phone"
-                          r"|my phone is|phone\W{0,3}(?:is\W{0,2})?(?=\+?\d)")
-
-_GREETING = re.compile(
-    r"^(?:(?:你好|您好|喂|在吗|在不在|hi|hello|hey|good (?:morning|afternoon|evening)|yeah|yes"
-    r"|哈喽|嗨|请问|那个|嗯|啊|呃|哦|uh|um|so|ok|okay)[\s,，。.!！?？~]*)+", re.IGNORECASE)
-_FILLER = re.compile(r"(?:(?<=\s)|^)(?:嗯|啊|呃|额|哦|那个|就是说|uh|um|erm|you know)(?=\s|$|[，,])",
-                     re.IGNORECASE)
-_SMALL_TALK = re.compile(
-    r"^(?:好的?|好吧|行|嗯|哦|谢谢|谢谢啊|多谢|不客气|再见|拜拜|没有了|没有|转人工|人工|在吗|你好|您好"
-    r"|ok(?:ay)?|thanks?|thank you|thx|bye|great|perfect|cool|got it|no|yes|yep|hi|hello)"
-    r"[\s,，。.!！~]*(?:(?:谢谢|thanks?|bye|了|啊|呀|哈)[\s,，。.!！~]*)*$", re.IGNORECASE)
-_SPACES = re.compile(r"\s+")
-_CJK_GAP = re.compile(r"(?<=[\u4e00-\u9fff]) (?=[\u4e00-\u9fff])")
-# ASR stutters: "就 就不行", "好了 好了", "I I think"
-_REPEAT_ZH = re.compile(r"([\u4e00-\u9fff]{1,2}) (?=\1)")
-_REPEAT_EN = re.compile(r"(?<![\w'])([A-Za-z']{1,12}) (?=\1(?![\w']))", re.IGNORECASE)
-
-
 STRONG_PROMISE = 1.0   # follow-up cues at least this heavy decide on their own
 
 
@@ -210,6 +154,18 @@ STRONG_SETTLED = 1.2   # a resolved cue at least this heavy, late, outweighs ear
 _CONDITIONAL = re.compile(r"(?:如果|要是|假如|万一|若是?|\bif\b|\bin case\b|\bshould it\b)"
                           r"[^。！？.!?]{0,40}$", re.IGNORECASE)
 CONDITIONAL_WEIGHT = 0.5
+# An offer put as a question ("还需要给您安排师傅上门检查一下吗", "would you like me to book an
+# engineer?") is not yet a promise either; the customer's "不用了" / "no thanks" declines it.
+_OFFER_BEFORE = re.compile(r"(?:需要|要不要|要我|是否|用不用|\bwant\b|would you like|shall i|should i"
+                           r"|do you need|can i)[^。！？.!?]{0,40}$", re.IGNORECASE)
+_QUESTION_AFTER = re.compile(r"[^。！？.!?]{0,30}?(?:吗|么|[?？])")
+_DECLINES = re.compile(r"\W*(?:(?:哦|嗯|啊|那)\W*)?(?:不用|不需要|不要了|没必要|算了|no\b|nah\b"
+                       r"|that'?s (?:ok|okay|fine)|i'?m (?:good|fine|ok))", re.IGNORECASE)
+
+
+def _question_offer(text: str, start: int, end: int) -> bool:
+    return bool(_OFFER_BEFORE.search(text[max(0, start - 48):start])
+                and _QUESTION_AFTER.match(text, end))
 
 
 def _best(patterns, text: str, skip: re.Pattern | None = _NEGATED,
@@ -221,7 +177,8 @@ def _best(patterns, text: str, skip: re.Pattern | None = _NEGATED,
         for m in re.finditer(rx, text, re.IGNORECASE):
             if skip and skip.search(text[max(0, m.start() - 16):m.start()]):
                 continue
-            soft_hit = bool(soft and soft.search(text[max(0, m.start() - 48):m.start()]))
+            soft_hit = bool(soft and (soft.search(text[max(0, m.start() - 48):m.start()])
+                                      or _question_offer(text, m.start(), m.end())))
             w = weight * (CONDITIONAL_WEIGHT if soft_hit else 1.0)
             if w > best:
                 best, hit = w, m.group(0)
@@ -243,7 +200,12 @@ class _Tally:
     trouble_at: tuple = (-1, -1)   # (turn, offset) of the last problem or "still not working"
     done_at: int = -1              # the last agent turn that reports a change done in place
 
+    offered: bool = False   # the agent's last turn offered later work as a question
+
     def customer(self, i: int, text: str, late: bool) -> None:
+        if self.offered and _DECLINES.match(text):
+            self.follow = (0.0, "")
+        self.offered = False
         text = self._dropped(text)
         r = max(_best(RESOLVED, text), self._drop)
         self.resolved = max(self.resolved, (r[0] * (1.0 if late else 0.6), r[1]))
@@ -281,6 +243,10 @@ class _Tally:
             for rx, _ in WITHDRAWN:
                 text = re.sub(rx, lambda m: " " * len(m.group(0)), text, flags=re.IGNORECASE)
         f = _best(FOLLOW_UP, text, soft=_CONDITIONAL)
+        at = text.find(f[1]) if f[0] else -1
+        self.offered = at >= 0 and _question_offer(text, at, at + len(f[1]))
+        if self.offered and self.follow[0] < f[0] * 2:
+            self.follow = (0.0, "")   # put as a question: the earlier offer awaits the answer
         self.follow = max(self.follow, f)
         if not f[0]:
             d = _best(DONE_IN_PLACE, text)
@@ -338,44 +304,3 @@ def _decision(score, follow, resolved, unresolved, problem) -> Decision:
         confidence = 0.5
     return Decision(score > 0, round(confidence, 3),
                     f"{kind}: {hit}" if hit else kind, round(score, 3))
-
-
-def urgency(customer_text: str, agent_text: str = "") -> str:
-    if re.search(HIGH, customer_text, re.IGNORECASE | re.MULTILINE) \
-            or re.search(AGENT_HIGH, agent_text, re.IGNORECASE):
-        return "high"
-    if re.search(LOW, customer_text, re.IGNORECASE):
-        return "low"
-    return "medium"
-
-
-def product(customer_text: str) -> str:
-    """The first product named by the customer (the lexicon's spelling)."""
-    low = _NOT_PRODUCT.sub(" ", customer_text.lower())
-    hits = [(m.start(), -len(p), p) for p in PRODUCTS
-            for m in [re.search(rf"(?<![a-z]){re.escape(p)}(?![a-z])", low)] if m]
-    return min(hits)[2] if hits else ""
-
-
-def clean(text: str) -> str:
-    """One customer utterance without greetings, ASR fillers and stutters."""
-    text = _SPACES.sub(" ", text).strip()
-    text = _GREETING.sub("", text)
-    text = _FILLER.sub("", text)
-    text = _REPEAT_EN.sub("", _REPEAT_ZH.sub("", _SPACES.sub(" ", text)))
-    return _CJK_GAP.sub("", text).strip(" ,，")   # ASR marks pauses with spaces
-
-
-def description(turns: list[Turn], limit: int = 4000) -> str:
-    """What the customer said, one line per message, small talk dropped."""
-    lines = [clean(t.text) for t in turns if t.speaker == "customer"]
-    return "\n".join(x for x in lines if x and not _SMALL_TALK.match(x))[:limit]
-
-
-def subject(turns: list[Turn], limit: int = 80) -> str:
-    """The first substantive customer utterance, cut at a sentence end."""
-    for line in description(turns).splitlines():
-        if len(re.findall(r"[\u4e00-\u9fff]|[A-Za-z]+", line)) >= 3:
-            first = re.split(r"(?<=[。！？!?])|(?<=[.])\s", line)[0].strip()
-            return (first or line)[:limit]
-    return ""

@@ -25,8 +25,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from appliance.rules.phone_numbers import (affirms, classify_phone, customer_phones, region_of,
-                                           third_party_before)
+from appliance.rules.phone_numbers import (affirms, classify_phone, corrects, customer_phones,
+                                           region_of, third_party_before)
 from appliance.rules.pii import FULLWIDTH_TO_ASCII
 
 __all__ = ["Identifiers", "Turn", "classify_phone", "extract_identifiers", "normalise"]
@@ -128,6 +128,28 @@ def _emails_in(speaker: str, text: str) -> list[str]:
     return out
 
 
+def _corrected_emails(kept: list[str], new: list[str], correction: bool) -> list[str]:
+    """The addresses kept so far, less those a new one corrects: all of them after a
+    correction cue ("sorry typo, …", "写错了，是 …"), else a near spelling of a new one
+    (one or two letters off: the earlier was a typo)."""
+    if not new:
+        return kept
+    if correction:
+        return []
+    return [e for e in kept
+            if not any(e != n and _edits(e, n) <= 2 for n in new)]
+
+
+def _edits(a: str, b: str) -> int:
+    """Levenshtein distance (short strings only: e-mail addresses)."""
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1]
+
+
 # --- order numbers ------------------------------------------------------------------------------
 
 # (name, regex) matched against normalised text. The built-in shapes: "DD2026112600123"
@@ -150,6 +172,8 @@ PREFIXED_MIN = (5, 7)    # two or more letters before the digits: 5 digits, 7 in
 _KEYWORD_ORDER = re.compile(
     _ORDER_WORD + r"\s*(?:is|:|#|是|为|：)?\s*(?:#\s*)?(?P<value>" + _MIXED_VALUE + "|"
     + _ORDER_VALUE + ")", re.IGNORECASE)
+_ASKS_OTHER = re.compile(r"序列号|机身号|型号|运单号|快递单号|物流单号|\bserial|\bmodel (?:number|no)"
+                         r"|\bS/?N\b|tracking|waybill|\bIMEI", re.IGNORECASE)
 _ASKS_ORDER = re.compile(r"订单号|订单编号|order\s*(?:number|num|no|id|#)", re.IGNORECASE)
 # A reply that is only the number, after a few words of assent ("yeah it's 2026 1119 00789",
 # "嗯 好的 是 DD2026…", "sure, ORD 5501 2877, thanks").
@@ -249,16 +273,18 @@ def _order_sized(value: str) -> bool:
     if re.fullmatch(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*", value) and re.search(r"\d-?[A-Za-z]", value):
         # letters after digits ("…A0917", "…-A"): a mixed token from an order keyword
         return digits >= MIXED_MIN[0] and len(re.sub(r"\W", "", value)) >= MIXED_MIN[1]
-    if re.match(r"[A-Za-z]{2,}", value):
+    if re.match(r"[A-Za-z](?: ?[A-Za-z])+", value):   # "SUB-…", spelled "R A 99241" in ASR
         # a letter prefix ("SUB-88213", "TB20261028-3345"): the letters make it an identifier
         return digits >= PREFIXED_MIN[0] and len(re.sub(r"\W", "", value)) >= PREFIXED_MIN[1]
     return ORDER_DIGITS[0] <= digits <= ORDER_DIGITS[1]
 
 
-def _orders_in(text: str, patterns: tuple[re.Pattern, ...], asked: bool) -> tuple[list, str]:
-    """Order numbers in one normalised message, and the text with them masked."""
+def _orders_in(text: str, patterns: tuple[re.Pattern, ...], asked: bool,
+               asked_other: bool = False) -> tuple[list, str]:
+    """Order numbers in one normalised message, and the text with them masked. A reply to
+    a question for a serial or tracking number (`asked_other`) gives one only by keyword."""
     spans = []
-    for rx in patterns:
+    for rx in () if asked_other else patterns:
         spans += [(m.start(), m.end(), m.group(0)) for m in rx.finditer(text)]
     spans += [(m.start("value"), m.end("value"), m.group("value"))
               for m in _KEYWORD_ORDER.finditer(text)]
@@ -272,6 +298,25 @@ def _orders_in(text: str, patterns: tuple[re.Pattern, ...], asked: bool) -> tupl
                 for m in _SIBLING.finditer(masked) if _same_shape(m.group("value"), found)]
     more, masked = _take_orders(masked, siblings)
     return found + more, masked
+
+
+_TRACKING_BEFORE = re.compile(r"(?:快递|运单|物流|取件|tracking|waybill|parcel|consignment)"
+                              r"[^,.!?，。！？]{0,12}$", re.IGNORECASE)
+
+
+def _later_orders(text: str, earlier: list[str]) -> tuple[list, str]:
+    """A customer's later message with another order of a shape already given ("还有一单
+    ps2026…" after "PS2026…"): the same letters, or for digits only the same length."""
+    if not earlier:
+        return [], text
+    spans = []
+    for m in _SIBLING.finditer(text):
+        value, (letters, digits) = m.group("value"), _shape(m.group("value"))
+        if _TRACKING_BEFORE.search(text[:m.start()]) or not _same_shape(value, earlier):
+            continue
+        if letters or any(_shape(o) == (letters, digits) and digits >= 10 for o in earlier):
+            spans.append((m.start("value"), m.end("value"), value))
+    return _take_orders(text, spans)
 
 
 def _shape(value: str) -> tuple[str, int]:
@@ -288,11 +333,17 @@ def _same_shape(value: str, orders: list[str]) -> bool:
                for o in map(_shape, orders))
 
 
+# A serial, model or device number is not an order ("SN KM4521-88310", "机身序列号 …").
+_NOT_ORDER_BEFORE = re.compile(r"(?:\bS/?N|serial(?: (?:number|no\.?))?|model(?: (?:number|no\.?))?"
+                               r"|\bIMEI|序列号|机身号|机身编码|型号|设备号|卡号|工单号|受理号)"
+                               r"\W{0,3}(?:is|是|为)?\W{0,3}$", re.IGNORECASE)
+
+
 def _take_orders(text: str, spans: list) -> tuple[list, str]:
     found, masked = [], text
     for start, end, value in sorted(spans, key=lambda s: (s[0], -(s[1] - s[0]))):
         value = _trim_phone_tail(value.strip())
-        if not _order_sized(value):
+        if not _order_sized(value) or _NOT_ORDER_BEFORE.search(text[max(0, start - 24):start]):
             continue
         found.append(normalise_order(value))
         end = start + len(value)
@@ -309,19 +360,25 @@ def extract_identifiers(turns: list[Turn], extra_order_patterns: tuple[str, ...]
     region = region_of(" ".join(t.text for t in turns if t.speaker == "customer"),
                        " ".join(t.text for t in turns if t.speaker != "customer"))
     emails, orders, addresses, said, pending = [], [], [], [], []
-    asked = False
+    asked = asked_other = False
     for turn in turns:
         text = turn.text
         found = _emails_in(turn.speaker, text)
         if turn.speaker == "customer":
+            emails = _corrected_emails(emails, found, corrects(text))
             emails += (pending if affirms(text) else []) + found
         pending = [] if turn.speaker == "customer" else found
         text = _EMAIL.sub(lambda m: " " * len(m.group(0)), text)
-        o, text = _orders_in(text, patterns, asked and turn.speaker == "customer")
+        mine = turn.speaker == "customer"
+        o, text = _orders_in(text, patterns, asked and mine, asked_other and mine
+                             and not _KEYWORD_ORDER.search(text))
+        if mine and not o:
+            o, text = _later_orders(text, orders)
         orders += o
         said.append((turn.speaker, text))
         addresses += _addresses_in(text)
-        if turn.speaker != "customer":
+        if not mine:
             asked = bool(_ASKS_ORDER.search(text))
+            asked_other = not asked and bool(_ASKS_OTHER.search(text))
     return Identifiers(_unique(customer_phones(said, region)), _unique(emails),
                        _unique(orders, order_key), _unique(addresses))

@@ -135,16 +135,25 @@ _DENIED_BEFORE = re.compile(r"(?:不是|\bnot|instead of|rather than)\W{0,2}$", 
 # unless they say it is theirs ("打我电话", "my number").
 _OWNER = (r"门店|店里|店员|专卖店|商家|卖家|师傅|快递员|快递小哥|小伙子?|你们|贵公司"
           r"|\b(?:the|your) (?:store|shop|seller|branch|technician|engineer|courier|driver"
-          r"|installer|agent|support|company)\b|\b(?:store|shop|company)'s|\btheir\b")
-_THIRD_PARTY = re.compile(rf"(?:{_OWNER})(?:(?!我的|我自己|本人|我(?:家|手机|电话|号码|邮箱)"
-                          r"|\bmy\b|\bmine\b).){0,16}?(?:电话|号码|座机|手机|邮箱|number|phone"
-                          r"|line|e-?mail|address)\W{0,3}(?:\w{0,3}\W{0,2})?$", re.IGNORECASE)
+          r"|installer|agent|support|company|manager|landlord|contractor)\b"
+          r"|\b(?:store|shop|company)'s|\b(?:their|his|her)\b"
+          r"|\bmy (?:husband|wife|son|daughter|mum|mom|dad|father|mother|friend|colleague"
+          r"|boss|manager|landlord|neighbou?r|partner)'?s?\b")
+# Other people the customer names ("他们项目经理电话 …", "我老公的手机 …"): only when the
+# phone word follows closely, so "他们让我留个电话" still gives the customer's own.
+_PERSON = (r"(?<!其)他们?|她们?|对方|经理|负责人|物业|房东|中介|邻居|朋友|同事|老公|老婆|爱人|丈夫"
+           r"|妻子|儿子|女儿|父亲|母亲|我爸|我妈")
+_PHONE_WORD = r"(?:电话|号码|座机|手机|邮箱|number|phone|line|e-?mail|address)"
+_THIRD_PARTY = re.compile(
+    rf"(?:(?:{_OWNER})(?:(?!我的|我自己|本人|我(?:家|手机|电话|号码|邮箱)|\bmy\b|\bmine\b).){{0,16}}?"
+    rf"|(?:{_PERSON})的?(?:(?![我让叫给留要打]).){{0,6}}?){_PHONE_WORD}\W{{0,3}}(?:\w{{0,3}}\W{{0,2}})?$",
+    re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[。！？!?；;\n]|[.,，](?!\d)")
 
 
 def third_party_before(text: str, start: int) -> bool:
     """Whether the clause before `start` gives what follows as someone else's."""
-    before = text[max(0, start - 40):start]
+    before = text[max(0, start - 40):start].rstrip(" ,:")   # "their phone, 139…": one clause
     ends = [m.end() for m in _CLAUSE_END.finditer(before)]
     return bool(_THIRD_PARTY.search(before[ends[-1] if ends else 0:]))
 
@@ -227,6 +236,11 @@ _CORRECTS = re.compile(
     r"|\bcorrection\b|\bmy (?:mistake|bad)\b|\btypo\b|\bwrong (?:number|one|digit)"
     r"|\bmake that\b|\bscratch that\b"
     r"|\bactually\W{0,3}(?:it'?s|that'?s|my number|\+?\d)|\bnot\W{0,2}\+?\d", re.IGNORECASE)
+
+
+def corrects(text: str) -> bool:
+    """The customer's turn corrects something they said before."""
+    return bool(_CORRECTS.search(text))
 
 
 def affirms(text: str) -> bool:

@@ -417,9 +417,9 @@ def test_prompt_injection_in_the_transcript_cannot_close_the_data_block():
 
 # --- the labelled set: issue 5's targets ---------------------------------------------------------
 
-# blind4 is the untouched set that measures generalisation: its figure is reported in
-# docs/benchmarks.md (below target), not asserted, so that it stays untuned.
-@pytest.mark.parametrize("split", [s for s in bench.SPLITS if s != "blind4"])
+# The newest blind set measures generalisation: its first figure is reported in
+# docs/benchmarks.md, not asserted, so that it stays untuned (bench.UNTUNED).
+@pytest.mark.parametrize("split", [s for s in bench.SPLITS if s not in bench.UNTUNED])
 def test_rules_reach_the_issue_targets_on_the_labelled_transcripts(split):
     docs = bench.load(split)
     f = bench.figures(bench.run(docs, Settings()))

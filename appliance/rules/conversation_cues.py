@@ -29,29 +29,38 @@ __all__ = ["Decision", "clean", "decide", "description", "product", "subject", "
 
 # (pattern, weight). Patterns are matched case-insensitively on one message.
 FOLLOW_UP = (
-    (r"工单|维修单|报修单|提交.{0,8}(申请|维修|工单)|创建.{0,4}单|登记(?!的)|上报|加急", 1.2),
+    (r"工单|维修单|报修单|提交.{0,8}(申请|维修|工单|复审|审核|审批)|创建.{0,4}单|上报|加急"
+     r"|(帮|给|为)您.{0,4}登记|已(经)?(帮您|为您|给您)?登记(?!.{0,2}(取消|撤销))|登记(好|下来)了"
+     r"|我(这边|先)?(帮您|给您|为您)?登记(一下|一个)", 1.2),
     (r"(转|交|提交|上报|报)(给|到|至)了?.{0,8}(技术|研发|工程|团队|部门|同事|专员|主管|售后|财务)"
      r"|反馈给|升级处理|进度.{0,8}(发到|发送|通知|告知|同步)", 1.2),
     # someone is on the way or something is being sent ("抢修人员马上出发", "给您寄一台新的")
     (r"(人员|师傅|工程师|技术员|抢修|维修工|快递员).{0,6}(马上|立即|立刻|尽快|已经)?(出发|赶过去|赶到|到场)"
      r"|(给您|为您)(补寄|寄出|寄一|寄个|重新寄|换一台|换新)", 1.2),
     (r"安排.{0,6}(师傅|工程师|上门|人员)|上门(检测|维修|安装|取件|服务)|师傅.{0,6}(上门|联系)", 1.2),
-    (r"(小时|工作日|天)内.{0,10}(联系|回复|回电|处理|到账|发送|发到|通知)|稍后.{0,4}(回电|联系)", 1.0),
-    (r"给您回电|回拨|回电|核查|核实|跟进|补发|审核后", 0.8),
+    (r"(小时|工作日|天)内.{0,10}(联系|回复|回电|处理|到账|发送|发到|通知|审核|复核|核查)"
+     r"|稍后.{0,4}(回电|联系)|会.{0,6}电话联系您", 1.0),
+    (r"给您回电|回拨|回电|(?<![经已])核查(?!了|过|后|确认)|(?<![经已])核实(?!了|过|后|确认)|跟进|补发"
+     r"|审核后", 0.8),
     # money that went missing is investigated after the chat ("提交争议交易调查", "lodge a dispute")
     (r"(提交|发起|申请|登记).{0,6}(争议|调查|申诉|调账)|调查结果|调取.{0,4}(录像|监控|记录)", 1.2),
     (r"(lodge|raise|file|open|start)(ed)? an? .{0,12}(dispute|claim|investigation|chargeback)"
      r"|investigation (usually |will )?(take|be)|opened an investigation", 1.2),
-    (r"escalat|raise .{0,20}(ticket|request|case)|(create|open|log|logged).{0,20}(ticket|case|request)"
-     r"|logged it", 1.2),
-    (r"get back to you|call you back|(will|'ll|shall|going to) (contact|call|email|reach) you"
+    (r"escalat|raise .{0,20}(ticket|request|case)|(create|open|log|logged).{0,20}(ticket|case|request"
+     r"|report|claim|complaint|work order|job)|logged it", 1.2),
+    (r"get back to you|call you back|(will|'ll|shall|going to) (contact|call|email|reach|text|ring"
+     r"|phone) you|(will|'ll) (text|send) (you )?updates|check in with you|passed (\w+ ){0,2}on"
      r"|email you (back|once|when|as soon|with|an update|the)"
      r"|pass (this|it) on|supervisor|(we|I)'ll (arrange|send|schedule)", 1.0),
     (r"\b(i'?m|i am|we'?re|we are|i'?ll|we'?ll|i will|we will|going to)( be)? (sending|send"
      r"|posting|post|shipping|ship|dispatching|dispatch|couriering|courier|replacing|replace"
-     r"|refunding|refund)\b", 1.2),
-    (r"(engineer|technician|\btech\b).{0,30}(come|out|visit|call|contact|booked|be there)"
-     r"|booked an? (engineer|technician|tech\b)|get (someone|somebody|a \w+) out to you"
+     r"|refunding|refund)\b(?! (you )?(a |an |the )?(one-time|verification|passcode|pass code"
+     r"|code|otp|link|reset|text message|sms))", 1.2),
+    (r"(engineer|technician|\btech\b|contractor|plumber|electrician|crew).{0,30}(come|out|visit|call"
+     r"|contact|booked|be there|text|arrive|attend|dispatched)"
+     r"|book(ed)? (an?|the|our|your) (\w+ )?(engineer|technician|tech\b|contractor|plumber"
+     r"|electrician|repair|visit)|get (someone|somebody|a \w+) out to you"
+     r"|(dispatch|send)(ed|ing)? (a|the) crew"
      r"|arrange.{0,12}(pickup|exchange|visit|replacement)|arranged an? (exchange|replacement)"
      r"|returns team|priority incident", 1.2),
     (r"within (\d+|an?|one|two|three|four|five|six|eight|twelve|24|48|a few|a couple of)"
@@ -60,7 +69,7 @@ FOLLOW_UP = (
 RESOLVED = (
     (r"解决了|可以了|好了好了|没问题了|没有其他问题|没有别的|没有了|能用了|正常了|可以上网了"
      r"|(?<![我人经都])出来了|搞定|成功了|收到了|没事了|没啥事了|没别的事|没其他事"
-     r"|(?<![没不])找到了|(已经|已)(交|付|缴|办|弄|改|设置|登录|登上|约|订)(好|完|上|成功)?了"
+     r"|(?<![没不])找到了|(钱|款|退款)(已经)?到(账|了)|(已经|已)(交|付|缴|办|弄|改|设置|登录|登上|约|订)(好|完|上|成功)?了"
      r"(?=\s*(?:[,，。.!！~]|谢|$))", 1.2),
     (r"明白了|知道了|清楚了|了解了|原来是这样|那我再|那我等", 0.8),
     (r"that worked|it worked|works now|working now|it's working|fixed it|it'?s back"
@@ -68,6 +77,8 @@ RESOLVED = (
      r"|all i needed|thanks for the info|got it,? thanks|alright got it|found it"
      r"|(i'?ve|i have) (paid|done|changed|booked|found) it"
      r"|(is|'s|are|'re) (back )?(on|running|working) (now|again)|(running|working) again"
+     r"|(it'?s|they'?re|it is|they are) (there|showing|visible) now|(just )?(paid|tried) .{0,20}and it"
+     r" worked"
      r"|there we go|that did (it|the trick)|\b(4g|5g|data|internet|wi-?fi|signal|connection|it"
      r"|service|network|line|app|site)('s| is| are) (back )?up\b",
      1.2),
@@ -90,6 +101,7 @@ WITHDRAWN = (
      r"|(工单|报修单|维修单|报修|维修|登记|预约|上门)[^，。,.!?！？]{0,8}?(就|也|先)?不(再)?"
      r"(给您|帮您|为您)?(提交|登记|创建|安排|派|预约)了?"
      r"|(取消|撤销|撤回|作废)(了|掉)?(这个|您的)?(工单|报修单?|维修单|登记|预约|上门)"
+     r"|(工单|报修单?|维修单|登记|预约|上门)(已经?)?(被|帮您|给您|为您)?(取消|撤销|撤回|作废)"
      r"|(就|也|先)不(再)?(给您|帮您|为您)?(提交|登记|创建|安排|派|预约)(报障|报修|维修|申请|预约"
      r"|上门)?(工单|单子|单)?(?<=[障修请约门单子记])", 1.0),
     (r"\bno (need (for|to) )?(an? |the )?(engineer|technician|tech|visit|ticket|repair"
@@ -111,7 +123,10 @@ HAZARD = (
 # "是我搞错了", "never mind the refund", "my mistake"): settled, and the cue it names
 # no longer counts.
 DROPPED = (
-    (r"(投诉|退款|退货|换货|维修|报修|师傅|上门)[^，。,.!?！？]{0,4}?(就)?(算了|不用了|不要了|取消)"
+    (r"我自己(去|来)?(弄|办|操作|申请|处理|搞)|自己(去)?(弄|办|申请)(就行|吧)"
+     r"|\bi'?ll (do|sort|order|apply|book|handle) (it|that|this|the \w+( \w+)?)( in the app| online)?"
+     r" (myself|later myself|myself later)"
+     r"|(投诉|退款|退货|换货|维修|报修|师傅|上门)[^，。,.!?！？]{0,4}?(就)?(算了|不用了|不要了|取消)"
      r"|不(投诉|退|换|修)了|是我(自己)?(搞|弄|看|操作|设置)错了|不用(师傅|人|工程师)?(来|过来|上门)了"
      r"|\b(never ?mind|forget (it|the \w+)|cancel (the|my) (complaint"
      r"|refund|return|visit))\b", 1.2),
@@ -229,7 +244,7 @@ class _Tally:
         self._drop = _best(DROPPED, text, None)
         if not self._drop[0]:
             return text
-        if re.search(r"师傅|上门|人|工程师|维修|报修|visit", self._drop[1], re.IGNORECASE):
+        if re.search(r"师傅|上门|人|工程师|维修|报修|visit|自己|myself", self._drop[1], re.IGNORECASE):
             self.follow = (0.0, "")
         for rx, _ in DROPPED:
             text = re.sub(rx, lambda m: " " * len(m.group(0)), text, flags=re.IGNORECASE)

@@ -28,6 +28,8 @@ _MOBILE = re.compile(r"1[3-9]\d{9}")
 MAX_DIGITS = 17   # "00" and the 15 digits E.164 allows
 _UK = re.compile(r"0(?:[1237]\d{9}|1\d{8})")   # 01/02/03 geographic and 07 mobile, no 08/09
 _UK_MOBILE = re.compile(r"07[1-9]\d{8}")
+_UK_EN = re.compile(r"07[1-9]\d{8}|01[1-9]\d{8}|03\d{9}")   # the UK shapes no Chinese number has
+_SG = re.compile(r"[3689]\d{7}")
 # NXX-NXX-XXXX without toll-free and reserved N00 area codes (company lines, not a caller's)
 _NANP = re.compile(r"(?!8(?:00|33|44|55|66|77|88))(?![2-9]00)[2-9]\d{2}[2-9]\d{6}")
 _NANP_LAYOUT = re.compile(r"(?:1[ -]?)?(?:\(\d{3}\) ?|\d{3}[ -])\d{3}[ -]\d{4}")
@@ -43,6 +45,8 @@ _REGION_CUES = (
                         r"|new york|nyc|new jersey|california|texas|florida|chicago|boston"
                         r"|seattle|los angeles|san francisco|toronto|vancouver|montreal"
                         r"|zip ?code)\b|\+ ?1[ (-]*\d{3}|美国|加拿大|纽约", re.IGNORECASE)),
+    ("sg", re.compile(r"\b(?:singapore|s'pore|nric|hdb|orchard road|jurong|tampines|novena"
+                      r"|woodlands)\b|(?:\+|\b00) ?65\b|新加坡", re.IGNORECASE)),
     ("cn", re.compile(r"\b(?:china|chinese mainland|shanghai|beijing|shenzhen|guangzhou"
                       r"|hangzhou)\b|(?:\+|\b00) ?86\b|中国|大陆", re.IGNORECASE)),
 )
@@ -91,21 +95,26 @@ def _international(digits: str, plus: bool) -> str:
 
 
 def _domestic(digits: str, region: str) -> str:
-    """UK and North-American numbers written without the country code."""
-    uk = _UK if region == "gb" else _UK_MOBILE if region == "en" else None
+    """UK, North-American and Singapore numbers written without the country code. An
+    English conversation naming no country reads the shapes no Chinese number has: UK 07
+    mobiles, 01x/03 numbers (no Chinese area code starts 011-019 or 03 with 11 digits) and
+    ten digits starting 2-9 (a North-American number)."""
+    uk = _UK if region == "gb" else _UK_EN if region == "en" else None
     if uk and uk.fullmatch(digits):
         return "+44" + digits[1:]
-    if region == "nanp" and len(digits) in (10, 11) and digits[-11:-10] in ("", "1") \
-            and _NANP.fullmatch(digits[-10:]):
+    if region in ("nanp", "en") and len(digits) in (10, 11) and digits[-11:-10] in ("", "1") \
+            and _NANP.fullmatch(digits[-10:]) and (region == "nanp" or len(digits) == 10):
         return "+1" + digits[-10:]
+    if region == "sg" and _SG.fullmatch(digits):
+        return "+65" + digits
     return ""
 
 
 def _landline(digits: str) -> str:
     """'0xx-xxxxxxxx': Beijing 010 and 02x have three-digit area codes, the rest four
     (03xx-09xx); no other area code starts 01."""
-    if digits[1] == "1" and digits[2] != "0":
-        return ""
+    if len(digits) < 10 or (digits[1] == "1" and digits[2] != "0"):
+        return ""   # too short for area code + local number ("0 2" in ASR text)
     area = 3 if digits[1] in "12" else 4
     local = digits[area:]
     if len(local) in (7, 8) and local[0] not in "01":
@@ -133,9 +142,9 @@ _DENIED_BEFORE = re.compile(r"(?:不是|\bnot|instead of|rather than)\W{0,2}$", 
 # A number the customer gives as someone else's: the store's, the engineer's, the company's
 # ("门店那个小伙子留了个电话 021…", "the shop gave me their number …", "你们客服邮箱 …"),
 # unless they say it is theirs ("打我电话", "my number").
-_OWNER = (r"门店|店里|店员|专卖店|商家|卖家|师傅|快递员|快递小哥|小伙子?|你们|贵公司"
+_OWNER = (r"门店|店里|店员|专卖店|商家|卖家|师傅|快递员|快递小哥|小伙子?|你们|贵公司|骑手|配送员|送餐员|司机"
           r"|\b(?:the|your) (?:store|shop|seller|branch|technician|engineer|courier|driver"
-          r"|installer|agent|support|company|manager|landlord|contractor)\b"
+          r"|installer|agent|support|company|manager|landlord|contractor|rider|clinic|hotel)\b"
           r"|\b(?:store|shop|company)'s|\b(?:their|his|her)\b"
           r"|\bmy (?:husband|wife|son|daughter|mum|mom|dad|father|mother|friend|colleague"
           r"|boss|manager|landlord|neighbou?r|partner)'?s?\b")
@@ -146,7 +155,8 @@ _PERSON = (r"(?<!其)他们?|她们?|对方|经理|负责人|物业|房东|中�
 _PHONE_WORD = r"(?:电话|号码|座机|手机|邮箱|number|phone|line|e-?mail|address)"
 _THIRD_PARTY = re.compile(
     rf"(?:(?:{_OWNER})(?:(?!我的|我自己|本人|我(?:家|手机|电话|号码|邮箱)|\bmy\b|\bmine\b).){{0,16}}?"
-    rf"|(?:{_PERSON})的?(?:(?![我让叫给留要打]).){{0,6}}?){_PHONE_WORD}\W{{0,3}}(?:\w{{0,3}}\W{{0,2}})?$",
+    rf"|(?:{_PERSON})的?(?:(?![我让叫给留要打]).){{0,6}}?){_PHONE_WORD}\W{{0,3}}(?:\w{{0,3}}\W{{0,2}})?$"
+    rf"|(?:{_OWNER})\s+(?:on|at)\W{{0,2}}$",
     re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[。！？!?；;\n]|[.,，](?!\d)")
 
@@ -253,9 +263,13 @@ def _kind(phone: str) -> str:
 
 
 def _read_back(text: str, region: str) -> list[str]:
-    """The numbers an agent's message puts to the customer as theirs."""
-    return [v for v, m in _numbers_at(text, region)
-            if _CHECK_BEFORE.search(text[max(0, m.start() - 24):m.start()])
+    """The numbers an agent's message puts to the customer as theirs: asked about, or
+    echoed alone (an ASR agent repeating the digits back, "好的 13320179586")."""
+    found = _numbers_at(text, region)
+    echo = len(re.sub(r"[\d\s+()\-.,，。]|好的?|嗯|ok(?:ay)?|thanks?|thank you", "", text,
+                      flags=re.IGNORECASE)) <= 2
+    return [v for v, m in found
+            if echo or _CHECK_BEFORE.search(text[max(0, m.start() - 24):m.start()])
             or _CHECK_AFTER.match(text, m.end())]
 
 
@@ -270,6 +284,12 @@ def _uncorrected(text: str, region: str) -> list[str]:
     return [v for v, m in found if m.start() >= cue.start() or _kind(v) not in later]
 
 
+def _near(a: str, b: str) -> bool:
+    """The same number but for a few digits (the agent read back the corrected one)."""
+    return a != b and len(a) == len(b) and _kind(a) == _kind(b) \
+        and sum(x != y for x, y in zip(a, b)) <= 4
+
+
 def customer_phones(turns: list[tuple[str, str]], region: str = "") -> list[str]:
     """The customer's numbers in (speaker, normalised text) turns, in order (may repeat)."""
     kept: list[str] = []
@@ -281,7 +301,7 @@ def customer_phones(turns: list[tuple[str, str]], region: str = "") -> list[str]
             continue
         heard = _uncorrected(text, region)
         if pending and affirms(text):
-            kept += pending
+            kept = [p for p in kept if not any(_near(p, q) for q in pending)] + pending
         pending = []
         if heard and _CORRECTS.search(text):
             kinds = {_kind(p) for p in heard}

@@ -89,7 +89,7 @@ def test_tracking_numbers_and_a_tax_id_are_not_order_numbers():
 
 
 def test_the_organisations_own_order_pattern_can_be_added():
-    text = "my booking ref is BK-7-0012345"
+    text = "the voucher says BK-7-0012345"
     assert ids(text).order_numbers == ()
     assert ids(text, patterns=(r"bk-[0-9]-[0-9]{7}",)).order_numbers == ("BK-7-0012345",)
     with pytest.raises(ValueError, match="order pattern"):
@@ -197,7 +197,9 @@ def test_classify_phone(digits, plus, phone):
 
 @pytest.mark.parametrize("digits, region, phone", [
     ("07700900777", "gb", "+447700900777"), ("07700900777", "en", "+447700900777"),
-    ("01614960555", "gb", "+441614960555"), ("01614960555", "en", ""),
+    ("01614960555", "gb", "+441614960555"), ("01614960555", "en", "+441614960555"),
+    ("02079460111", "en", "020-79460111"), ("5035550147", "en", "+15035550147"),
+    ("91223487", "sg", "+6591223487"), ("91223487", "en", ""),
     ("08001234567", "gb", ""), ("02079460111", "", "020-79460111"),
     ("6465550142", "nanp", "+16465550142"), ("12125550147", "nanp", "+12125550147"),
     ("8005550199", "nanp", ""), ("6465550142", "", ""),

@@ -1,0 +1,205 @@
+"""Order numbers in transcript text (pure): built-in and configured patterns, an order
+keyword before the number, a bare number answering an agent who asked for it, more of the
+same shape in a list or a later message; tracking, serial and ticket numbers are not
+orders. Normal form: upper case without spaces. See docs/decisions/0015."""
+from __future__ import annotations
+
+import re
+
+from appliance.rules.phone_numbers import classify_phone
+
+
+# (name, regex) matched against normalised text. The built-in shapes: "DD2026112600123"
+# (also spoken "D D 2026 1120 7788"), "SO-2026-88123", "ORD-55012877", "A12-345678".
+ORDER_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("prefixed", r"(?<![A-Za-z0-9])(?:[Dd] ?[Dd]|SO|PO|ORD|Ord|ord)[-_ ]?\d+(?:[- ]\d+)*"
+                 r"(?![A-Za-z0-9])"),
+    ("letter-dash", r"(?<![A-Za-z0-9-])[A-Z]{1,3}\d{1,4}-\d{5,10}(?![A-Za-z0-9-])"),
+)
+# Orders, bookings, policies, contracts, subscriptions: what the customer bought or holds.
+# "单号" after 快递/运单/抢修/工/受理… is a parcel or a ticket, not an order.
+_ORDER_WORD = (r"(?:订单编号|订单号码|订单号|订单|(?<![快运物流递修障理务工件])单号|保单号|保单|合同编号|合同号"
+               r"|预订号|预定号|预约号|订座记录|订座号|确认号"
+               r"|\b(?:order|booking|reservation|confirmation|policy|contract|subscription|tenancy)"
+               r"\s*(?:number|num|no\.?|id|#|ref(?:erence)?|code)?)")
+_ORDER_VALUE = r"(?:[A-Za-z](?: ?[A-Za-z]){0,3}[-_ ]?)?\d+(?:[- ]\d+)*(?![A-Za-z0-9])"
+# After an order keyword, one token of letters and digits, maybe hyphenated, in any case:
+# "MD20261003B0441", "ec-55012-a", "SO-2026-88123".
+_MIXED_VALUE = (r"(?=[A-Za-z0-9/-]*[A-Za-z])(?=[A-Za-z0-9/-]*\d)[A-Za-z0-9]+(?:[-/][A-Za-z0-9]+)*"
+                r"(?![A-Za-z0-9/-])")
+# A booking reference or record locator: 5-8 letters and digits, both ("HX7K2P", "XK72B9"),
+# after a booking word.
+_BOOKING_REF = re.compile(
+    r"(?:订座记录|预订号|预定号|预约号|\b(?:booking|reservation|confirmation)\s*(?:ref(?:erence)?|code|number|no\.?)?"
+    r"|\bPNR)\s*(?:is|:|#|是|为)?\s*(?P<value>(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{5,8})"
+    r"(?![A-Za-z0-9])", re.IGNORECASE)
+# "ref HS-20417" from the customer is their booking; a fault/claim/case reference is not.
+_CUSTOMER_REF = re.compile(r"(?<!fault )(?<!claim )(?<!case )(?<!ticket )(?<!incident )"
+                           r"(?<!complaint )(?<!tracking )\bref(?:erence)?\b\s*(?:is|:|#|no\.?)?\s*"
+                           r"(?P<value>" + _MIXED_VALUE + ")", re.IGNORECASE)
+ORDER_DIGITS = (6, 24)   # fewer: a quantity or a code; more: several numbers run together
+MIXED_MIN = (4, 7)       # a token with letters: at least 4 digits, 7 letters and digits
+PREFIXED_MIN = (5, 7)    # two or more letters before the digits: 5 digits, 7 in all
+KEYWORD_ORDER = re.compile(
+    _ORDER_WORD + r"\s*(?:is|:|#|是|为|：)?\s*(?:#\s*)?(?P<value>" + _MIXED_VALUE + "|"
+    + _ORDER_VALUE + ")", re.IGNORECASE)
+ASKS_OTHER = re.compile(r"序列号|机身号|型号|运单号|快递单号|物流单号|\bserial|\bmodel (?:number|no)"
+                         r"|\bS/?N\b|tracking|waybill|\bIMEI", re.IGNORECASE)
+ASKS_ORDER = re.compile(r"订单号|订单编号|保单号|合同号|预订号|预约号|订座记录|order\s*(?:number|num|no|id|#)"
+                        r"|(?:booking|reservation|confirmation|policy|contract|subscription|tenancy)"
+                        r"\s*(?:number|num|no|id|#|ref|reference|code)", re.IGNORECASE)
+# A reply that is only the number, after a few words of assent ("yeah it's 2026 1119 00789",
+# "嗯 好的 是 DD2026…", "sure, ORD 5501 2877, thanks").
+_REPLY_VALUE = re.compile(
+    r"^\W*(?:(?:yeah|yes|yep|sure|ok(?:ay)?|um|uh|so|right|嗯|好的?|对|哦|啊)\W*){0,3}"
+    r"(?:it'?s|it is|that'?s|here it is|是|就是)?\W*(?P<value>" + _ORDER_VALUE + r")"
+    r"(?:\W*(?:thanks|thank you|谢谢)?\W*$|\s*(?:和|及|与|跟|、|,|/|&|and\b))", re.IGNORECASE)
+# ... or a record locator of letters and digits ("it's XK72B9", "HX7K2P").
+_REPLY_REF = re.compile(
+    r"^\W*(?:(?:yeah|yes|yep|sure|ok(?:ay)?|um|uh|so|right|嗯|好的?|对|哦|啊)\W*){0,3}"
+    r"(?:it'?s|it is|that'?s|here it is|是|就是)?\W*"
+    r"(?P<value>(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{5,8})"
+    r"\W*(?:thanks|thank you|谢谢)?\W*$", re.IGNORECASE)
+# More numbers of the same shape in a message that gave one ("订单号是 A 和 B", "order #A,
+# then I placed #B instead", a reply "A 和 B"): a list after one keyword.
+_SIBLING = re.compile(r"(?<![A-Za-z0-9.$¥€£-])#?\s?(?P<value>[A-Za-z]{0,4}[-_]?\d[\d-]{4,}\d)"
+                      r"(?![A-Za-z0-9.])")
+SIBLING_SLACK = 2   # digits more or fewer than the order it accompanies
+REPLY_MAX_CHARS = 80   # such a reply is short; longer text is not tried (the regex backtracks)
+
+
+def compile_order_patterns(extra: tuple[str, ...] = ()) -> tuple[re.Pattern, ...]:
+    """The built-in patterns plus the organisation's (`intake_order_patterns`; matched
+    case-insensitively, settings lower-case them). ValueError names a bad one."""
+    out = [re.compile(p) for _, p in ORDER_PATTERNS]
+    for p in extra:
+        try:
+            out.append(re.compile(p, re.IGNORECASE))
+        except re.error as exc:
+            raise ValueError(f"order pattern {p!r}: {exc}") from None
+    return tuple(out)
+
+
+def normalise_order(value: str) -> str:
+    return re.sub(r"[\s_]", "", value).upper()
+
+
+def order_key(value: str) -> str:
+    """What two spellings of one order number share (for comparing and de-duplicating)."""
+    return re.sub(r"[^0-9A-Z]", "", value.upper())
+
+
+def _trim_phone_tail(value: str) -> str:
+    """ASR text has no punctuation: "DD 2026 1118 004417 138 2233 4455" is an order and
+    a phone. Cut trailing space-separated groups that form a mobile number."""
+    groups = value.split(" ")
+    for i in range(1, len(groups)):
+        if re.fullmatch(r"1[3-9]\d{9}", "".join(groups[i:])):
+            return " ".join(groups[:i])
+    return value
+
+
+KEYWORD_DIGITS = 5   # after an order word ("order #55190") a shorter number is an order too
+
+
+def _order_sized(value: str, keyword: bool = False) -> bool:
+    digits = sum(c.isdigit() for c in value)
+    if keyword and re.fullmatch(r"\d+", value) and KEYWORD_DIGITS <= digits <= ORDER_DIGITS[1]:
+        return True
+    if re.fullmatch(r"[A-Za-z0-9]+(?:[-/][A-Za-z0-9]+)*", value) \
+            and re.search(r"\d[-/]?[A-Za-z]", value):
+        # letters after digits ("…A0917", "…-A"): a mixed token from an order keyword
+        return digits >= MIXED_MIN[0] and len(re.sub(r"\W", "", value)) >= MIXED_MIN[1]
+    if re.match(r"[A-Za-z](?: ?[A-Za-z])+", value):   # "SUB-…", spelled "R A 99241" in ASR
+        # a letter prefix ("SUB-88213", "TB20261028-3345"): the letters make it an identifier
+        return digits >= PREFIXED_MIN[0] and len(re.sub(r"\W", "", value)) >= PREFIXED_MIN[1]
+    return ORDER_DIGITS[0] <= digits <= ORDER_DIGITS[1]
+
+
+def orders_in(text: str, patterns: tuple[re.Pattern, ...], asked: bool,
+              asked_other: bool = False, customer: bool = True) -> tuple[list, str]:
+    """Order numbers in one normalised message, and the text with them masked. A reply to
+    a question for a serial or tracking number (`asked_other`) gives one only by keyword."""
+    spans = []
+    for rx in () if asked_other else patterns:
+        spans += [(m.start(), m.end(), m.group(0)) for m in rx.finditer(text)]
+    keyed = [KEYWORD_ORDER, _CUSTOMER_REF] if customer else [KEYWORD_ORDER]
+    spans += [(m.start("value"), m.end("value"), m.group("value"), "keyword")
+              for rx in keyed for m in rx.finditer(text)]
+    spans += [(m.start("value"), m.end("value"), m.group("value"), "booking")
+              for m in _BOOKING_REF.finditer(text)]
+    if asked and len(text) <= REPLY_MAX_CHARS:
+        m = _REPLY_VALUE.match(text)
+        value = m.group("value") if m else ""
+        if value and not classify_phone(re.sub(r"\D", "", value), False):
+            spans.append((m.start("value"), m.end("value"), value))
+        m = _REPLY_REF.match(text)
+        if m:
+            spans.append((m.start("value"), m.end("value"), m.group("value"), "booking"))
+    found, masked = _take_orders(text, spans)
+    siblings = [(m.start("value"), m.end("value"), m.group("value"))
+                for m in _SIBLING.finditer(masked) if _same_shape(m.group("value"), found)]
+    more, masked = _take_orders(masked, siblings)
+    return found + more, masked
+
+
+_TRACKING_BEFORE = re.compile(r"(?:快递|运单|物流|取件|tracking|waybill|parcel|consignment)"
+                              r"[^,.!?，。！？]{0,12}$", re.IGNORECASE)
+
+
+def later_orders(text: str, earlier: list[str]) -> tuple[list, str]:
+    """A customer's later message with another order of a shape already given ("还有一单
+    ps2026…" after "PS2026…"): the same letters, or for digits only the same length."""
+    if not earlier:
+        return [], text
+    spans = []
+    for m in _SIBLING.finditer(text):
+        value, (letters, digits) = m.group("value"), _shape(m.group("value"))
+        if _TRACKING_BEFORE.search(text[:m.start()]) or not _same_shape(value, earlier):
+            continue
+        if letters or any(_shape(o) == (letters, digits) and digits >= 10 for o in earlier):
+            spans.append((m.start("value"), m.end("value"), value))
+    return _take_orders(text, spans)
+
+
+def _shape(value: str) -> tuple[str, int]:
+    return re.match(r"[A-Z]*", order_key(value)).group(0), sum(c.isdigit() for c in value)
+
+
+def _same_shape(value: str, orders: list[str]) -> bool:
+    """Same letters before the digits and about as many digits as an order already found,
+    and not a phone number."""
+    letters, digits = _shape(value)
+    if classify_phone(re.sub(r"\D", "", value), False):
+        return False
+    return any(letters == o[0] and abs(digits - o[1]) <= SIBLING_SLACK
+               for o in map(_shape, orders))
+
+
+# A serial, model or device number is not an order ("SN KM4521-88310", "机身序列号 …").
+_NOT_ORDER_BEFORE = re.compile(r"(?:\bS/?N|serial(?: (?:number|no\.?))?|model(?: (?:number|no\.?))?"
+                               r"|\bIMEI|序列号|机身号|机身编码|型号|设备号|卡号|工单号|受理号)"
+                               r"\W{0,3}(?:is|是|为)?\W{0,3}$", re.IGNORECASE)
+
+
+# A ticket, fault or case number the agent gives ("故障单 单号是 GZ…", "抢修单号 QX…").
+_TICKET_BEFORE = re.compile(r"(?:故障|维修|报修|抢修|受理|服务|投诉|工)单|受理编号|工单"
+                            r"|\b(?:ticket|case|fault|claim|incident|complaint)\s*(?:ref|reference"
+                            r"|number|no\.?|#)", re.IGNORECASE)
+
+
+def _take_orders(text: str, spans: list) -> tuple[list, str]:
+    """Spans are (start, end, value[, how]); how: "keyword" (after an order word: shorter
+    numbers count), "booking" (a record locator, sized by its own pattern) or matched."""
+    found, masked = [], text
+    for start, end, value, *how in sorted(spans, key=lambda s: (s[0], -(s[1] - s[0]))):
+        value = _trim_phone_tail(value.strip())
+        if _NOT_ORDER_BEFORE.search(text[max(0, start - 24):start]) or masked[start] == " " \
+                or _TICKET_BEFORE.search(text[max(0, start - 12):start]):
+            continue
+        if how != ["booking"] and not _order_sized(value, how == ["keyword"]):
+            continue
+        found.append(normalise_order(value))
+        end = start + len(value)
+        masked = masked[:start] + " " * (end - start) + masked[end:]
+    return found, masked

@@ -1,0 +1,106 @@
+"""Transcript text made comparable (pure): full-width forms to ASCII, digits spoken as
+Chinese or English words in ASR text ("幺三八…", "one three eight…", "double five"),
+letters spelled in the NATO alphabet, "加八六"/"plus" before a number, spelled-out e-mail
+addresses. See docs/decisions/0015."""
+from __future__ import annotations
+
+import re
+
+from appliance.rules.pii import FULLWIDTH_TO_ASCII
+
+
+_ZH_DIGITS = {"零": "0", "〇": "0", "幺": "1", "一": "1", "二": "2", "两": "2", "三": "3",
+              "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
+_ZH_RUN = re.compile("[零〇幺一二两三四五六七八九](?:[ ,，、-]?[零〇幺一二两三四五六七八九])+")
+_EN_WORDS = {"zero": "0", "oh": "0", "nought": "0", "one": "1", "two": "2", "three": "3",
+             "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
+             "hundred": "00"}
+# "oh" and "nought" are zeros in British phone numbers ("oh seven seven double oh …");
+# "hundred" only inside a run ("nine hundred one two three").
+_EN_DIGIT = r"(?:zero|oh|nought|one|two|three|four|five|six|seven|eight|nine)"
+_EN_ITEM = rf"(?:(?:double|triple)[ -]{_EN_DIGIT}|{_EN_DIGIT}|hundred)"
+_EN_RUN = re.compile(rf"\b(?:(?:double|triple)[ -])?{_EN_DIGIT}(?:[ ,-]+{_EN_ITEM})+\b",
+                     re.IGNORECASE)
+MIN_SPOKEN_DIGITS = 4   # "三四个", "one or two" stay words; codes and numbers convert...
+
+
+def _spoken_digits_kept(m: re.Match, digits: str) -> bool:
+    """...and so does a shorter run right next to written digits: ASR writes some groups of
+    one number as digits and others as words ("139 幺二三 4567", "07700 nine two three 45")."""
+    if len(digits) >= MIN_SPOKEN_DIGITS:
+        return True
+    before, after = m.string[max(0, m.start() - 2):m.start()], m.string[m.end():m.end() + 2]
+    return bool(re.search(r"\d[ -]?$", before) or re.match(r"[ -]?\d", after))
+
+
+def _zh_run(m: re.Match) -> str:
+    digits = [_ZH_DIGITS[c] if c in _ZH_DIGITS else " " for c in m.group(0)]
+    if not _spoken_digits_kept(m, "".join(d for d in digits if d != " ")):
+        return m.group(0)
+    return "".join(d for i, d in enumerate(digits) if d != " " or digits[i - 1] != " ")
+
+
+def _en_run(m: re.Match) -> str:
+    out = []
+    for word in re.split(r"[ ,-]+", m.group(0).lower()):
+        if word in ("double", "triple"):
+            out.append(word)
+        elif out and out[-1] in ("double", "triple"):
+            out[-1] = _EN_WORDS[word] * (2 if out[-1] == "double" else 3)
+        else:
+            out.append(_EN_WORDS[word])
+    digits = "".join(out)
+    return digits if _spoken_digits_kept(m, digits) else m.group(0)
+
+
+# "peter dot wong at gmail dot com" (chat and ASR) -> peter.wong@gmail.com
+_SPOKEN_EMAIL = re.compile(
+    r"\b([a-z0-9_]+(?: (?:dot|underscore) [a-z0-9_]+)*) at ([a-z0-9-]+(?: dot [a-z0-9-]+)*"
+    r" dot (?:com|net|org|cn|edu|gov|io|co|uk|de|jp|hk|tw))\b", re.IGNORECASE)
+
+
+def _spoken_email(m: re.Match) -> str:
+    def join(part: str) -> str:
+        return re.sub(r" dot ", ".", re.sub(r" underscore ", "_", part, flags=re.I), flags=re.I)
+    return f"{join(m.group(1))}@{join(m.group(2))}"
+
+
+_NATO = {"alpha": "A", "alfa": "A", "bravo": "B", "charlie": "C", "delta": "D", "echo": "E",
+         "foxtrot": "F", "golf": "G", "hotel": "H", "india": "I", "juliet": "J", "juliett": "J",
+         "kilo": "K", "lima": "L", "mike": "M", "november": "N", "oscar": "O", "papa": "P",
+         "quebec": "Q", "romeo": "R", "sierra": "S", "tango": "T", "uniform": "U",
+         "victor": "V", "whiskey": "W", "whisky": "W", "x-ray": "X", "xray": "X",
+         "yankee": "Y", "zulu": "Z"}
+_NATO_WORD = "|".join(sorted(map(re.escape, _NATO), key=len, reverse=True))
+_SPELLED_ITEM = rf"(?:{_NATO_WORD}|{_EN_DIGIT}|\d|(?-i:[A-Z]))"
+# "X-ray Kilo seven two Bravo nine" -> "XK72B9": a run of NATO words, letters and digits
+# with at least two NATO words (so that ordinary words such as "golf" or "hotel" stay).
+_NATO_RUN = re.compile(rf"\b{_SPELLED_ITEM}(?:[ ,-]+{_SPELLED_ITEM}){{2,}}\b", re.IGNORECASE)
+# ASR fillers inside a spoken number ("一三三 嗯 二零一七", "nine one two two uh three four"):
+# dropped, so that the groups form one run.
+_DIGIT_CHARS = "0-9零〇幺一二两三四五六七八九"
+_FILLER_IN_NUMBER = re.compile(
+    rf"([{_DIGIT_CHARS}]|\b{_EN_DIGIT}) +(?:嗯|呃|额|啊|那个|uh|um|er|erm)[ ,，]+"
+    rf"(?=[{_DIGIT_CHARS}]|{_EN_DIGIT}\b)", re.IGNORECASE)
+
+
+def _nato_run(m: re.Match) -> str:
+    items = re.split(r"[ ,]+|(?<=\w)-(?!ray)", m.group(0))
+    if sum(i.lower() in _NATO for i in items) < 2:
+        return m.group(0)
+    return "".join(_NATO.get(i.lower()) or _EN_WORDS.get(i.lower()) or i.upper() for i in items)
+
+
+def normalise(text: str) -> str:
+    """Full-width forms to ASCII, spoken digit runs to digits, NATO spelling to letters,
+    "dash" between letters/digits to "-", "加86"/"plus 44" to "+", spelled-out e-mail
+    addresses to addresses."""
+    text = (text or "").translate(FULLWIDTH_TO_ASCII)
+    text = _SPOKEN_EMAIL.sub(_spoken_email, text)
+    text = _FILLER_IN_NUMBER.sub(r"\1 ", text)
+    text = _NATO_RUN.sub(_nato_run, text)
+    text = _ZH_RUN.sub(_zh_run, text)
+    text = _EN_RUN.sub(_en_run, text)
+    text = re.sub(r"(?<=\b[A-Za-z0-9]) dash (?=[A-Za-z0-9])", "-", text, flags=re.IGNORECASE)
+    text = re.sub(r"加\s?(?=86)", "+", text)
+    return re.sub(r"\bplus\s+(?=\d)", "+", text, flags=re.IGNORECASE)

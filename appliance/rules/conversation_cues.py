@@ -32,15 +32,15 @@ FOLLOW_UP = (
     (r"工单|维修单|报修单|提交.{0,8}(申请|维修|工单|复审|审核|审批)|创建.{0,4}单|上报|加急"
      r"|(帮|给|为)您.{0,4}登记|已(经)?(帮您|为您|给您)?登记(?!.{0,2}(取消|撤销))|登记(好|下来)了"
      r"|我(这边|先)?(帮您|给您|为您)?登记(一下|一个)", 1.2),
-    (r"(转|交|提交|上报|报)(给|到|至)了?.{0,8}(技术|研发|工程|团队|部门|同事|专员|主管|售后|财务)"
+    (r"(转|交|提交|上报|报)(给|到|至)了?.{0,8}(技术|研发|工程|团队|部门|同事|专员|主管|售后|财务|中心)"
      r"|反馈给|升级处理|进度.{0,8}(发到|发送|通知|告知|同步)", 1.2),
     # someone is on the way or something is being sent ("抢修人员马上出发", "给您寄一台新的")
     (r"(人员|师傅|工程师|技术员|抢修|维修工|快递员).{0,6}(马上|立即|立刻|尽快|已经)?(出发|赶过去|赶到|到场)"
      r"|(给您|为您)(补寄|寄出|寄一|寄个|重新寄|换一台|换新)", 1.2),
     (r"安排.{0,6}(师傅|工程师|上门|人员)|上门(检测|维修|安装|取件|服务)|师傅.{0,6}(上门|联系)", 1.2),
     (r"(小时|工作日|天)内.{0,10}(联系|回复|回电|处理|到账|发送|发到|通知|审核|复核|核查)"
-     r"|稍后.{0,4}(回电|联系)|会.{0,6}电话联系您", 1.0),
-    (r"给您回电|回拨|回电|(?<![经已])核查(?!了|过|后|确认)|(?<![经已])核实(?!了|过|后|确认)|跟进|补发"
+     r"|稍后.{0,4}(回电|联系)|会.{0,6}电话联系您|(今天|当天|明天)(之内|以内|内)?.{0,12}(回电|联系您|回复您)", 1.0),
+    (r"给您回电|回拨|回电|(?<![经已为])核查(?!了|过|后|确认|身份|通过)|(?<![经已为])核实(?!了|过|后|确认|身份|一下(您的)?身份|通过)|跟进|补发"
      r"|审核后", 0.8),
     # money that went missing is investigated after the chat ("提交争议交易调查", "lodge a dispute")
     (r"(提交|发起|申请|登记).{0,6}(争议|调查|申诉|调账)|调查结果|调取.{0,4}(录像|监控|记录)", 1.2),
@@ -49,13 +49,14 @@ FOLLOW_UP = (
     (r"escalat|raise .{0,20}(ticket|request|case)|(create|open|log|logged).{0,20}(ticket|case|request"
      r"|report|claim|complaint|work order|job)|logged it", 1.2),
     (r"get back to you|call you back|(will|'ll|shall|going to) (contact|call|email|reach|text|ring"
-     r"|phone) you|(will|'ll) (text|send) (you )?updates|check in with you|passed (\w+ ){0,2}on"
+     r"|phone) you|(will|'ll) (text|send|email|post) (you )?(updates|an update)|check in with you"
+     r"|passed (\w+ ){0,2}on|linked (\w+ ){0,3}to (the |an? )?incident"
      r"|email you (back|once|when|as soon|with|an update|the)"
-     r"|pass (this|it) on|supervisor|(we|I)'ll (arrange|send|schedule)", 1.0),
+     r"|pass (this|it) on|supervisor|(we|I)'ll (arrange|schedule|send(?! (you )?(a |an |the )?(\w+ )?(text|sms|reminder|confirmation|receipt|code|link|e-?mail)\b))", 1.0),
     (r"\b(i'?m|i am|we'?re|we are|i'?ll|we'?ll|i will|we will|going to)( be)? (sending|send"
      r"|posting|post|shipping|ship|dispatching|dispatch|couriering|courier|replacing|replace"
-     r"|refunding|refund)\b(?! (you )?(a |an |the )?(one-time|verification|passcode|pass code"
-     r"|code|otp|link|reset|text message|sms))", 1.2),
+     r"|refunding|refund)\b(?! (you )?(a |an |the )?(\w+ )?(one-time|verification|passcode|pass code"
+     r"|code|otp|link|reset|text|sms|reminder|confirmation|receipt|e-?mail)\b)", 1.2),
     (r"(engineer|technician|\btech\b|contractor|plumber|electrician|crew).{0,30}(come|out|visit|call"
      r"|contact|booked|be there|text|arrive|attend|dispatched)"
      r"|book(ed)? (an?|the|our|your) (\w+ )?(engineer|technician|tech\b|contractor|plumber"
@@ -140,7 +141,7 @@ PROBLEM = (
     (r"投诉|退款|退货|换货|维修|坏了|不制冷|漏水|被盗|扣错|碎了|态度.{0,3}差|要求赔偿", 0.4),
     (r"refund|replacement|broken|rude|complain|charged twice|hacked|defect", 0.4),
     # money gone without what it paid for: needs an investigation, rarely settled in a chat
-    (r"吞卡|吞钞|没(有)?出钞|钱没(出来|吐出来)|扣(了)?(钱|款).{0,8}(没|未)(到|收到|出)|盗刷|被盗刷"
+    (r"吞卡|吞钞|没(有)?出钞|钱没(出来|吐出来)|扣(了)?(钱|款).{0,8}(没|未)(到|收到|出)|盗刷|被盗刷|被骗|诈骗|骗了"
      r"|不是(我)?本人(操作|消费)|追回", 0.8),
     (r"no (cash|money) came out|debited but|was debited|charged but (never|didn'?t|not)"
      r"|unauthori[sz]ed|fraudulent|not (me|mine)\b|didn'?t make (this|these|that|those)", 0.8),

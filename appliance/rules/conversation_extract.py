@@ -142,12 +142,31 @@ def _unique(values, key=lambda v: v) -> tuple[str, ...]:
     return tuple(out)
 
 
+_ENDS_IN_DIGITS = re.compile(r"\d(?:\s+(?:uh|um|er|嗯|呃|那个))?\W*$", re.IGNORECASE)
+_STARTS_WITH_DIGITS = re.compile(r"^\W*(?:(?:uh|um|er|嗯|呃|那个)\s+)?\d[\d\s-]*\W*$", re.IGNORECASE)
+
+
+def _joined(turns: list[Turn]) -> list[Turn]:
+    """A number the customer gives over two messages or an ASR pause ("oh seven nine one
+    one uh" / "one two three four five six") is one: such turns are joined."""
+    out: list[Turn] = []
+    for t in turns:
+        if out and t.speaker == out[-1].speaker == "customer" \
+                and _ENDS_IN_DIGITS.search(out[-1].text) and _STARTS_WITH_DIGITS.match(t.text):
+            head = re.sub(r"\s+(?:uh|um|er|嗯|呃|那个)\W*$", "", out[-1].text, flags=re.IGNORECASE)
+            tail = re.sub(r"^\W*(?:(?:uh|um|er|嗯|呃|那个)\s+)?", "", t.text, flags=re.IGNORECASE)
+            out[-1] = Turn("customer", f"{head.rstrip()} {tail}")
+        else:
+            out.append(t)
+    return out
+
+
 def extract_identifiers(turns: list[Turn], extra_order_patterns: tuple[str, ...] = ()
                         ) -> Identifiers:
     """Identifiers the customer gave (phones: or confirmed when the agent said them).
     System messages are skipped; agents' own numbers are kept out (phone_numbers)."""
     patterns = compile_order_patterns(extra_order_patterns)
-    turns = [Turn(t.speaker, normalise(t.text)) for t in turns if t.speaker != "system"]
+    turns = _joined([Turn(t.speaker, normalise(t.text)) for t in turns if t.speaker != "system"])
     region = region_of(" ".join(t.text for t in turns if t.speaker == "customer"),
                        " ".join(t.text for t in turns if t.speaker != "customer"))
     emails, orders, addresses, said, pending = [], [], [], [], []

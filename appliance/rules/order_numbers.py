@@ -18,7 +18,7 @@ ORDER_PATTERNS: tuple[tuple[str, str], ...] = (
 )
 # Orders, bookings, policies, contracts, subscriptions: what the customer bought or holds.
 # "单号" after 快递/运单/抢修/工/受理… is a parcel or a ticket, not an order.
-_ORDER_WORD = (r"(?:订单编号|订单号码|订单号|订单|(?<![快运物流递修障理务工件])单号|保单号|保单|合同编号|合同号"
+_ORDER_WORD = (r"(?:订单编号|订单号码|订单号|订单|订阅编号|订阅号|(?<![快运物流递修障理务工件])单号|保单号|保单|合同编号|合同号"
                r"|预订号|预定号|预约号|订座记录|订座号|确认号"
                r"|\b(?:order|booking|reservation|confirmation|policy|contract|subscription|tenancy)"
                r"\s*(?:number|num|no\.?|id|#|ref(?:erence)?|code)?)")
@@ -60,6 +60,25 @@ _REPLY_REF = re.compile(
     r"(?:it'?s|it is|that'?s|here it is|是|就是)?\W*"
     r"(?P<value>(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{5,8})"
     r"\W*(?:thanks|thank you|谢谢)?\W*$", re.IGNORECASE)
+# In an answer to "order number?", any identifier-looking token with five or more digits
+# ("I have two orders, 37-51902/NYC and 37-51988/NYC"), digit groups spoken in parts
+# ("是 3852 0071 6649 23"); not a phone, a date, a time or an amount.
+ANSWER_MAX_CHARS = 200
+_ANSWER_TOKEN = re.compile(
+    r"(?<![A-Za-z0-9_$¥€£.#/:+-])#?(?P<value>(?:[A-Za-z]{1,4}[-_]?)?\d+(?:[- ]\d+)*(?:[-/][A-Za-z0-9]+)*"
+    r"|[A-Za-z0-9]+(?:[-/][A-Za-z0-9]+)+)(?![\w/:.-])")
+_DATE = re.compile(r"(?:19|20)\d{2}[-/ ]\d{1,2}(?:[-/ ]\d{1,2})?|\d{1,2}/\d{1,2}/\d{2,4}")
+_OTHER_NUMBER_BEFORE = re.compile(r"(?:快递|运单|物流|报案|tracking|waybill|parcel|account|acct"
+                                  r"|card|卡号|账号|身份证)[^,.;，。；]{0,10}$", re.IGNORECASE)
+
+
+def _answer_token(value: str, before: str) -> bool:
+    digits = re.sub(r"\D", "", value)
+    return (len(digits) >= KEYWORD_DIGITS and not classify_phone(digits, False)
+            and not _DATE.fullmatch(value) and not _OTHER_NUMBER_BEFORE.search(before)
+            and not re.search(r"\+\s?\d{1,3}[\s-]*$", before))   # "+44 20 7946 0958"
+
+
 # More numbers of the same shape in a message that gave one ("订单号是 A 和 B", "order #A,
 # then I placed #B instead", a reply "A 和 B"): a list after one keyword.
 _SIBLING = re.compile(r"(?<![A-Za-z0-9.$¥€£-])#?\s?(?P<value>[A-Za-z]{0,4}[-_]?\d[\d-]{4,}\d)"
@@ -136,6 +155,10 @@ def orders_in(text: str, patterns: tuple[re.Pattern, ...], asked: bool,
         m = _REPLY_REF.match(text)
         if m:
             spans.append((m.start("value"), m.end("value"), m.group("value"), "booking"))
+    if asked and not spans and len(text) <= ANSWER_MAX_CHARS:   # nothing else in the answer
+        spans += [(m.start("value"), m.end("value"), m.group("value"), "keyword")
+                  for m in _ANSWER_TOKEN.finditer(text)
+                  if _answer_token(m.group("value"), text[max(0, m.start() - 16):m.start()])]
     found, masked = _take_orders(text, spans)
     siblings = [(m.start("value"), m.end("value"), m.group("value"))
                 for m in _SIBLING.finditer(masked) if _same_shape(m.group("value"), found)]

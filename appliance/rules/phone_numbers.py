@@ -30,6 +30,7 @@ _UK = re.compile(r"0(?:[1237]\d{9}|1\d{8})")   # 01/02/03 geographic and 07 mobi
 _UK_MOBILE = re.compile(r"07[1-9]\d{8}")
 _UK_EN = re.compile(r"07[1-9]\d{8}|01[1-9]\d{8}|03\d{9}")   # the UK shapes no Chinese number has
 _SG = re.compile(r"[3689]\d{7}")
+_AU_MOBILE = re.compile(r"04\d{8}")   # no Chinese number has this shape either
 # NXX-NXX-XXXX without toll-free and reserved N00 area codes (company lines, not a caller's)
 _NANP = re.compile(r"(?!8(?:00|33|44|55|66|77|88))(?![2-9]00)[2-9]\d{2}[2-9]\d{6}")
 _NANP_LAYOUT = re.compile(r"(?:1[ -]?)?(?:\(\d{3}\) ?|\d{3}[ -])\d{3}[ -]\d{4}")
@@ -39,14 +40,17 @@ _NANP_LAYOUT = re.compile(r"(?:1[ -]?)?(?:\(\d{3}\) ?|\d{3}[ -])\d{3}[ -]\d{4}")
 _REGION_CUES = (
     ("gb", re.compile(r"\b(?:uk|u\.k\.|united kingdom|great britain|britain|british|england"
                       r"|scotland|wales|northern ireland|london|manchester|birmingham|glasgow"
-                      r"|edinburgh|leeds|liverpool|bristol|cardiff|belfast|postcode)\b"
+                      r"|edinburgh|leeds|liverpool|bristol|cardiff|belfast|postcode)\b|\.co\.uk\b"
                       r"|£|(?:\+|\b00) ?44\b|英国|伦敦", re.IGNORECASE)),
     ("nanp", re.compile(r"\b(?:usa|u\.s\.a?\.|united states|american?(?! express)|canada|canadian"
                         r"|new york|nyc|new jersey|california|texas|florida|chicago|boston"
                         r"|seattle|los angeles|san francisco|toronto|vancouver|montreal"
                         r"|zip ?code)\b|\+ ?1[ (-]*\d{3}|美国|加拿大|纽约", re.IGNORECASE)),
     ("sg", re.compile(r"\b(?:singapore|s'pore|nric|hdb|orchard road|jurong|tampines|novena"
-                      r"|woodlands)\b|(?:\+|\b00) ?65\b|新加坡", re.IGNORECASE)),
+                      r"|woodlands)\b|(?:\+|\b00) ?65\b|新加坡|\.sg\b", re.IGNORECASE)),
+    ("au", re.compile(r"\b(?:australia|australian|sydney|melbourne|brisbane|perth|adelaide"
+                      r"|canberra|hobart|g'day|bigpond)\b|(?:\+|\b00) ?61\b|澳大利亚|澳洲|\.au\b",
+                      re.IGNORECASE)),
     ("cn", re.compile(r"\b(?:china|chinese mainland|shanghai|beijing|shenzhen|guangzhou"
                       r"|hangzhou)\b|(?:\+|\b00) ?86\b|中国|大陆", re.IGNORECASE)),
 )
@@ -107,6 +111,8 @@ def _domestic(digits: str, region: str) -> str:
         return "+1" + digits[-10:]
     if region == "sg" and _SG.fullmatch(digits):
         return "+65" + digits
+    if region in ("au", "en") and _AU_MOBILE.fullmatch(digits):
+        return "+61" + digits[1:]
     return ""
 
 
@@ -151,10 +157,15 @@ _OWNER = (r"门店|店里|店员|专卖店|商家|卖家|师傅|快递员|快递
 # Other people the customer names ("他们项目经理电话 …", "我老公的手机 …"): only when the
 # phone word follows closely, so "他们让我留个电话" still gives the customer's own.
 _PERSON = (r"(?<!其)他们?|她们?|对方|经理|负责人|物业|房东|中介|邻居|朋友|同事|老公|老婆|爱人|丈夫"
-           r"|妻子|儿子|女儿|父亲|母亲|我爸|我妈")
+           r"|妻子|儿子|女儿|父亲|母亲|我爸|我妈|业主|楼上|楼下|隔壁|骗子")
+# A turn that introduces someone else's number ("他那个电话是 010 嗯 我写在纸上了 010 …"):
+# what follows is theirs until the customer marks their own ("我的", "my").
+_PERSON_NUMBER = re.compile(rf"(?:{_PERSON})的?(?:(?![我让叫给留要打]).){{0,6}}?"
+                            r"(?:电话|号码|手机)(?:号码?)?(?:是|:)")
+_OWN = re.compile(r"我的|我家|本人|我(?:这个)?(?:手机|电话|号)|打我|\bmy\b|\bmine\b", re.IGNORECASE)
 _PHONE_WORD = r"(?:电话|号码|座机|手机|邮箱|number|phone|line|e-?mail|address)"
 _THIRD_PARTY = re.compile(
-    rf"(?:(?:{_OWNER})(?:(?!我的|我自己|本人|我(?:家|手机|电话|号码|邮箱)|\bmy\b|\bmine\b).){{0,16}}?"
+    rf"(?:(?:{_OWNER})(?:(?!我的|我自己|本人|我(?:家|手机|电话|号码|邮箱)|您|\bmy\b|\byour\b|\bmine\b).){{0,16}}?"
     rf"|(?:{_PERSON})的?(?:(?![我让叫给留要打]).){{0,6}}?){_PHONE_WORD}\W{{0,3}}(?:\w{{0,3}}\W{{0,2}})?$"
     rf"|(?:{_OWNER})\s+(?:on|at)\W{{0,2}}$",
     re.IGNORECASE)
@@ -165,7 +176,10 @@ def third_party_before(text: str, start: int) -> bool:
     """Whether the clause before `start` gives what follows as someone else's."""
     before = text[max(0, start - 40):start].rstrip(" ,:")   # "their phone, 139…": one clause
     ends = [m.end() for m in _CLAUSE_END.finditer(before)]
-    return bool(_THIRD_PARTY.search(before[ends[-1] if ends else 0:]))
+    if _THIRD_PARTY.search(before[ends[-1] if ends else 0:]):
+        return True
+    intro = [m.end() for m in _PERSON_NUMBER.finditer(text, 0, start)]
+    return bool(intro) and not _OWN.search(text, intro[-1], start)
 
 
 def phones_in(text: str, region: str = "") -> list[str]:
@@ -266,7 +280,7 @@ def _read_back(text: str, region: str) -> list[str]:
     """The numbers an agent's message puts to the customer as theirs: asked about, or
     echoed alone (an ASR agent repeating the digits back, "好的 13320179586")."""
     found = _numbers_at(text, region)
-    echo = len(re.sub(r"[\d\s+()\-.,，。]|好的?|嗯|ok(?:ay)?|thanks?|thank you", "", text,
+    echo = len(re.sub(r"[\d\s+()\-.,，。]|好的?|嗯|ok(?:ay)?|thanks?|thank you|sorry|so", "", text,
                       flags=re.IGNORECASE)) <= 2
     return [v for v, m in found
             if echo or _CHECK_BEFORE.search(text[max(0, m.start() - 24):m.start()])

@@ -98,7 +98,7 @@ def normalise(text: str) -> str:
     text = (text or "").translate(FULLWIDTH_TO_ASCII)
     text = _SPOKEN_EMAIL.sub(_spoken_email, text)
     text = _FILLER_IN_NUMBER.sub(r"\1 ", text)
-    text = _NATO_RUN.sub(_nato_run, text)
+    text = _NATO_RUN.sub(_nato_run, re.sub(r"\bx ray\b", "x-ray", text, flags=re.IGNORECASE))
     text = _ZH_RUN.sub(_zh_run, text)
     text = _EN_RUN.sub(_en_run, text)
     text = re.sub(r"(?<=\b[A-Za-z0-9]) dash (?=[A-Za-z0-9])", "-", text, flags=re.IGNORECASE)

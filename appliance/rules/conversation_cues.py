@@ -57,6 +57,9 @@ FOLLOW_UP = (
      r"|posting|post|shipping|ship|dispatching|dispatch|couriering|courier|replacing|replace"
      r"|refunding|refund)\b(?! (you )?(a |an |the )?(\w+ )?(one-time|verification|passcode|pass code"
      r"|code|otp|link|reset|text|sms|reminder|confirmation|receipt|e-?mail)\b)", 1.2),
+    (r"(i'?ve|we'?ve|i have|we have) ordered (you )?(a|an|the) (\w+ )?(replacement|new)"
+     r"|(it'?ll|it will|they'?ll|they will) be (posted|sent|shipped|delivered|couriered) (to|on|by|first|out)",
+     1.2),
     (r"(engineer|technician|\btech\b|contractor|plumber|electrician|crew).{0,30}(come|out|visit|call"
      r"|contact|booked|be there|text|arrive|attend|dispatched)"
      r"|book(ed)? (an?|the|our|your) (\w+ )?(engineer|technician|tech\b|contractor|plumber"

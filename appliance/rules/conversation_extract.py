@@ -25,9 +25,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from appliance.rules.order_numbers import (ASKS_ORDER, ASKS_OTHER, KEYWORD_ORDER,
+from appliance.rules.order_numbers import (ASKS_BOOKING, ASKS_ORDER, ASKS_OTHER, KEYWORD_ORDER,
                                            ORDER_PATTERNS, compile_order_patterns, later_orders,
-                                           order_key, orders_in)
+                                           order_key, orders_in, read_back_orders)
 from appliance.rules.phone_numbers import (affirms, classify_phone, corrects, customer_phones,
                                            region_of, third_party_before)
 from appliance.rules.spoken_digits import normalise
@@ -45,7 +45,8 @@ _EMAIL = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+"
 # (service@…, billing@…) or one already given.
 _EMAIL_CHECK_BEFORE = re.compile(r"(?:您|你)的?(?:邮箱|电子邮件|邮件地址)|\byour (?:e-?mail|address)"
                                  r"|\bthat'?s|\bis that|\bto confirm|\bi have you", re.IGNORECASE)
-_EMAIL_CHECK_AFTER = re.compile(r"\W{0,3}(?:还是?)?(?:对吗|对吧|是吗|吗|[?？]|(?:still )?(?:right|correct"
+_EMAIL_CHECK_AFTER = re.compile(r"\W{0,3}(?:还是?)?(?:对吗|对吧|是吗|吗|[?？]|[^.!。！\n]{0,40}[?？]"
+                                r"|(?:still )?(?:right|correct"
                                 r"|yours?)\b)", re.IGNORECASE)
 
 
@@ -142,6 +143,18 @@ def _unique(values, key=lambda v: v) -> tuple[str, ...]:
     return tuple(out)
 
 
+_READ_BACK_END = re.compile(r"(?:对吗|对吧|是吗|吗|[?？]|\bright|\bcorrect|\bis that (?:right|correct))"
+                            r"\W*$", re.IGNORECASE)
+
+
+def _order_read_back(text: str) -> list[str]:
+    """Order numbers an agent reads back after asking for one ("S O 228471", "订单号
+    38520071664923 对吗"): kept when the customer's next turn confirms them."""
+    values = read_back_orders(text)
+    rest = re.sub(r"[\d\s,.，。-]|(?-i:[A-Z])", "", text)
+    return values if values and (len(rest) <= 12 or _READ_BACK_END.search(text)) else []
+
+
 _ENDS_IN_DIGITS = re.compile(r"\d(?:\s+(?:uh|um|er|嗯|呃|那个))?\W*$", re.IGNORECASE)
 _STARTS_WITH_DIGITS = re.compile(r"^\W*(?:(?:uh|um|er|嗯|呃|那个)\s+)?\d[\d\s-]*\W*$", re.IGNORECASE)
 
@@ -170,7 +183,8 @@ def extract_identifiers(turns: list[Turn], extra_order_patterns: tuple[str, ...]
     region = region_of(" ".join(t.text for t in turns if t.speaker == "customer"),
                        " ".join(t.text for t in turns if t.speaker != "customer"))
     emails, orders, addresses, said, pending = [], [], [], [], []
-    asked = asked_other = False
+    asked: bool | str = False
+    asked_other, order_pending = False, []
     for turn in turns:
         text = turn.text
         found = _emails_in(turn.speaker, text)
@@ -180,15 +194,21 @@ def extract_identifiers(turns: list[Turn], extra_order_patterns: tuple[str, ...]
         pending = [] if turn.speaker == "customer" else found
         text = _EMAIL.sub(lambda m: " " * len(m.group(0)), text)
         mine = turn.speaker == "customer"
-        o, text = orders_in(text, patterns, asked and mine, asked_other and mine
+        o, text = orders_in(text, patterns, asked if mine else False, asked_other and mine
                             and not KEYWORD_ORDER.search(text), customer=mine)
         if mine and not o:
             o, text = later_orders(text, orders)
+        if mine and order_pending and affirms(turn.text):
+            o += order_pending
         orders += o
         said.append((turn.speaker, text))
         addresses += _addresses_in(text)
         if not mine:
-            asked = bool(ASKS_ORDER.search(text))
+            order_pending = _order_read_back(text) if asked else []
+            asked = ("booking" if ASKS_BOOKING.search(text) else True) \
+                if ASKS_ORDER.search(text) else asked if order_pending else False
             asked_other = not asked and bool(ASKS_OTHER.search(text))
+        else:
+            order_pending = []
     return Identifiers(_unique(customer_phones(said, region)), _unique(emails),
                        _unique(orders, order_key), _unique(addresses))

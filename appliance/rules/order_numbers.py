@@ -19,7 +19,7 @@ ORDER_PATTERNS: tuple[tuple[str, str], ...] = (
 # Orders, bookings, policies, contracts, subscriptions: what the customer bought or holds.
 # "单号" after 快递/运单/抢修/工/受理… is a parcel or a ticket, not an order.
 _ORDER_WORD = (r"(?:订单编号|订单号码|订单号|订单|订阅编号|订阅号|(?<![快运物流递修障理务工件])单号|保单号|保单|合同编号|合同号"
-               r"|预订号|预定号|预约号|订座记录|订座号|确认号"
+               r"|预订号|预定号|预约单号|预约号|订座记录|订座号|确认号"
                r"|\b(?:order|booking|reservation|confirmation|policy|contract|subscription|tenancy)"
                r"\s*(?:number|num|no\.?|id|#|ref(?:erence)?|code)?)")
 _ORDER_VALUE = r"(?:[A-Za-z](?: ?[A-Za-z]){0,3}[-_ ]?)?\d+(?:[- ]\d+)*(?![A-Za-z0-9])"
@@ -41,8 +41,8 @@ ORDER_DIGITS = (6, 24)   # fewer: a quantity or a code; more: several numbers ru
 MIXED_MIN = (4, 7)       # a token with letters: at least 4 digits, 7 letters and digits
 PREFIXED_MIN = (5, 7)    # two or more letters before the digits: 5 digits, 7 in all
 KEYWORD_ORDER = re.compile(
-    _ORDER_WORD + r"\s*(?:is|:|#|是|为|：)?\s*(?:#\s*)?(?P<value>" + _MIXED_VALUE + "|"
-    + _ORDER_VALUE + ")", re.IGNORECASE)
+    _ORDER_WORD + r"\s*(?:is|:|#|是|为|：)?\s*(?:(?:嗯|呃|那个|uh|um)\s*)?(?:#\s*)?(?P<value>"
+    + _MIXED_VALUE + "|" + _ORDER_VALUE + ")", re.IGNORECASE)
 ASKS_OTHER = re.compile(r"序列号|机身号|型号|运单号|快递单号|物流单号|\bserial|\bmodel (?:number|no)"
                          r"|\bS/?N\b|tracking|waybill|\bIMEI", re.IGNORECASE)
 ASKS_ORDER = re.compile(r"订单号|订单编号|保单号|合同号|预订号|预约号|订座记录|order\s*(?:number|num|no|id|#)"
@@ -67,6 +67,22 @@ ANSWER_MAX_CHARS = 200
 _ANSWER_TOKEN = re.compile(
     r"(?<![A-Za-z0-9_$¥€£.#/:+-])#?(?P<value>(?:[A-Za-z]{1,4}[-_]?)?\d+(?:[- ]\d+)*(?:[-/][A-Za-z0-9]+)*"
     r"|[A-Za-z0-9]+(?:[-/][A-Za-z0-9]+)+)(?![\w/:.-])")
+_LOCATOR = re.compile(r"(?<![A-Za-z0-9_-])(?P<value>(?=[A-Za-z]*\d)(?=\d*[A-Za-z]\d*[A-Za-z])"
+                      r"[A-Za-z0-9]{5,8})(?![A-Za-z0-9_-])")
+ASKS_BOOKING = re.compile(r"booking|reservation|confirmation (?:code|number)|\bPNR\b|订座|预订",
+                          re.IGNORECASE)
+
+
+def read_back_orders(text: str) -> list[str]:
+    """Order-shaped values in an agent's read-back ("S O 228471", "QU6L9R Ms Tan", "订单号
+    38520071664923 对吗"): a record locator or an order-sized value, not a phone or a date."""
+    out = [m.group("value") for m in _LOCATOR.finditer(text)]
+    out += [m.group(0) for m in re.finditer(_ORDER_VALUE, text)
+            if _order_sized(m.group(0)) and not classify_phone(re.sub(r"\D", "", m.group(0)), False)
+            and not _DATE.fullmatch(m.group(0))]
+    return [normalise_order(v) for v in out]
+
+
 _DATE = re.compile(r"(?:19|20)\d{2}[-/ ]\d{1,2}(?:[-/ ]\d{1,2})?|\d{1,2}/\d{1,2}/\d{2,4}")
 _OTHER_NUMBER_BEFORE = re.compile(r"(?:快递|运单|物流|报案|tracking|waybill|parcel|account|acct"
                                   r"|card|卡号|账号|身份证)[^,.;，。；]{0,10}$", re.IGNORECASE)
@@ -159,6 +175,9 @@ def orders_in(text: str, patterns: tuple[re.Pattern, ...], asked: bool,
         spans += [(m.start("value"), m.end("value"), m.group("value"), "keyword")
                   for m in _ANSWER_TOKEN.finditer(text)
                   if _answer_token(m.group("value"), text[max(0, m.start() - 16):m.start()])]
+        if not spans and asked == "booking":
+            spans += [(m.start("value"), m.end("value"), m.group("value"), "booking")
+                      for m in _LOCATOR.finditer(text)]
     found, masked = _take_orders(text, spans)
     siblings = [(m.start("value"), m.end("value"), m.group("value"))
                 for m in _SIBLING.finditer(masked) if _same_shape(m.group("value"), found)]
@@ -222,6 +241,9 @@ def _take_orders(text: str, spans: list) -> tuple[list, str]:
             continue
         if how != ["booking"] and not _order_sized(value, how == ["keyword"]):
             continue
+        if how == ["keyword"] and classify_phone(re.sub(r"\D", "", value), False) \
+                and not re.match(r"[A-Za-z]", value):
+            continue   # "the phone number on the order is 139 1602 7745"
         found.append(normalise_order(value))
         end = start + len(value)
         masked = masked[:start] + " " * (end - start) + masked[end:]

@@ -63,8 +63,8 @@ def region_of(customer_text: str, other_text: str = "") -> str:
     named (UK 07 mobiles and North-American layout only); "" otherwise (Chinese only)."""
     for text in (customer_text, other_text):
         found = {name for name, rx in _REGION_CUES if rx.search(text)}
-        if found:
-            return found.pop() if len(found) == 1 and "cn" not in found else ""
+        if found:   # several countries: "sg+au", a number only one of them fits
+            return "" if "cn" in found else "+".join(sorted(found))
     said = customer_text or other_text
     return "en" if said.strip() and not _CJK.search(said) else ""
 
@@ -99,6 +99,12 @@ def _international(digits: str, plus: bool) -> str:
 
 
 def _domestic(digits: str, region: str) -> str:
+    """The number in the one named country it fits (see _domestic_in)."""
+    found = {_domestic_in(digits, r) for r in region.split("+")} - {""}
+    return found.pop() if len(found) == 1 else ""
+
+
+def _domestic_in(digits: str, region: str) -> str:
     """UK, North-American and Singapore numbers written without the country code. An
     English conversation naming no country reads the shapes no Chinese number has: UK 07
     mobiles, 01x/03 numbers (no Chinese area code starts 011-019 or 03 with 11 digits) and
@@ -136,11 +142,12 @@ _CHUNK = re.compile(r"(?<![A-Za-z0-9.$¥€£#-])(?<!\d,)(?P<plus>\+ ?)?\(?\d+\)
                     r"(?![A-Za-z0-9]|\.\d|,\d{3}(?!\d))")
 _NOT_PHONE_BEFORE = re.compile(
     r"(?:账号|帐号|账户|工号|验证码|密码|编号|金额|价格|花了|退款|积分|热线|客服电话|拨打|分机|转"
+    r"|投诉电话|举报电话|服务电话|咨询电话|公示的?电话|卡号"
     r"|(?:门店|店里|专卖店|(?:你们|贵)(?:公司|店))的?(?:电话|号码|座机)?"
     r"|account(?: number)?|acct|pin|code|ticket|ext\.?|extension|hotline|call us(?: at)?"
     r"|\breference(?: number)?|\bref\b|\bcase(?: number)?|tracking|\$|¥|rmb"
     r"|\b(?:your|the) (?:store|shop|branch|showroom)(?:'s)?(?: (?:number|phone))?)"
-    r"\W{0,3}(?:is|是|为|it's|at|on)?\W{0,3}$", re.IGNORECASE)
+    r"\W{0,3}(?:is|是|为|it's|at|on)?\W{0,3}(?:(?:那个|嗯|呃|uh|um)\W{0,2})?$", re.IGNORECASE)
 # The wrong number in "不是 138…，是 139…" / "07700 900123 not 07700 900132".
 _DENIED_BEFORE = re.compile(r"(?:不是|\bnot|instead of|rather than)\W{0,2}$", re.IGNORECASE)
 
@@ -201,11 +208,16 @@ def _numbers_at(text: str, region: str) -> list[tuple[str, re.Match]]:
     return found
 
 
+_CARD_LAYOUT = re.compile(r"\d{4}(?:[ -]\d{4}){3}(?:[ -]\d{1,4})?")   # 6217 0023 1048 5527 916
+
+
 def _classify_chunk(chunk: str, plus: bool, region: str) -> list[tuple[int, str]]:
-    """(group index, number) for the numbers in one chunk."""
+    """(group index, number) for the numbers in one chunk (none in a card number)."""
+    if not plus and _CARD_LAYOUT.fullmatch(chunk):
+        return []
     if region == "en" and re.fullmatch(r"0\d{3}[ -]\d{7,8}", chunk):
         region = ""   # "0771 2345678" is laid out as a Chinese area code and local number
-    if region in ("en", "nanp") and _NANP_LAYOUT.fullmatch(chunk.lstrip("+ ")):
+    if {"en", "nanp"} & set(region.split("+")) and _NANP_LAYOUT.fullmatch(chunk.lstrip("+ ")):
         # (415) 555-0132 / 1-415-555-0132: North-American or nothing (1-800 is a company's)
         value = _domestic(re.sub(r"\D", "", chunk), "nanp")
         return [(0, value)] if value else []
@@ -243,7 +255,8 @@ def _run_end(groups: list[str], i: int) -> int:
 # opposed to giving out a number of their own (a store, a hotline).
 _CHECK_BEFORE = re.compile(
     r"(?:(?:您|你)的?(?:手机|电话|号码|联系方式)|登记的|记录的|预?留的|核对|确认一下"
-    r"|\byour (?:\w+ )?(?:number|mobile|cell|phone)|\bthat'?s|\bis that|\bto confirm"
+    r"|\byour (?:\w+ )?(?:number|mobile|cell|phone)|\bthat'?s|\bis (?:that|it|this)(?: still)?"
+    r"|\bto confirm"
     r"|\bi(?: have|'ve got) you(?: down)? (?:as|on|at))\D{0,12}$", re.IGNORECASE)
 _CHECK_AFTER = re.compile(r"\W{0,3}(?:对吗|对吧|是吧|对不对|是吗|吗|没错吧|[?？]|right\b|correct\b"
                           r"|is (?:that|this|it) (?:right|correct|yours?)|(?:still )?yours?\b)",

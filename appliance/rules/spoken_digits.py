@@ -29,8 +29,10 @@ def _spoken_digits_kept(m: re.Match, digits: str) -> bool:
     one number as digits and others as words ("139 幺二三 4567", "07700 nine two three 45")."""
     if len(digits) >= MIN_SPOKEN_DIGITS:
         return True
-    before, after = m.string[max(0, m.start() - 2):m.start()], m.string[m.end():m.end() + 2]
-    return bool(re.search(r"\d[ -]?$", before) or re.match(r"[ -]?\d", after))
+    before, after = m.string[max(0, m.start() - 3):m.start()], m.string[m.end():m.end() + 3]
+    # ... or next to spelled capital letters of a reference ("S O two two eight", "Q U six")
+    return bool(re.search(r"\d[ -]?$|(?:^|\s)(?-i:[A-Z]) $", before)
+                or re.match(r"[ -]?\d| (?-i:[A-Z])(?:\s|$)", after))
 
 
 def _zh_run(m: re.Match) -> str:
@@ -91,16 +93,34 @@ def _nato_run(m: re.Match) -> str:
     return "".join(_NATO.get(i.lower()) or _EN_WORDS.get(i.lower()) or i.upper() for i in items)
 
 
+# "Q for Quebec", "D as in David": the letter.
+_LETTER_FOR = re.compile(r"\b([A-Z]) (?:for|as in) (?i:[a-z]+)\b")
+# A spelled reference of single letters and digits ("Q U 6 L 9 R") joined.
+_SPELLED_ITEM1 = rf"(?:(?-i:[A-Z])|\d{{1,4}}|{_EN_DIGIT})"
+_SPELLED_RUN = re.compile(rf"(?<![\w-])(?:{_SPELLED_ITEM1} ){{4,7}}{_SPELLED_ITEM1}(?![\w-])",
+                          re.IGNORECASE)
+_ALL_ONE_WORD = re.compile(r"\bat ((?:[a-z0-9-]+ ){1,3}[a-z0-9-]+) all one word\b", re.IGNORECASE)
+
+
+def _spelled_run(m: re.Match) -> str:
+    items = [_EN_WORDS.get(i.lower(), i) if len(i) > 1 else i for i in m.group(0).split(" ")]
+    letters, digits = sum(i.isalpha() for i in items), sum(i.isdigit() for i in items)
+    return "".join(items) if letters >= 2 and digits >= 1 else m.group(0)
+
+
 def normalise(text: str) -> str:
     """Full-width forms to ASCII, spoken digit runs to digits, NATO spelling to letters,
     "dash" between letters/digits to "-", "加86"/"plus 44" to "+", spelled-out e-mail
     addresses to addresses."""
     text = (text or "").translate(FULLWIDTH_TO_ASCII)
+    text = _ALL_ONE_WORD.sub(lambda m: "at " + m.group(1).replace(" ", ""), text)
     text = _SPOKEN_EMAIL.sub(_spoken_email, text)
+    text = _LETTER_FOR.sub(r"\1", text)
     text = _FILLER_IN_NUMBER.sub(r"\1 ", text)
     text = _NATO_RUN.sub(_nato_run, re.sub(r"\bx ray\b", "x-ray", text, flags=re.IGNORECASE))
     text = _ZH_RUN.sub(_zh_run, text)
     text = _EN_RUN.sub(_en_run, text)
     text = re.sub(r"(?<=\b[A-Za-z0-9]) dash (?=[A-Za-z0-9])", "-", text, flags=re.IGNORECASE)
+    text = _SPELLED_RUN.sub(_spelled_run, text)
     text = re.sub(r"加\s?(?=86)", "+", text)
     return re.sub(r"\bplus\s+(?=\d)", "+", text, flags=re.IGNORECASE)

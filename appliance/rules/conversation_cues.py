@@ -27,6 +27,10 @@ from appliance.rules.conversation_text import clean, description, product, subje
 
 __all__ = ["Decision", "clean", "decide", "description", "product", "subject", "urgency"]
 
+# What is sent during the chat is not later work: a code, a link, a text, a confirmation.
+_NOT_WORK = (r"(?! (you )?(a |an |the |your )?([\w-]+ ){0,2}(one-time|verification|passcode|pass code"
+             r"|code|otp|link|reset|text|sms|reminder|confirmation|receipt|e-?mail|message)s?\b)")
+
 # (pattern, weight). Patterns are matched case-insensitively on one message.
 FOLLOW_UP = (
     (r"工单|维修单|报修单|提交.{0,8}(申请|维修|工单|复审|审核|审批)|创建.{0,4}单|上报|加急"
@@ -38,8 +42,10 @@ FOLLOW_UP = (
     (r"(人员|师傅|工程师|技术员|抢修|维修工|快递员).{0,6}(马上|立即|立刻|尽快|已经)?(出发|赶过去|赶到|到场)"
      r"|(给您|为您)(补寄|寄出|寄一|寄个|重新寄|换一台|换新)", 1.2),
     (r"安排.{0,6}(师傅|工程师|上门|人员)|上门(检测|维修|安装|取件|服务)|师傅.{0,6}(上门|联系)", 1.2),
-    (r"(小时|工作日|天)内.{0,10}(联系|回复|回电|处理|到账|发送|发到|通知|审核|复核|核查)"
-     r"|稍后.{0,4}(回电|联系)|会.{0,6}电话联系您|(今天|当天|明天)(之内|以内|内)?.{0,12}(回电|联系您|回复您)", 1.0),
+    (r"(小时|工作日|天)内.{0,10}(联系|回复|回电|处理|到账|发送|发到|通知|审核|复核|核查)|立案"
+     r"|分钟内.{0,10}(联系|回电|回复|到场|上门)"
+     r"|(安排|为您)(换新|换货|补发)|重新(发出|发货|寄出)"
+     r"|稍后.{0,4}(回电|联系)|(?<![前时])会.{0,6}电话联系您|(今天|当天|明天)(之内|以内|内)?.{0,12}(回电|联系您|回复您)", 1.0),
     (r"给您回电|回拨|回电|(?<![经已为])核查(?!了|过|后|确认|身份|通过)|(?<![经已为])核实(?!了|过|后|确认|身份|一下(您的)?身份|通过)|跟进|补发"
      r"|审核后", 0.8),
     # money that went missing is investigated after the chat ("提交争议交易调查", "lodge a dispute")
@@ -50,15 +56,17 @@ FOLLOW_UP = (
      r"|report|claim|complaint|work order|job)|logged it", 1.2),
     (r"get back to you|call you back|(will|'ll|shall|going to) (contact|call|email|reach|text|ring"
      r"|phone) you|(will|'ll) (text|send|email|post) (you )?(updates|an update)|check in with you"
-     r"|passed (\w+ ){0,2}on|linked (\w+ ){0,3}to (the |an? )?incident"
+     r"|passed (\w+ ){0,2}on|linked (\w+ ){0,3}to (the |an? )?(incident|outage)"
      r"|email you (back|once|when|as soon|with|an update|the)"
-     r"|pass (this|it) on|supervisor|(we|I)'ll (arrange|schedule|send(?! (you )?(a |an |the )?(\w+ )?(text|sms|reminder|confirmation|receipt|code|link|e-?mail)\b))", 1.0),
+     r"|pass (this|it) on|supervisor|(we|I)'ll (arrange|schedule|send" + _NOT_WORK + r")", 1.0),
     (r"\b(i'?m|i am|we'?re|we are|i'?ll|we'?ll|i will|we will|going to)( be)? (sending|send"
      r"|posting|post|shipping|ship|dispatching|dispatch|couriering|courier|replacing|replace"
-     r"|refunding|refund)\b(?! (you )?(a |an |the )?(\w+ )?(one-time|verification|passcode|pass code"
-     r"|code|otp|link|reset|text|sms|reminder|confirmation|receipt|e-?mail)\b)", 1.2),
-    (r"(i'?ve|we'?ve|i have|we have) ordered (you )?(a|an|the) (\w+ )?(replacement|new)"
-     r"|(it'?ll|it will|they'?ll|they will) be (posted|sent|shipped|delivered|couriered) (to|on|by|first|out)",
+     r"|refunding|refund)\b" + _NOT_WORK, 1.2),
+    (r"(i'?ve|we'?ve|i have|we have) (ordered|set up|arranged) (you )?(a|an|the) (\w+ ){0,2}(replacement|new)"
+     r"|(it'?ll|it will|they'?ll|they will) be (posted|sent|shipped|delivered|couriered|dispatched)"
+     r" (to|on|by|first|out|tomorrow|today)"
+     r"|(opening|opened|raising|raised) (a|an) (\w+ ){0,3}(incident|ticket|case)|has been paged"
+     r"|stay on (this|it) until",
      1.2),
     (r"(engineer|technician|\btech\b|contractor|plumber|electrician|crew).{0,30}(come|out|visit|call"
      r"|contact|booked|be there|text|arrive|attend|dispatched)"
@@ -76,7 +84,7 @@ RESOLVED = (
      r"|(?<![没不])找到了|(钱|款|退款)(已经)?到(账|了)|(已经|已)(交|付|缴|办|弄|改|设置|登录|登上|约|订)(好|完|上|成功)?了"
      r"(?=\s*(?:[,，。.!！~]|谢|$))", 1.2),
     (r"明白了|知道了|清楚了|了解了|原来是这样|那我再|那我等", 0.8),
-    (r"that worked|it worked|works now|working now|it's working|fixed it|it'?s back"
+    (r"that worked|it worked(?! fine for| for a| until| before| at first)|works now|working now|it's working|fixed it|it'?s back"
      r"|problem solved|all good|that'?s all|no further|that helps|that'?s helpful|i'?m in now"
      r"|all i needed|thanks for the info|got it,? thanks|alright got it|found it"
      r"|(i'?ve|i have) (paid|done|changed|booked|found) it"
@@ -167,6 +175,10 @@ _NEGATED = re.compile(rf"(?:{_NEGATIONS})\W{{0,2}}\w{{0,6}}\W?$", re.IGNORECASE)
 _UNASSERTED = re.compile(rf"(?:{_NEGATIONS}|万一|如果|要是|假如|假设|\bif|in case|should it)"
                          r"(?:\W{0,2}[\w']{0,8}){0,2}\W{0,2}$", re.IGNORECASE)
 _NO_HAZARD = re.compile(r"(?:没有|没|无|不是|\bno|\bnot|\bwithout)\W{0,2}\w{0,2}\W?$", re.IGNORECASE)
+# "text me when it's back", "等修好了再说": a fix only hoped for.
+_HYPOTHETICAL = re.compile(r"(?:\bwhen|\bonce|\buntil|\btill|\bif|as soon as|等到?|如果|要是)\W{0,2}[\w']{0,8}"
+                           r"\W{0,2}$|(?:不需要|不用|无需|no need to|don'?t need to)\W{0,2}\w{0,6}\W?$",
+                           re.IGNORECASE)
 STRONG_SETTLED = 1.2   # a resolved cue at least this heavy, late, outweighs earlier trouble
 # An offer made on a condition ("如果还是不行，我可以给您提交工单", "if it still fails I can
 # book an engineer") is not yet a promise: it counts half, below a strong promise.
@@ -226,7 +238,7 @@ class _Tally:
             self.follow = (0.0, "")
         self.offered = False
         text = self._dropped(text)
-        r = max(_best(RESOLVED, text), self._drop)
+        r = max(_best(RESOLVED, text, _HYPOTHETICAL), self._drop)
         self.resolved = max(self.resolved, (r[0] * (1.0 if late else 0.6), r[1]))
         at = (i, text.rfind(r[1]) if r[1] in text else len(text))
         if late and r[0] >= STRONG_SETTLED:

@@ -44,6 +44,7 @@ _EMAIL = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+"
 # 对吗", "is your email …?") and confirmed; otherwise it is the company's own
 # (service@…, billing@…) or one already given.
 _EMAIL_CHECK_BEFORE = re.compile(r"(?:您|你)的?(?:邮箱|电子邮件|邮件地址)|\byour (?:e-?mail|address)"
+                                 r"|\b(?:e-?mail|send|sent|mail)\b[^.?!]{0,30}\bto"
                                  r"|\bthat'?s|\bis that|\bto confirm|\bi have you", re.IGNORECASE)
 _EMAIL_CHECK_AFTER = re.compile(r"\W{0,3}(?:还是?)?(?:对吗|对吧|是吗|吗|[?？]|[^.!。！\n]{0,40}[?？]"
                                 r"|(?:still )?(?:right|correct"
@@ -57,7 +58,7 @@ def _emails_in(speaker: str, text: str) -> list[str]:
         if speaker == "customer":
             keep = not third_party_before(text, m.start())
         else:
-            keep = bool(_EMAIL_CHECK_BEFORE.search(text[max(0, m.start() - 24):m.start()])
+            keep = bool(_EMAIL_CHECK_BEFORE.search(text[max(0, m.start() - 40):m.start()])
                         or _EMAIL_CHECK_AFTER.match(text, m.end()))
         if keep and not _SERVICE_ADDRESS.match(m.group(0)) \
                 and not _SENT_BY_AFTER.match(text, m.end()):

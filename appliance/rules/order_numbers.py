@@ -18,9 +18,10 @@ ORDER_PATTERNS: tuple[tuple[str, str], ...] = (
 )
 # Orders, bookings, policies, contracts, subscriptions: what the customer bought or holds.
 # "单号" after 快递/运单/抢修/工/受理… is a parcel or a ticket, not an order.
-_ORDER_WORD = (r"(?:订单编号|订单号码|订单号|订单|订阅编号|订阅号|(?<![快运物流递修障理务工件])单号|保单号|保单|合同编号|合同号"
+_ORDER_WORD = (r"(?:订单编号|订单号码|订单号|订单|订阅编号|订阅号|(?<![快运物流递修障理务工件险货新])单号|保单号|保单|合同编号|合同号"
                r"|预订号|预定号|预约单号|预约号|订座记录|订座号|确认号"
-               r"|\b(?:order|booking|reservation|confirmation|policy|contract|subscription|tenancy)"
+               r"|\b(?:order|booking|reservation|confirmation|policy|contract|subscription|tenancy"
+               r"|itinerary)"
                r"\s*(?:number|num|no\.?|id|#|ref(?:erence)?|code)?)")
 _ORDER_VALUE = r"(?:[A-Za-z](?: ?[A-Za-z]){0,3}[-_ ]?)?\d+(?:[- ]\d+)*(?![A-Za-z0-9])"
 # After an order keyword, one token of letters and digits, maybe hyphenated, in any case:
@@ -41,18 +42,19 @@ ORDER_DIGITS = (6, 24)   # fewer: a quantity or a code; more: several numbers ru
 MIXED_MIN = (4, 7)       # a token with letters: at least 4 digits, 7 letters and digits
 PREFIXED_MIN = (5, 7)    # two or more letters before the digits: 5 digits, 7 in all
 KEYWORD_ORDER = re.compile(
-    _ORDER_WORD + r"\s*(?:is|:|#|是|为|：)?\s*(?:(?:嗯|呃|那个|uh|um)\s*)?(?:#\s*)?(?P<value>"
+    _ORDER_WORD + r"(?:[\u4e00-\u9fff ]{0,8}?(?=是|为))?\s*(?:is|:|#|是|为|：)?\s*(?:(?:嗯|呃|那个|uh|um)\s*)?(?:#\s*)?(?P<value>"
     + _MIXED_VALUE + "|" + _ORDER_VALUE + ")", re.IGNORECASE)
 ASKS_OTHER = re.compile(r"序列号|机身号|型号|运单号|快递单号|物流单号|\bserial|\bmodel (?:number|no)"
                          r"|\bS/?N\b|tracking|waybill|\bIMEI", re.IGNORECASE)
 ASKS_ORDER = re.compile(r"订单号|订单编号|保单号|合同号|预订号|预约号|订座记录|order\s*(?:number|num|no|id|#)"
-                        r"|(?:booking|reservation|confirmation|policy|contract|subscription|tenancy)"
+                        r"|(?:booking|reservation|confirmation|policy|contract|subscription|tenancy"
+                        r"|itinerary)"
                         r"\s*(?:number|num|no|id|#|ref|reference|code)", re.IGNORECASE)
 # A reply that is only the number, after a few words of assent ("yeah it's 2026 1119 00789",
 # "嗯 好的 是 DD2026…", "sure, ORD 5501 2877, thanks").
 _REPLY_VALUE = re.compile(
     r"^\W*(?:(?:yeah|yes|yep|sure|ok(?:ay)?|um|uh|so|right|嗯|好的?|对|哦|啊)\W*){0,3}"
-    r"(?:it'?s|it is|that'?s|here it is|是|就是)?\W*(?P<value>" + _ORDER_VALUE + r")"
+    r"(?:it'?s|it is|that'?s|here it is|是|就是)?\W*(?:(?:uh|um|嗯|呃)\W*)?(?P<value>" + _ORDER_VALUE + r")"
     r"(?:\W*(?:thanks|thank you|谢谢)?\W*$|\s*(?:和|及|与|跟|、|,|/|&|and\b))", re.IGNORECASE)
 # ... or a record locator of letters and digits ("it's XK72B9", "HX7K2P").
 _REPLY_REF = re.compile(
@@ -73,10 +75,16 @@ ASKS_BOOKING = re.compile(r"booking|reservation|confirmation (?:code|number)|\bP
                           re.IGNORECASE)
 
 
+_FLIGHT_BEFORE = re.compile(r"(?:\bflight|航班)\s*(?:no\.?|number|号)?\s*$", re.IGNORECASE)
+_FLIGHT_AFTER = re.compile(r"\s*(?:航班|次航班|\bflight\b)", re.IGNORECASE)
+
+
 def read_back_orders(text: str) -> list[str]:
     """Order-shaped values in an agent's read-back ("S O 228471", "QU6L9R Ms Tan", "订单号
     38520071664923 对吗"): a record locator or an order-sized value, not a phone or a date."""
-    out = [m.group("value") for m in _LOCATOR.finditer(text)]
+    out = [m.group("value") for m in _LOCATOR.finditer(text)
+           if not _FLIGHT_BEFORE.search(text[max(0, m.start() - 12):m.start()])
+           and not _FLIGHT_AFTER.match(text, m.end())]
     out += [m.group(0) for m in re.finditer(_ORDER_VALUE, text)
             if _order_sized(m.group(0)) and not classify_phone(re.sub(r"\D", "", m.group(0)), False)
             and not _DATE.fullmatch(m.group(0))]
@@ -225,7 +233,7 @@ _NOT_ORDER_BEFORE = re.compile(r"(?:\bS/?N|serial(?: (?:number|no\.?))?|model(?:
 
 
 # A ticket, fault or case number the agent gives ("故障单 单号是 GZ…", "抢修单号 QX…").
-_TICKET_BEFORE = re.compile(r"(?:故障|维修|报修|抢修|受理|服务|投诉|工)单|受理编号|工单"
+_TICKET_BEFORE = re.compile(r"(?:故障|维修|报修|抢修|抢险|受理|服务|投诉|工|换新|换货|退货)单|受理编号|工单"
                             r"|\b(?:ticket|case|fault|claim|incident|complaint)\s*(?:ref|reference"
                             r"|number|no\.?|#)", re.IGNORECASE)
 

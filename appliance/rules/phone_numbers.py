@@ -30,6 +30,7 @@ _UK = re.compile(r"0(?:[1237]\d{9}|1\d{8})")   # 01/02/03 geographic and 07 mobi
 _UK_MOBILE = re.compile(r"07[1-9]\d{8}")
 _UK_EN = re.compile(r"07[1-9]\d{8}|01[1-9]\d{8}|03\d{9}")   # the UK shapes no Chinese number has
 _SG = re.compile(r"[3689]\d{7}")
+_HK = re.compile(r"[235-9]\d{7}")
 _AU_MOBILE = re.compile(r"04\d{8}")   # no Chinese number has this shape either
 # NXX-NXX-XXXX without toll-free and reserved N00 area codes (company lines, not a caller's)
 _NANP = re.compile(r"(?!8(?:00|33|44|55|66|77|88))(?![2-9]00)[2-9]\d{2}[2-9]\d{6}")
@@ -48,6 +49,8 @@ _REGION_CUES = (
                         r"|zip ?code)\b|\+ ?1[ (-]*\d{3}|美国|加拿大|纽约", re.IGNORECASE)),
     ("sg", re.compile(r"\b(?:singapore|s'pore|nric|hdb|orchard road|jurong|tampines|novena"
                       r"|woodlands)\b|(?:\+|\b00) ?65\b|新加坡|\.sg\b", re.IGNORECASE)),
+    ("hk", re.compile(r"\b(?:hong kong|hkid|kowloon|mong kok|tsim sha tsui|causeway bay)\b"
+                      r"|(?:\+|\b00) ?852\b|香港|\.hk\b", re.IGNORECASE)),
     ("au", re.compile(r"\b(?:australia|australian|sydney|melbourne|brisbane|perth|adelaide"
                       r"|canberra|hobart|g'day|bigpond)\b|(?:\+|\b00) ?61\b|澳大利亚|澳洲|\.au\b",
                       re.IGNORECASE)),
@@ -117,6 +120,8 @@ def _domestic_in(digits: str, region: str) -> str:
         return "+1" + digits[-10:]
     if region == "sg" and _SG.fullmatch(digits):
         return "+65" + digits
+    if region == "hk" and _HK.fullmatch(digits):
+        return "+852" + digits
     if region in ("au", "en") and _AU_MOBILE.fullmatch(digits):
         return "+61" + digits[1:]
     return ""
@@ -157,7 +162,8 @@ _DENIED_BEFORE = re.compile(r"(?:不是|\bnot|instead of|rather than)\W{0,2}$", 
 # unless they say it is theirs ("打我电话", "my number").
 _OWNER = (r"门店|店里|店员|专卖店|商家|卖家|师傅|快递员|快递小哥|小伙子?|你们|贵公司|骑手|配送员|送餐员|司机"
           r"|\b(?:the|your) (?:store|shop|seller|branch|technician|engineer|courier|driver"
-          r"|installer|agent|support|company|manager|landlord|contractor|rider|clinic|hotel)\b"
+          r"|installer|agent|support|company|manager|landlord|contractor|rider|clinic|hotel|hospital"
+          r"|desk|reception)\b|\bthey (?:gave|sent|left)\b"
           r"|\b(?:store|shop|company)'s|\b(?:their|his|her)\b"
           r"|\bmy (?:husband|wife|son|daughter|mum|mom|dad|father|mother|friend|colleague"
           r"|boss|manager|landlord|neighbou?r|partner)'?s?\b")
@@ -173,15 +179,16 @@ _OWN = re.compile(r"我的|我家|本人|我(?:这个)?(?:手机|电话|号)|打
 _PHONE_WORD = r"(?:电话|号码|座机|手机|邮箱|number|phone|line|e-?mail|address)"
 _THIRD_PARTY = re.compile(
     rf"(?:(?:{_OWNER})(?:(?!我的|我自己|本人|我(?:家|手机|电话|号码|邮箱)|您|\bmy\b|\byour\b|\bmine\b).){{0,16}}?"
-    rf"|(?:{_PERSON})的?(?:(?![我让叫给留要打]).){{0,6}}?){_PHONE_WORD}\W{{0,3}}(?:\w{{0,3}}\W{{0,2}})?$"
-    rf"|(?:{_OWNER})\s+(?:on|at)\W{{0,2}}$",
+    rf"|(?:{_PERSON})的?(?:(?![我让叫给留要打]).){{0,6}}?){_PHONE_WORD}\W{{0,3}}(?:\w{{0,5}}\W{{0,2}})?$"
+    rf"|(?:{_OWNER})\s+(?:on|at)\W{{0,2}}$|(?:{_PERSON})的\W{{0,2}}$"
+    r"|\bthey (?:gave|sent|left) (?:me|us) (?:a|the|their) (?:number|phone)[^.;]{0,30}$",
     re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[。！？!?；;\n]|[.,，](?!\d)")
 
 
 def third_party_before(text: str, start: int) -> bool:
     """Whether the clause before `start` gives what follows as someone else's."""
-    before = text[max(0, start - 40):start].rstrip(" ,:")   # "their phone, 139…": one clause
+    before = text[max(0, start - 60):start].rstrip(" ,:")   # "their phone, 139…": one clause
     ends = [m.end() for m in _CLAUSE_END.finditer(before)]
     if _THIRD_PARTY.search(before[ends[-1] if ends else 0:]):
         return True
@@ -259,7 +266,9 @@ _CHECK_BEFORE = re.compile(
     r"|\bto confirm"
     r"|\bi(?: have|'ve got) you(?: down)? (?:as|on|at))\D{0,12}$", re.IGNORECASE)
 _CHECK_AFTER = re.compile(r"\W{0,3}(?:对吗|对吧|是吧|对不对|是吗|吗|没错吧|[?？]|right\b|correct\b"
-                          r"|is (?:that|this|it) (?:right|correct|yours?)|(?:still )?yours?\b)",
+                          r"|is (?:that|this|it) still"
+                          r"|is (?:that|this|it) (?:right|correct|yours?)|(?:still )?yours?\b)"
+                          r"|[ \w]{0,24}(?:吗|[?？])",   # in the same question ("…的用户吗")
                           re.IGNORECASE)
 
 # The customer confirms what the agent just said ("对对", "yes", "that's right"); "好的"/"ok"

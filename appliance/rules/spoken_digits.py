@@ -31,7 +31,7 @@ def _spoken_digits_kept(m: re.Match, digits: str) -> bool:
         return True
     before, after = m.string[max(0, m.start() - 3):m.start()], m.string[m.end():m.end() + 3]
     # ... or next to spelled capital letters of a reference ("S O two two eight", "Q U six")
-    return bool(re.search(r"\d[ -]?$|(?:^|\s)(?-i:[A-Z]) $", before)
+    return bool(re.search(r"\d[ -]?$|(?:^|\s)(?-i:[A-Z])[ -]$", before)
                 or re.match(r"[ -]?\d| (?-i:[A-Z])(?:\s|$)", after))
 
 
@@ -96,7 +96,7 @@ def _nato_run(m: re.Match) -> str:
 # "Q for Quebec", "D as in David": the letter.
 _LETTER_FOR = re.compile(r"\b([A-Z]) (?:for|as in) (?i:[a-z]+)\b")
 # A spelled reference of single letters and digits ("Q U 6 L 9 R") joined.
-_SPELLED_ITEM1 = rf"(?:(?-i:[A-Z])|\d{{1,4}}|{_EN_DIGIT})"
+_SPELLED_ITEM1 = rf"(?:(?-i:[A-Z])|\d{{1,6}}|{_EN_DIGIT})"
 _SPELLED_RUN = re.compile(rf"(?<![\w-])(?:{_SPELLED_ITEM1} ){{4,7}}{_SPELLED_ITEM1}(?![\w-])",
                           re.IGNORECASE)
 _ALL_ONE_WORD = re.compile(r"\bat ((?:[a-z0-9-]+ ){1,3}[a-z0-9-]+) all one word\b", re.IGNORECASE)
@@ -118,6 +118,8 @@ def normalise(text: str) -> str:
     text = _LETTER_FOR.sub(r"\1", text)
     text = _FILLER_IN_NUMBER.sub(r"\1 ", text)
     text = _NATO_RUN.sub(_nato_run, re.sub(r"\bx ray\b", "x-ray", text, flags=re.IGNORECASE))
+    text = re.sub(rf"(\b[A-Za-z0-9]|\b{_EN_DIGIT}) dash (?=[A-Za-z0-9]\b|{_EN_DIGIT}\b)", r"\1-",
+                  text, flags=re.IGNORECASE)
     text = _ZH_RUN.sub(_zh_run, text)
     text = _EN_RUN.sub(_en_run, text)
     text = re.sub(r"(?<=\b[A-Za-z0-9]) dash (?=[A-Za-z0-9])", "-", text, flags=re.IGNORECASE)

@@ -20,6 +20,7 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 TIMEOUT_S = 30
@@ -59,6 +60,10 @@ class ImapConfig:
     folder: str = "INBOX"
     ssl_context: ssl.SSLContext | None = None   # None: system CAs, hostname checked
     timeout: float = TIMEOUT_S
+    # Shown the new socket before the first byte is read (before any TLS handshake): a
+    # caller's watchdog (appliance.mail.probe) can then cut a connection that stalls.
+    on_socket: Callable[[socket.socket], None] | None = field(default=None, compare=False,
+                                                              repr=False)
 
 
 @dataclass(frozen=True)
@@ -268,8 +273,8 @@ def _connect(cfg: ImapConfig) -> imaplib.IMAP4:
         raise MailFetchError(f"imap_security: {refused}", transient=False)
     context = cfg.ssl_context or ssl.create_default_context()
     if cfg.security == "tls":
-        return imaplib.IMAP4_SSL(cfg.host, cfg.port, ssl_context=context, timeout=cfg.timeout)
-    conn = imaplib.IMAP4(cfg.host, cfg.port, timeout=cfg.timeout)
+        return _IMAP4_SSL(cfg.host, cfg.port, context, cfg.timeout, cfg.on_socket)
+    conn = _IMAP4(cfg.host, cfg.port, cfg.timeout, cfg.on_socket)
     if cfg.security == "starttls":
         try:
             _ok(conn.starttls(ssl_context=context), "starttls", permanent=True)
@@ -280,6 +285,35 @@ def _connect(cfg: ImapConfig) -> imaplib.IMAP4:
                 pass
             raise
     return conn
+
+
+class _IMAP4(imaplib.IMAP4):
+    """imaplib.IMAP4 showing its socket to `on_socket` (ImapConfig) before the greeting."""
+
+    def __init__(self, host, port, timeout, on_socket=None):
+        self._on_socket = on_socket
+        super().__init__(host, port, timeout)
+
+    def _create_socket(self, timeout):
+        sock = super()._create_socket(timeout)
+        if self._on_socket is not None:
+            self._on_socket(sock)
+        return sock
+
+
+class _IMAP4_SSL(imaplib.IMAP4_SSL):
+    """imaplib.IMAP4_SSL showing its plain socket to `on_socket` before the handshake."""
+
+    def __init__(self, host, port, ssl_context, timeout, on_socket=None):
+        self._on_socket = on_socket
+        super().__init__(host, port, ssl_context=ssl_context, timeout=timeout)
+
+    def _create_socket(self, timeout):
+        # IMAP4_SSL._create_socket, with the hook between connecting and wrapping.
+        sock = imaplib.IMAP4._create_socket(self, timeout)
+        if self._on_socket is not None:
+            self._on_socket(sock)
+        return self.ssl_context.wrap_socket(sock, server_hostname=self.host)
 
 
 def _uid_set(uids: list[int]) -> str:

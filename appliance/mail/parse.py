@@ -1,23 +1,21 @@
 """Parsing one inbound e-mail (raw RFC 5322 bytes) into a `ParsedMessage`.
 
-Owns the walk over the MIME tree: which part is the body, which are attachments, how
-transfer encodings are undone, and the list of repairs made on the way. Charset rules
-live in `parse_charsets`, header values in `parse_headers`, HTML in `parse_html` and
-reply folding in `parse_quotes`; `fold_quoted` and `html_to_text` are re-exported here.
+Owns the walk over the MIME tree: which part is the body, which are attachments, and
+the list of repairs made on the way. Charset rules live in `parse_charsets`, header
+values in `parse_headers`, transfer encodings in `parse_payload`, HTML in `parse_html`
+and reply folding in `parse_quotes`; `fold_quoted` and `html_to_text` are re-exported
+here.
 
 The parser is total: any byte string gives a ParsedMessage (with `problems` saying
 what was repaired) except one over the size limit, which raises `MessageTooLarge`.
 """
 from __future__ import annotations
 
-import binascii
 import datetime as dt
 import email
-import io
 import re
 from dataclasses import dataclass, field
 from email import policy as email_policy
-from email.generator import BytesGenerator
 from email.message import Message
 
 from appliance.errors import DomainError
@@ -28,6 +26,7 @@ from appliance.mail.parse_headers import (
     raw_to_text, safe_filename,
 )
 from appliance.mail.parse_html import html_to_text, sanitise_html
+from appliance.mail.parse_payload import first_header, payload_bytes, serialise
 from appliance.mail.parse_quotes import fold_quoted
 
 __all__ = ["Attachment", "MessageTooLarge", "ParsedMessage", "fold_quoted", "html_to_text",
@@ -217,7 +216,7 @@ def _unpack_tnef(attachment: Attachment, problems: list[str]) -> list[Attachment
 
 
 def _content_type(part: Message, problems: list[str]) -> tuple[str, dict[str, str]]:
-    raw = _first(part, "content-type")
+    raw = first_header(part, "content-type")
     if raw is None:
         return "text/plain", {}
     ctype, params = parse_parameterised(raw, problems, "content-type")
@@ -230,15 +229,8 @@ def _content_type(part: Message, problems: list[str]) -> tuple[str, dict[str, st
     return ctype, params
 
 
-def _first(part: Message, name: str) -> str | None:
-    for key, value in part.raw_items():
-        if str(key).strip().lower() == name:
-            return str(value)
-    return None
-
-
 def _disposition(part: Message) -> tuple[str, dict[str, str]]:
-    raw = _first(part, "content-disposition")
+    raw = first_header(part, "content-disposition")
     return parse_parameterised(raw, [], "content-disposition") if raw else ("", {})
 
 
@@ -251,7 +243,7 @@ def _is_body_text(part: Message, ctype: str, params: dict[str, str]) -> bool:
 
 def _decode_text_part(part: Message, ctype: str, params: dict[str, str],
                       problems: list[str]) -> str:
-    data = _payload_bytes(part, problems)
+    data = payload_bytes(part, problems)
     charset = params.get("charset")
     if not charset and ctype == "text/html":
         meta = re.search(rb"<meta[^>]+charset=[\"']?([A-Za-z0-9_-]+)", data[:4096], re.IGNORECASE)
@@ -282,80 +274,16 @@ def _unflow(text: str, delsp: bool) -> str:
     return "\n".join(out)
 
 
-_KNOWN_CTE = {"", "7bit", "8bit", "binary", "base64", "quoted-printable"}
-
-
-def _payload_bytes(part: Message, problems: list[str]) -> bytes:
-    """The part's content with its transfer encoding undone, leniently."""
-    # The public get_payload() replaces undecodable 8-bit bytes with U+FFFD, which would
-    # destroy the evidence that charset guessing needs; the raw payload keeps them.
-    payload = getattr(part, "_payload", None)
-    if isinstance(payload, list):
-        return b"".join(_serialise(sub) for sub in payload if isinstance(sub, Message))
-    data = _to_bytes(payload or "")
-    cte = re.sub(r"\s+", "", raw_to_text(_first(part, "content-transfer-encoding") or "", [], "cte")).lower()
-    if cte in ("x-uuencode", "uuencode", "x-uue", "uue"):
-        decoded = part.get_payload(decode=True)
-        return decoded if isinstance(decoded, bytes) else data
-    if cte not in _KNOWN_CTE:
-        problems.append(f"unknown Content-Transfer-Encoding {cte[:30]}, read as 8bit")
-        return data
-    if cte == "quoted-printable":
-        return binascii.a2b_qp(data)
-    if cte == "base64":
-        return _decode_base64(data, problems)
-    return data
-
-
-def _decode_base64(data: bytes, problems: list[str]) -> bytes:
-    stripped = re.sub(rb"\s+", b"", data)
-    alphabet = re.sub(rb"[^A-Za-z0-9+/=]", b"", stripped)
-    if stripped and len(alphabet) < 0.95 * len(stripped):
-        # A client declared base64 but sent the text as is (seen from scanners and CRMs).
-        problems.append("wrong Content-Transfer-Encoding base64, read as 8bit")
-        return data
-    core = alphabet.rstrip(b"=").replace(b"=", b"")
-    if len(core) % 4 == 1:
-        core = core[:-1]
-    if len(core) != len(alphabet.rstrip(b"=")) or (len(alphabet) % 4 and alphabet):
-        problems.append("invalid base64 repaired")
-    try:
-        return binascii.a2b_base64(core + b"=" * (-len(core) % 4))
-    except binascii.Error:
-        problems.append("undecodable base64 kept as is")
-        return data
-
-
-def _to_bytes(payload: str | bytes) -> bytes:
-    if isinstance(payload, bytes):
-        return payload
-    try:
-        return payload.encode("ascii", "surrogateescape")
-    except UnicodeEncodeError:
-        return payload.encode("utf-8", "surrogateescape")
-
-
-def _serialise(msg: Message) -> bytes:
-    """Message bytes close to the original: raw headers and payloads written back."""
-    buffer = io.BytesIO()
-    try:
-        policy = email_policy.compat32.clone(linesep="\r\n")
-        BytesGenerator(buffer, mangle_from_=False, policy=policy).flatten(msg)
-    except Exception:  # noqa: BLE001 - a broken inner message still yields what was written
-        pass
-    return buffer.getvalue()
-
-
 def _attached_message(part: Message, body: _Body) -> Attachment:
     """A message/rfc822 part kept whole as an .eml file named after its subject."""
     payload = part.get_payload()
     if isinstance(payload, list) and payload and isinstance(payload[0], Message):
         inner = payload[0]
-        content = _serialise(inner)
+        content = serialise(inner)
     else:
-        content = _payload_bytes(part, body.problems)
+        content = payload_bytes(part, body.problems)
         inner = email.message_from_bytes(content, policy=email_policy.compat32)
-    subject = decode_text(_first(inner, "subject") or "", [], "subject")
+    subject = decode_text(first_header(inner, "subject") or "", [], "subject")
     name = re.sub(r"[\\/]", "_", subject)
     return Attachment(filename=safe_filename(f"{name}.eml" if name else "", "forwarded-message.eml"),
                       content_type="message/rfc822", content=content, size=len(content),
@@ -374,10 +302,11 @@ _DEFAULT_NAMES = {"text/calendar": "invite", "message/delivery-status": "deliver
 
 def _attachment(part: Message, ctype: str, params: dict[str, str], body: _Body) -> Attachment:
     disposition, dparams = _disposition(part)
-    content = _payload_bytes(part, body.problems)
+    content = payload_bytes(part, body.problems)
     stem = _DEFAULT_NAMES.get(ctype, f"attachment-{len(body.attachments) + 1}")
     fallback = stem + _EXTENSIONS.get(ctype, ".bin")
-    content_id = re.sub(r"[<>\s]", "", raw_to_text(_first(part, "content-id") or "", [], "content-id"))
+    raw_id = first_header(part, "content-id") or ""
+    content_id = re.sub(r"[<>\s]", "", raw_to_text(raw_id, [], "content-id"))
     return Attachment(
         filename=safe_filename(dparams.get("filename") or params.get("name") or "", fallback),
         content_type=ctype, content=content, size=len(content), content_id=content_id,

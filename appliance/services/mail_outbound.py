@@ -2,11 +2,12 @@
 
 `queue_reply` runs in the transaction that stores a public agent reply and adds one
 outbound MailMessage row (status queued) plus a "send_mail" job. The job builds the
-message (appliance.mail.compose) and hands it to the relay (registry.mailer). Transient
-failures back off exponentially (1, 2, 4 ... minutes, at most an hour) and give up after
-MAX_ATTEMPTS; permanent ones (5xx, a message that cannot be built) fail at once. A failed
-row stays on the ticket with its error until staff retry it. Without a relay configured
-rows wait, queued and visibly so, and the periodic task sends them once one is.
+message (services.mail_outbound_message) and hands it to the relay (registry.mailer).
+Transient failures back off exponentially (1, 2, 4 ... minutes, at most an hour) and give
+up after MAX_ATTEMPTS; permanent ones (5xx, a message that cannot be built) fail at
+once. A failed row stays on the ticket with its error until staff retry it. Without a
+relay configured rows wait, queued and visibly so, and the periodic task sends them once
+one is.
 
 Sending is claimed with a conditional UPDATE (a lease on next_attempt_at), so the job
 running twice, or alongside the periodic task's, sends a message once. Addresses are
@@ -15,22 +16,24 @@ never logged; errors carry SMTP codes and error classes only.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 from appliance import jobs, registry, runtime
 from appliance.db import database
 from appliance.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from appliance.jobs import schedule, unit_of_work
-from appliance.mail import compose, notices
+from appliance.mail import compose
 from appliance.mail.dsn import Bounce
-from appliance.models import Attachment, Comment, CustomerContact, Job, Ticket, utcnow
-from appliance.models.mail import Mailbox, MailMessage
+from appliance.models import CustomerContact, Job, Ticket, utcnow
+from appliance.models.mail import MailMessage
 from appliance.ports import MailSendError
 from appliance.rules.access import Actor, can_edit_ticket
 from appliance.services import common
+# sender_mailbox is imported from here by mail_notify (and was defined here).
+from appliance.services.mail_outbound_message import (  # noqa: F401
+    NoSender, Unsendable, build_message, notice_kind, sender_mailbox,
+)
 from appliance.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -153,11 +156,11 @@ def send_mail(mail_id: int) -> None:
     if row is None:
         return
     try:
-        message = _compose(row, settings)
-    except _Unsendable as exc:
+        message = build_message(row, settings)
+    except Unsendable as exc:
         _failed(row, str(exc), transient=False)
         return
-    except _NoSender:
+    except NoSender:
         _release(row, NO_MAILBOX)
         return
     try:
@@ -183,99 +186,6 @@ def _claim(mail_id: int) -> MailMessage | None:
         claimed = MailMessage.update(next_attempt_at=now + LEASE).where(
             (MailMessage.id == mail_id) & _due(now)).execute()
     return MailMessage.get_by_id(mail_id) if claimed else None
-
-
-class _Unsendable(Exception):
-    """The message cannot be built; trying again will not change that."""
-
-
-class _NoSender(Exception):
-    pass
-
-
-def sender_mailbox(t: Ticket | None, mailbox_id: int | None) -> Mailbox | None:
-    """The mailbox mail about `t` goes out from: the one it came in through, else its
-    department's, else the first active one; None when no mailbox is active."""
-    active = Mailbox.select().where(Mailbox.active == True)  # noqa: E712
-    box = active.where(Mailbox.id == mailbox_id).first() if mailbox_id else None
-    if box is None and t is not None and t.department_id is not None:
-        box = active.where(Mailbox.department == t.department_id).order_by(Mailbox.id).first()
-    return box or active.order_by(Mailbox.id).first()
-
-
-def _sender(t: Ticket | None, row: MailMessage) -> Mailbox:
-    came_in = row.mailbox_id
-    if came_in is None and t is not None:
-        first = (MailMessage.select(MailMessage.mailbox).where(
-            (MailMessage.ticket == t.id) & (MailMessage.direction == "in")
-            & MailMessage.mailbox.is_null(False)).order_by(MailMessage.id).first())
-        came_in = first.mailbox_id if first else None
-    box = sender_mailbox(t, came_in)
-    if box is None:
-        raise _NoSender()
-    return box
-
-
-def _html(text: str) -> str:
-    paragraphs = [p for p in text.split("\n\n") if p.strip()]
-    body = "\n".join("<p>" + html.escape(p).replace("\n", "<br>\n") + "</p>"
-                     for p in paragraphs)
-    return f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body>\n{body}\n' \
-           f"</body></html>\n"
-
-
-def _attachments(comment_id: int, settings: Settings) -> list[compose.Attachment]:
-    out = []
-    for a in (Attachment.select().where((Attachment.comment == comment_id)
-                                        & (Attachment.internal == False))  # noqa: E712
-              .order_by(Attachment.id)):
-        path = Path(settings.attachment_dir) / a.storage_name[:2] / a.storage_name
-        try:
-            data = path.read_bytes()
-        except OSError:
-            raise _Unsendable(f"attachment {a.id} is missing from storage") from None
-        out.append(compose.Attachment(a.filename, a.content_type, data))
-    return out
-
-
-def _notice_kind(row: MailMessage) -> tuple[str, str] | None:
-    """("received", "zh_CN") for a notice row (services.mail_notify), None for a reply."""
-    if row.comment_id is not None or ":" not in (row.kind or ""):
-        return None
-    kind, _, locale = row.kind.partition(":")
-    return (kind, locale) if kind in notices.KINDS else None
-
-
-def _compose(row: MailMessage, settings: Settings):
-    t = Ticket.get_or_none(Ticket.id == row.ticket_id) if row.ticket_id else None
-    notice = _notice_kind(row)
-    if notice is not None:
-        if notice[0] == "received" and t is None:
-            raise _Unsendable("the ticket of this message was deleted")
-        body = notices.render(notice[0], notice[1], number=t.number if t else "",
-                              limit_bytes=settings.mail_max_bytes)
-        text, html_body, files, kind = body.text, body.html, [], "auto_reply"
-    else:
-        comment = Comment.get_or_none(Comment.id == row.comment_id) if row.comment_id else None
-        if t is None or comment is None:
-            raise _Unsendable("the ticket or reply of this message was deleted")
-        text, html_body, kind = comment.body, _html(comment.body), "human"
-        files = _attachments(comment.id, settings)
-    box = _sender(t, row)
-    MailMessage.update(mailbox=box.id, from_address=box.address).where(
-        MailMessage.id == row.id).execute()
-    sender = compose.Mailbox(box.address, box.name)
-    try:
-        return compose.compose_reply(
-            sender=sender, reply_to=sender, to=list(row.to_addresses), subject=row.subject,
-            ticket_number=t.number if t else None, domain=settings.mail_domain, text=text,
-            html=html_body, in_reply_to=row.in_reply_to or None, kind=kind,
-            references=list(row.references or []), message_id=row.message_id or None,
-            attachments=files)
-    except ValidationError as exc:
-        # Field names only: values may be addresses (never logged) or an attack.
-        raise _Unsendable(f"the message could not be built: {exc.message} "
-                          f"({', '.join(sorted(exc.fields))})") from None
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -350,7 +260,7 @@ def record_bounce(bounce: Bounce) -> int | None:
 # -- staff: the panel and retry ----------------------------------------------------------
 
 def _view(row: MailMessage, can_retry: bool) -> OutboundView:
-    notice = _notice_kind(row)
+    notice = notice_kind(row)
     return OutboundView(row.id, row.comment_id, row.status, row.error, row.attempts,
                         list(row.to_addresses or []), row.created_at, row.next_attempt_at,
                         row.sent_at, can_retry and row.status == "failed",

@@ -3,6 +3,7 @@ with a write-only password, field errors, "test connection" and "fetch now"."""
 from __future__ import annotations
 
 import socket
+import time
 import uuid
 
 import pytest
@@ -11,7 +12,10 @@ from appliance.models import Job, Mailbox
 from appliance.rules.access import SYSTEM
 from appliance.services import mailboxes
 from security.crypto import decrypt_secret
+from tests.conftest import with_settings
 from tests.imap_server import running_dovecot
+from tests.silent_server import serving
+from tests.smtp_relay import running_relay
 
 SUPPORT = "support@gongdan.example"
 
@@ -178,6 +182,65 @@ def test_test_connection_names_unreachable_tls_and_silent_servers(admin, box, do
     Mailbox.update(imap_password="not-a-sealed-secret").where(Mailbox.id == box.id).execute()
     result = check_result(page(admin.post(f"/admin/mailboxes/{box.id}/test")))
     assert "the stored password cannot be read" in result
+
+
+def relay_login(server, session, envelope, mechanism, auth_data):
+    from aiosmtpd.smtp import AuthResult
+    return AuthResult(success=(auth_data.login, auth_data.password) == (
+        b"relay-user", b"relay-password"), handled=False)
+
+
+def use_relay(app, settings, port: int, password: str = "relay-password") -> None:
+    app.config["GONGDAN"] = with_settings(
+        settings, smtp_url=f"smtp://127.0.0.1:{port}", smtp_security="none",
+        smtp_username="relay-user", smtp_password=password)
+
+
+def test_test_connection_also_logs_in_to_the_relay_and_names_each_result(
+        app, settings, admin, box, dovecot, caplog):
+    admin.post(f"/admin/mailboxes/{box.id}", imap_form(dovecot, "INBOX"))
+    html = page(admin.post(f"/admin/mailboxes/{box.id}/test"))
+    assert "No relay is configured" in html.split('id="check-smtp"')[1].split("</p>")[0]
+    assert '<div class="flash success" id="check-result"' in html   # no relay is no failure
+
+    with running_relay(ident="mx.example zhang@example.com", authenticator=relay_login,
+                       auth_require_tls=False) as relay:
+        use_relay(app, settings, relay.port)
+        html = page(admin.post(f"/admin/mailboxes/{box.id}/test"))
+        assert "Connected and logged in." in html.split('id="check-smtp"')[1]
+        assert '<div class="flash success" id="check-result"' in html
+
+        use_relay(app, settings, relay.port, password="wrong-relay-password")
+        with caplog.at_level("WARNING", logger="appliance.services.mailboxes"):
+            html = page(admin.post(f"/admin/mailboxes/{box.id}/test"))
+    imap_line, smtp_line = (html.split(f'id="check-{p}"')[1].split("</p>")[0]
+                            for p in ("imap", "smtp"))
+    assert "Connected: the folder holds" in imap_line
+    assert "The relay refused the login." in smtp_line
+    assert '<div class="flash error" id="check-result"' in html
+    assert "smtp failed (login_refused)" in caplog.text and "535" in caplog.text
+    for secret in ("wrong-relay-password", "relay-user", "zhang@example.com", "mx.example"):
+        assert secret not in html and secret not in caplog.text, secret
+
+
+def test_servers_that_accept_and_never_answer_come_back_timed_out_within_the_bound(
+        app, settings, admin, box, dovecot, monkeypatch):
+    assert mailboxes.TEST_TIMEOUT_S <= 10   # the page's promise: at most 10 s per protocol
+    monkeypatch.setattr(mailboxes, "TEST_TIMEOUT_S", 1)
+    with serving() as imap_hole, serving(greeting=b"220 ", drip=b".") as smtp_drip:
+        admin.post(f"/admin/mailboxes/{box.id}", imap_form(dovecot, "INBOX",
+                                                           port=str(imap_hole.port)))
+        use_relay(app, settings, smtp_drip.port)
+        started = time.monotonic()
+        html = page(admin.post(f"/admin/mailboxes/{box.id}/test"))
+        took = time.monotonic() - started
+        for server in (imap_hole, smtp_drip):   # both connections were let go in time
+            assert server.hung_up_by(started + 1.4)
+    # Side by side: both protocols together take one budget, not two.
+    assert took < 1.6, took
+    for protocol in ("imap", "smtp"):
+        line = html.split(f'id="check-{protocol}"')[1].split("</p>")[0]
+        assert "did not answer in time" in line, (protocol, line)
 
 
 def test_each_imap_failure_text_maps_to_one_problem():

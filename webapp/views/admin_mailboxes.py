@@ -1,6 +1,7 @@
 """Admin: mailboxes (issue 5): the list with each mailbox's fetch state, add, edit (the
-mailbox, its department and where its mail is fetched from), "test connection" and
-"fetch now". The IMAP password is write-only: the form never shows it, blank keeps it.
+mailbox, its department and where its mail is fetched from), "test connection" (its IMAP
+server and the shared SMTP relay, one sentence each) and "fetch now". The IMAP password
+is write-only: the form never shows it, blank keeps it.
 Permission checks are in appliance.services.mailboxes."""
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ MESSAGES = {
     "set the IMAP server and password first": _l("set the IMAP server and password first"),
     "fetching is not enabled for this mailbox": _l("fetching is not enabled for this mailbox"),
 }
-# "Test connection" failures (mailboxes.CHECK_PROBLEMS); the detail is in the server log.
+# "Test connection" results per protocol (appliance.mail.probe.OUTCOMES and
+# mailboxes.CHECK_PROBLEMS); the detail is in the server log only.
 CHECK_PROBLEMS = {
     "cannot_connect": _l("The server cannot be reached. Check the server name and port."),
     "tls_failed": _l("The secure connection failed. Check the security setting and the "
@@ -42,6 +44,15 @@ CHECK_PROBLEMS = {
     "folder_missing": _l("The folder cannot be opened. Check that it exists."),
     "timed_out": _l("The server did not answer in time."),
     "password_unreadable": _l("the stored password cannot be read; set it again"),
+}
+SMTP_RESULTS = {
+    "not_configured": _l("No relay is configured (smtp_url): replies are stored but not "
+                         "mailed."),
+    "cannot_connect": _l("The relay cannot be reached. Check smtp_url in the configuration."),
+    "tls_failed": _l("The secure connection to the relay failed. Check smtp_security and "
+                     "the relay's certificate."),
+    "login_refused": _l("The relay refused the login. Check smtp_username and "
+                        "smtp_password."),
 }
 EDIT_FIELDS = ("name", "department", "host", "port", "security", "username", "folder")
 
@@ -86,10 +97,25 @@ def _edit_page(mailbox_id: int, errors=None, form=None, check=None):
                 "port": box.imap_port, "security": box.imap_security,
                 "username": box.imap_username, "folder": box.imap_folder,
                 "fetch_enabled": box.fetch_enabled}
-    problem = str(CHECK_PROBLEMS.get(check.problem, CHECK_PROBLEMS["cannot_connect"])) \
-        if check is not None and not check.ok else ""
+    lines = _check_lines(check) if check is not None else {}
     return form_page("admin/mailboxes_edit.html", errors, box=box, form=form, check=check,
-                     check_problem=problem, departments=_departments(), security=SECURITY)
+                     check_lines=lines, departments=_departments(), security=SECURITY)
+
+
+def _check_lines(check: mailboxes.ConnectionCheck) -> dict[str, str]:
+    """One sentence per protocol; an unknown code reads as "cannot be reached"."""
+    imap, smtp = check.imap, check.smtp
+    if imap.outcome == "ok":
+        imap_line = _("Connected: the folder holds %(count)s messages.", count=imap.messages)
+    else:
+        imap_line = str(CHECK_PROBLEMS.get(imap.outcome, CHECK_PROBLEMS["cannot_connect"]))
+    if smtp.outcome == "ok":
+        smtp_line = (_("Connected and logged in.") if smtp.logged_in
+                     else _("Connected (no login is configured)."))
+    else:
+        smtp_line = str(SMTP_RESULTS.get(smtp.outcome)
+                        or CHECK_PROBLEMS.get(smtp.outcome, SMTP_RESULTS["cannot_connect"]))
+    return {"imap": imap_line, "smtp": smtp_line}
 
 
 @bp.get("/<int:mailbox_id>")

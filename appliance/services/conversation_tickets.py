@@ -96,6 +96,23 @@ def _body(row: Conversation, ext: Extraction) -> str:
     return text[:100_000] or _subject(row, ext)
 
 
+MERGE_DEPTH = 5   # merges of merges followed this far
+
+
+def _merged_into_each(ids: list[int]) -> dict[int, int]:
+    """Each of `ids` and every ticket merged into it (through chains of merges) -> the
+    survivor among `ids`: a call about an order first seen on a merged ticket still finds
+    the ticket it lives on now."""
+    owner = {i: i for i in ids}
+    frontier = list(ids)
+    for _ in range(MERGE_DEPTH):
+        rows = list(Ticket.select(Ticket.id, Ticket.merged_into)
+                    .where(Ticket.merged_into.in_(frontier))) if frontier else []
+        frontier = [r.id for r in rows if r.id not in owner]
+        owner.update({r.id: owner[r.merged_into_id] for r in rows if r.id not in owner})
+    return owner
+
+
 def _open_ticket_on_same_issue(row: Conversation, ext: Extraction) -> tuple[int, str] | None:
     if not row.customer_id:
         return None
@@ -107,10 +124,11 @@ def _open_ticket_on_same_issue(row: Conversation, ext: Extraction) -> tuple[int,
                    .order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(CANDIDATES))
     if not tickets:
         return None
+    owner = _merged_into_each([t.id for t in tickets])
     earlier: dict[int, list[dict]] = {}
     for c in Conversation.select(Conversation.ticket, Conversation.extraction).where(
-            Conversation.ticket.in_([t.id for t in tickets]) & (Conversation.id != row.id)):
-        earlier.setdefault(c.ticket_id, []).append(c.extraction or {})
+            Conversation.ticket.in_(list(owner)) & (Conversation.id != row.id)):
+        earlier.setdefault(owner[c.ticket_id], []).append(c.extraction or {})
     candidates = [OpenTicket(
         t.id, t.channel, t.created_at, f"{t.subject}\n{t.description}",
         frozenset(o for e in earlier.get(t.id, []) for o in e.get("order_numbers", [])),

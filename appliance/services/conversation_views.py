@@ -3,9 +3,13 @@ the recent conversations of a customer.
 
 Who may see one: staff who may view customers; a conversation that made a ticket (or
 was added to one) follows that ticket's visibility, so an agent never reads the
-transcript of a ticket outside their reach. Conversations on no ticket (waiting for
-analysis, failed, resolved in the conversation) are listed for all staff: someone has to
-review failed analyses and "resolved" judgements, and that is agents' work too.
+transcript of a ticket outside their reach. When that ticket was merged into another,
+the conversation stays on its own ticket (which still shows it) and appears on the
+survivor's panel too, for whoever may see either: the merge moved the conversation's
+replies to the survivor, and its transcript belongs with them. Conversations on no
+ticket (waiting for analysis, failed, resolved in the conversation) are listed for all
+staff: someone has to review failed analyses and "resolved" judgements, and that is
+agents' work too.
 
 What a reader sees of the customer's contacts follows the customer page
 (rules.pii.sees_full_contacts via customers.full_contact_ids): supervisors and admins in
@@ -31,6 +35,7 @@ IDENTIFIER_KINDS = {"phone": "phone", "email": "email", "external_id": "external
 PARTICIPANT_KINDS = {"caller": "phone", "callee": "phone"}
 EXTRACTED_KINDS = {"phones": "phone", "emails": "email", "addresses": "address"}
 EXTRACTED_TEXT = ("subject", "description", "reason")
+MAX_MERGE_HOPS = 10   # each merge adds one; this only bounds a bad row (a cycle)
 
 
 @dataclass(frozen=True)
@@ -111,11 +116,42 @@ def _full_for(actor: Actor, rows: list[Conversation]) -> set[int]:
 
 
 def _visible_tickets(actor: Actor, ticket_ids: set[int]) -> dict[int, str]:
-    """Ticket id → number of those the actor may see."""
+    """Ticket id → number of those the actor may see, directly or through a ticket they
+    were merged into (merging moved their conversation there: links.merge_tickets)."""
     if not ticket_ids:
         return {}
     return {t.id: t.number for t in Ticket.select().where(Ticket.id.in_(list(ticket_ids)))
-            if can_view_ticket(actor, common.facts(t))}
+            if can_view_ticket(actor, common.facts(t))
+            or any(can_view_ticket(actor, common.facts(s)) for s in _survivors(t))}
+
+
+def _survivors(t: Ticket) -> list[Ticket]:
+    """The tickets `t` was merged into, nearest first (a later merge of the survivor
+    makes a chain)."""
+    found: list[Ticket] = []
+    seen = {t.id}
+    while t.merged_into_id and t.merged_into_id not in seen and len(found) < MAX_MERGE_HOPS:
+        t = Ticket.get_or_none(Ticket.id == t.merged_into_id)
+        if t is None:
+            break
+        seen.add(t.id)
+        found.append(t)
+    return found
+
+
+def _merged_family(t: Ticket) -> dict[int, str]:
+    """Id → number of `t` and of every ticket merged into it, directly or through a chain
+    of merges: the conversations of all of them belong on t's review panel."""
+    family = {t.id: t.number}
+    frontier = [t.id]
+    for _ in range(MAX_MERGE_HOPS):
+        rows = [r for r in Ticket.select(Ticket.id, Ticket.number).where(
+            Ticket.merged_into.in_(frontier)) if r.id not in family]
+        if not rows:
+            break
+        family.update((r.id, r.number) for r in rows)
+        frontier = [r.id for r in rows]
+    return family
 
 
 def get_conversation(actor: Actor, conversation_id: int) -> ConversationDetail:
@@ -130,14 +166,17 @@ def get_conversation(actor: Actor, conversation_id: int) -> ConversationDetail:
 
 def conversation_for_ticket(actor: Actor, ticket_id: int, limit: int = 5
                             ) -> list[ConversationDetail]:
-    """The conversations that made this ticket or were added to it, newest first."""
+    """The conversations that made this ticket or were added to it, or to a ticket merged
+    into it, newest first. Each names its own ticket (summary.ticket_id/_number), so the
+    panel can say which merged ticket one came from."""
     if not can_view_customers(actor):
         return []
     t = common.ticket_for(actor, ticket_id)  # 404 unless visible
-    rows = list(Conversation.select().where(Conversation.ticket == t.id)
+    family = _merged_family(t)
+    rows = list(Conversation.select().where(Conversation.ticket.in_(list(family)))
                 .order_by(Conversation.id.desc()).limit(limit))
     full = _full_for(actor, rows)
-    return [_detail(c, {t.id: t.number}, c.id in full) for c in rows]
+    return [_detail(c, family, c.id in full) for c in rows]
 
 
 def recent_for_customer(actor: Actor, customer_id: int, limit: int = 5

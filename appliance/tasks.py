@@ -8,7 +8,7 @@ Reliability: every task opens and closes its own database connection; a job
 that fails (SQLite still locked after its busy timeout, index busy, ...) is
 retried by Huey and, failing that, re-enqueued by the sweeper, which also runs
 once when a worker starts, so jobs lost with a killed worker are picked up
-at restart rather than at the next periodic sweep.
+at restart rather than at the next periodic sweep (periodic tasks: appliance.periodic).
 
 Two speeds. Fast jobs (indexing, the triage fast path) go to "gongdan.run_job" with a
 high priority, so they are always dequeued ahead of slow ones. Slow jobs (the language
@@ -29,9 +29,9 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
-from huey import PriorityRedisHuey, SqliteHuey, crontab
+from huey import PriorityRedisHuey, SqliteHuey
 
-from appliance import jobs
+from appliance import jobs, periodic
 from appliance.db import database
 from appliance.models import Job, utcnow
 from appliance.ports import ModelBusy
@@ -69,14 +69,6 @@ def _make_huey(queue_url: str):
     return SqliteHuey("gongdan", filename=path, results=False, timeout=30)
 
 
-def _sweep(sweeper_seconds: int) -> int:
-    with database.connection_context():
-        n = jobs.sweep(sweeper_seconds)
-    if n:
-        log.info("sweeper re-enqueued %d unfinished jobs", n)
-    return n
-
-
 def _import_handlers() -> None:
     # Job handlers register on import; web and worker must know the same ones.
     import appliance.services.agent_stats  # noqa: F401
@@ -89,66 +81,13 @@ def _import_handlers() -> None:
     import appliance.services.mail_fetch  # noqa: F401
     import appliance.services.mail_outbound  # noqa: F401
     import appliance.services.presence  # noqa: F401
+    import appliance.services.process_engine  # noqa: F401
     import appliance.services.triage  # noqa: F401
-
-
-def _retrain_if_due() -> None:
-    """Checked every half hour, acted on every ai_retrain_hours (from the last run)."""
-    from appliance import runtime
-    from appliance.services import ai_training
-    with database.connection_context():
-        if ai_training.training_due(runtime.settings()):
-            ai_training.schedule_training(force=False)
-
-
-def _warm() -> None:
-    """Load the triage classifiers (and the word segmenter) before the first ticket."""
-    from appliance.services import ai_training
-    try:
-        with database.connection_context():
-            for loaded in ai_training.active_classifiers().values():
-                loaded.classifier.predict("warm up 预热")
-    except Exception:  # the first triage will load them (and report) instead
-        log.warning("could not warm the triage classifiers", exc_info=True)
-
-
-def _dispatch_tick() -> None:
-    """Idle agents, breaks, escalation and the queue safety net (services.presence.tick)."""
-    from appliance.services import presence
-    with database.connection_context():
-        presence.tick()
-
-
-def _send_due_mail() -> None:
-    """Mail whose back-off ended, or that waited for a relay to be configured."""
-    from appliance import runtime
-    from appliance.services import mail_outbound
-    with database.connection_context():
-        mail_outbound.schedule_due(runtime.settings())
-
-
-def _fetch_mail() -> None:
-    """A fetch job for each mailbox fetched over IMAP (services.mail_fetch), and an IMAP
-    IDLE watcher for each that fetches within seconds (services.mail_idle)."""
-    from appliance import runtime
-    from appliance.services import mail_fetch, mail_idle
-    with database.connection_context():
-        mail_fetch.schedule_due()
-        mail_idle.keep_watching(runtime.settings())
-
-
-def _optimize_index() -> None:
-    from appliance import registry, runtime
-    optimize = getattr(registry.search_index(runtime.settings()), "optimize", None)
-    if optimize is not None:
-        optimize()
 
 
 @lru_cache(maxsize=4)
 def _build(queue_url: str, sweeper_seconds: int):
     huey = _make_huey(queue_url)
-    first = threading.Lock()  # held forever by the first worker thread that starts
-
     _import_handlers()
 
     @huey.task(name="gongdan.run_job", retries=3, retry_delay=5, priority=FAST_PRIORITY)
@@ -161,50 +100,7 @@ def _build(queue_url: str, sweeper_seconds: int):
         with database.connection_context():
             _serve_lane(job_id, lambda i, delay=None: _send_slow(huey, run_job_llm, i, delay))
 
-    @huey.periodic_task(crontab(minute="*/30"), name="gongdan.retrain")
-    def retrain() -> None:
-        _retrain_if_due()
-
-    @huey.periodic_task(crontab(minute="*"), name="gongdan.sweep_jobs")
-    def sweep_jobs() -> int:
-        return _sweep(sweeper_seconds)
-
-    @huey.periodic_task(crontab(minute="*"), name="gongdan.dispatch_tick")
-    def dispatch_tick() -> None:
-        _dispatch_tick()
-
-    @huey.periodic_task(crontab(minute="*"), name="gongdan.send_due_mail")
-    def send_due_mail() -> None:
-        _send_due_mail()
-
-    @huey.periodic_task(crontab(minute="*"), name="gongdan.fetch_mail")
-    def fetch_mail() -> None:
-        _fetch_mail()
-
-    @huey.periodic_task(crontab(minute="*"), name="gongdan.callbacks_due")
-    def callbacks_due() -> None:
-        from appliance.services import callbacks
-        with database.connection_context():
-            callbacks.remind_due()
-
-    @huey.periodic_task(crontab(hour="3", minute="17"), name="gongdan.nightly")
-    def nightly() -> None:
-        with database.connection_context():
-            jobs.prune()
-        # Merge index segments so that text of deleted or edited tickets leaves the disk.
-        _optimize_index()
-        # Roll the agents' efficiency window (last: a failure here must not skip the above).
-        from appliance.services import agent_stats
-        with database.connection_context():
-            agent_stats.recompute_all()
-
-    @huey.on_startup(name="gongdan.sweep_at_start")
-    def sweep_at_start() -> None:
-        # Runs in every worker thread; one sweep (and warm-up) per process is enough.
-        if first.acquire(blocking=False):
-            _sweep(sweeper_seconds)
-            _warm()
-
+    periodic.register(huey, sweeper_seconds)
     return huey, run_job, run_job_llm
 
 
@@ -222,7 +118,7 @@ _sent = threading.local()
 
 
 def _enqueue(huey, run_job, run_job_llm, job_id: int) -> None:
-    row = Job.select(Job.name, Job.object_id).where(Job.id == job_id).first()
+    row = _job_row(job_id)
     if row is not None and row.name in SLOW_LANES:
         _send_slow(huey, run_job_llm, job_id)
         return
@@ -232,6 +128,15 @@ def _enqueue(huey, run_job, run_job_llm, job_id: int) -> None:
     huey.enqueue(run_job.s(job_id, priority=INDEX_PRIORITY if later else FAST_PRIORITY))
     if row is not None and row.name in RIDE_ALONG:
         _recent().append((job_id, row.object_id))
+
+
+def _job_row(job_id: int) -> Job | None:
+    """The job's name and object: known to the unit of work that has just committed it
+    (a job's name and object never change), read from the outbox otherwise (the sweeper)."""
+    known = jobs.committed_job(job_id)
+    if known is not None:
+        return Job(id=job_id, name=known[0], object_id=known[1])
+    return Job.select(Job.name, Job.object_id).where(Job.id == job_id).first()
 
 
 def _carries(job_id: int, object_id: int) -> bool:

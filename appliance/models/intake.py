@@ -70,13 +70,17 @@ class WebForm(BaseModel):
 
 
 class FormSubmission(BaseModel):
-    """One accepted or refused post of a web form (rate limiting counts these). The
-    client address is kept only as a keyed hash."""
+    """One accepted or refused post of a web form (rate limiting counts these; pruned
+    when no limit or token needs them). The client address is kept only as a keyed hash."""
     form = pw.ForeignKeyField(WebForm, backref="submissions", on_delete="CASCADE")
     client_hash = pw.CharField(max_length=64)
     ticket = pw.ForeignKeyField(Ticket, null=True, on_delete="SET NULL")
     outcome = pw.CharField(max_length=16)   # accepted | honeypot | rate_limited | invalid
     created_at = pw.DateTimeField(default=utcnow)
+    # Accepted posts only: the SHA-256 of the form token's nonce (unique: one token opens
+    # one ticket) and a keyed hash of what was posted (a resubmit gets the same answer).
+    nonce_hash = pw.CharField(max_length=64, null=True, unique=True)
+    post_hash = pw.CharField(max_length=64, null=True)
 
     class Meta:
         indexes = ((("client_hash", "created_at"), False), (("form", "created_at"), False))

@@ -1,62 +1,52 @@
-"""Public web forms: their administration, the signed form token, and turning one post
-into a customer, a ticket with its attachments and a confirmation e-mail.
+"""Public web forms: their administration, and turning one post into a customer, a
+ticket with its attachments and a confirmation e-mail.
 
-A post is checked in this order: form token (signed, bound to the form, at most
-TOKEN_MAX_AGE old and at least MIN_FILL_SECONDS old), rate limits (per client, per
-form), honeypot, fields. Every post that passed the token leaves exactly one
+A post is checked in this order: form token (services.webform_tokens: signed, bound to
+the form, at most TOKEN_MAX_AGE old and at least MIN_FILL_SECONDS old, its nonce not used
+by an earlier post), rate limits (per client, per form), honeypot, fields. A post whose
+token opened a ticket already stores nothing: a resubmit of the same post gets the first
+post's answer again. Every other post that passed the token leaves exactly one
 FormSubmission row (accepted | honeypot | rate_limited | invalid); only accepted ones
-store anything else, all in one transaction. The limits are counted inside the transaction
-that writes the row, with posts taking turns (_admit), so parallel posts cannot all pass
-on one count. The client address is kept only as an HMAC with the secret key.
+store anything else, all in one transaction, with the token's hashed nonce. The limits
+and the token are checked inside that transaction, with posts taking turns
+(services.webform_log). The client address is kept only as an HMAC with the secret key.
+The token's and the log's errors and constants are imported here for the views and tests.
 """
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import re
-import time
 from dataclasses import dataclass, field
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from peewee import IntegrityError
 
-from appliance.db import database, is_postgres
 from appliance.errors import DomainError, NotFound, ValidationError
 from appliance.jobs import unit_of_work
-from appliance.models import Category, Department, FormSubmission, WebForm, utcnow
+from appliance.models import Category, Department, WebForm, utcnow
 from appliance.rules.access import SYSTEM, Actor
 from appliance.services import common
+from appliance.services import webform_log as submissions
 from appliance.services.attachments import Upload, remove_files, write_files
 from appliance.services.identity import normalize
 from appliance.services.users import _require_admin
+from appliance.services.webform_log import RateLimited
+from appliance.services.webform_tokens import (  # noqa: F401
+    MIN_FILL_SECONDS,
+    TOKEN_MAX_AGE,
+    FormTokenError,
+    Seal,
+    check_token,
+    client_hash,
+    issue_token,
+    nonce_hash,
+    post_hash,
+)
 from appliance.settings import Settings
 
-TOKEN_MAX_AGE = 2 * 3600
-MIN_FILL_SECONDS = 2.0
 MAX_FILES = 5
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$|^https?://\*\.[a-z0-9.-]+$")
 MAX_ORIGINS = 20
-# pg_advisory_xact_lock classes (services.agent_stats uses 4_204): posts to one form, and
-# posts from one client, take turns between counting the limits and committing.
-LOCK_FORM = 4_301
-LOCK_CLIENT = 4_302
-
-
-class RateLimited(DomainError):
-    code = "rate_limited"
-    http_status = 429
-
-
-class FormTokenError(DomainError):
-    """The form token is missing, forged, for another form, expired or too fresh."""
-    code = "form_token"
-    http_status = 400
-
-    def __init__(self, reason: str):
-        super().__init__(f"form token {reason}", reason=reason)
-        self.reason = reason  # missing | invalid | expired | too_fast
 
 
 @dataclass(frozen=True)
@@ -100,8 +90,9 @@ class Submission:
 
 @dataclass(frozen=True)
 class SubmissionResult:
-    outcome: str               # accepted | honeypot
+    outcome: str               # accepted | honeypot (| rate_limited, inside this module)
     ticket_number: str = ""
+    replay: bool = False       # the token had opened this ticket already: nothing stored
 
 
 def _view(f: WebForm) -> WebFormView:
@@ -199,100 +190,7 @@ def delete_form(actor: Actor, form_id: int) -> None:
             raise NotFound("web form not found", id=form_id)
 
 
-# -- tokens and client identity --------------------------------------------------------------
-
-def _serializer(settings: Settings) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings.secret_key, salt="gongdan.webform")
-
-
-def issue_token(slug: str, settings: Settings, now: float | None = None) -> str:
-    """A token for one fill of the form: signed, bound to the slug, with the issue time."""
-    return _serializer(settings).dumps({"f": slug, "i": time.time() if now is None else now})
-
-
-def check_token(token: str, slug: str, settings: Settings, now: float | None = None) -> None:
-    now = time.time() if now is None else now
-    if not token:
-        raise FormTokenError("missing")
-    try:
-        data = _serializer(settings).loads(token, max_age=TOKEN_MAX_AGE)
-    except SignatureExpired:
-        raise FormTokenError("expired") from None
-    except BadSignature:
-        raise FormTokenError("invalid") from None
-    if not isinstance(data, dict) or data.get("f") != slug or \
-            not isinstance(data.get("i"), (int, float)):
-        raise FormTokenError("invalid")
-    age = now - data["i"]
-    if age > TOKEN_MAX_AGE:  # the signature's own clock has whole seconds only
-        raise FormTokenError("expired")
-    if age < MIN_FILL_SECONDS:
-        raise FormTokenError("too_fast")
-
-
-def client_hash(address: str, settings: Settings) -> str:
-    """A keyed hash of the client address: rate limits work, the address is not stored."""
-    return hmac.new(settings.secret_key.encode(), b"webform-client:" + (address or "").encode(),
-                    hashlib.sha256).hexdigest()
-
-
 # -- submitting ------------------------------------------------------------------------------
-
-def _log(form_id: int, client: str, outcome: str, ticket_id: int | None = None) -> None:
-    FormSubmission.create(form=form_id, client_hash=client, outcome=outcome, ticket=ticket_id)
-
-
-def _over_limit(form_id: int, client: str, settings: Settings) -> bool:
-    """Refused posts (rate_limited) do not count, so a blocked client is free again an
-    hour after its last counted post."""
-    now = utcnow()
-    counted = FormSubmission.outcome != "rate_limited"
-    per_client = FormSubmission.select(FormSubmission.id).where(
-        (FormSubmission.client_hash == client) & counted
-        & (FormSubmission.created_at > now - dt.timedelta(hours=1))).limit(
-        settings.webform_limit_per_hour).count()
-    per_form = FormSubmission.select(FormSubmission.id).where(
-        (FormSubmission.form == form_id) & counted
-        & (FormSubmission.created_at > now - dt.timedelta(minutes=1))).limit(
-        settings.webform_form_limit_per_minute).count()
-    return per_client >= settings.webform_limit_per_hour or \
-        per_form >= settings.webform_form_limit_per_minute
-
-
-def _check_rate(form_id: int, client: str, settings: Settings) -> None:
-    """An early refusal, before the post is checked and its files are written. It only
-    saves work: the count that binds is _admit's, in the transaction that records the post."""
-    if _over_limit(form_id, client, settings):
-        with unit_of_work():
-            _log(form_id, client, "rate_limited")
-        raise RateLimited("too many submissions; try again later")
-
-
-def _admit(form_id: int, client: str, settings: Settings) -> bool:
-    """Call first in the transaction that records a counted post: whether it is within the
-    limits (when not, the `rate_limited` row is logged instead). Posts take turns from the
-    count to their commit, so parallel posts cannot all pass on the same count: on SQLite
-    every write transaction is BEGIN IMMEDIATE already; on PostgreSQL transaction locks on
-    the form, then the client (always in that order, so two posts cannot deadlock)."""
-    if is_postgres():
-        database.execute_sql("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_FORM, form_id))
-        database.execute_sql("SELECT pg_advisory_xact_lock(%s, %s)",
-                             (LOCK_CLIENT, int(client[:8], 16) - 2 ** 31))
-    if _over_limit(form_id, client, settings):
-        _log(form_id, client, "rate_limited")
-        return False
-    return True
-
-
-def _record(form_id: int, client: str, outcome: str, settings: Settings) -> None:
-    """Log a post that stores nothing else (honeypot, invalid), within the limits."""
-    with unit_of_work():
-        admitted = _admit(form_id, client, settings)
-        if admitted:
-            _log(form_id, client, outcome)
-    if not admitted:
-        raise RateLimited("too many submissions; try again later")
-
 
 def _clean_submission(form: WebFormView, s: Submission) -> dict:
     errors, values = {}, {}
@@ -321,37 +219,71 @@ def _clean_submission(form: WebFormView, s: Submission) -> dict:
     return values
 
 
+def _seal(s: Submission, nonce: str, settings: Settings) -> Seal:
+    fields = (s.name, s.email, s.phone, s.subject, s.description, s.honeypot)
+    return Seal(nonce_hash(nonce), post_hash(fields, s.uploads, settings))
+
+
 def submit(slug: str, s: Submission, client_address: str, settings: Settings, *,
            token: str, now: float | None = None) -> SubmissionResult:
     """One post of the public form. Raises FormTokenError (nothing stored), RateLimited
-    (429), ValidationError or an attachment refusal (413/415; an `invalid` row only)."""
+    (429), ValidationError or an attachment refusal (413/415; an `invalid` row only).
+    A resubmit of a post that opened a ticket returns that ticket's number (`replay`)."""
     form = public_form(slug)
-    check_token(token, slug, settings, now)
+    seal = _seal(s, check_token(token, slug, settings, now), settings)
+    number = submissions.earlier(seal)
+    if number is not None:
+        return SubmissionResult("accepted", number, replay=True)
     client = client_hash(client_address, settings)
-    _check_rate(form.id, client, settings)
+    submissions.check_rate(form.id, client, settings)
     if (s.honeypot or "").strip():
-        _record(form.id, client, "honeypot", settings)
+        submissions.record(form.id, client, "honeypot", settings)
         return SubmissionResult("honeypot")
     try:
         values = _clean_submission(form, s)
         written = write_files(s.uploads, settings)  # all checked before anything is stored
     except DomainError:
-        _record(form.id, client, "invalid", settings)
+        submissions.record(form.id, client, "invalid", settings)
         raise
+    return _store(form, values, written, client, seal, settings)
+
+
+def _store(form: WebFormView, values: dict, written: list[dict], client: str, seal: Seal,
+           settings: Settings) -> SubmissionResult:
+    """The transaction that opens the ticket. A post that does not (over the limit, or
+    its token used by a parallel post that committed first) removes its files."""
+    files = [w["storage_name"] for w in written]
     try:
         with unit_of_work():
-            admitted = _admit(form.id, client, settings)
-            number = _create(form, values, written, client, settings) if admitted else ""
+            result = _admit_and_create(form, values, written, client, seal, settings)
+    except IntegrityError:
+        remove_files(files, settings)
+        number = submissions.earlier(seal)  # the unique nonce: the other post won
+        if number is None:
+            raise
+        return SubmissionResult("accepted", number, replay=True)
     except BaseException:
-        remove_files([w["storage_name"] for w in written], settings)
+        remove_files(files, settings)
         raise
-    if not admitted:  # parallel posts used up the limit since _check_rate
-        remove_files([w["storage_name"] for w in written], settings)
+    if result.outcome != "accepted" or result.replay:
+        remove_files(files, settings)
+    if result.outcome == "rate_limited":  # parallel posts used up the limit since check_rate
         raise RateLimited("too many submissions; try again later")
-    return SubmissionResult("accepted", number)
+    return result
 
 
-def _create(form: WebFormView, values: dict, written: list[dict], client: str,
+def _admit_and_create(form: WebFormView, values: dict, written: list[dict], client: str,
+                      seal: Seal, settings: Settings) -> SubmissionResult:
+    submissions.take_turns(form.id, client)
+    number = submissions.earlier(seal)  # a parallel post with this token committed first
+    if number is not None:
+        return SubmissionResult("accepted", number, replay=True)
+    if not submissions.admit(form.id, client, settings):
+        return SubmissionResult("rate_limited")
+    return SubmissionResult("accepted", _create(form, values, written, client, seal, settings))
+
+
+def _create(form: WebFormView, values: dict, written: list[dict], client: str, seal: Seal,
             settings: Settings) -> str:
     """Customer, ticket, attachments, submission row and confirmation: one transaction."""
     from appliance.services import mail_notify
@@ -366,7 +298,7 @@ def _create(form: WebFormView, values: dict, written: list[dict], client: str,
         customer_id=customer_id), settings)
     ticket_id = detail.summary.id
     _attach_files(SYSTEM, ticket_id, written, utcnow())
-    _log(form.id, client, "accepted", ticket_id)
+    submissions.log(form.id, client, "accepted", ticket_id, seal)
     if form.send_confirmation and values["email"]:
         # The form's title, never the visitor's text: anyone may type anyone's address.
         mail_notify.queue_ticket_notice(ticket_id, "received", settings,

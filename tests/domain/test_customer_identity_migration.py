@@ -82,7 +82,7 @@ def test_upgrading_keeps_the_oldest_of_duplicate_contacts_and_notes_the_conflict
             (third, "email", "wang@example.com"), (third, "phone", "not a number")):
         OldContact.create(customer_id=customer_id, kind=kind, value=value)
 
-    assert migrate.upgrade() == ["0009_customer_identity"]
+    assert migrate.upgrade()[:1] == ["0009_customer_identity"]  # later steps follow
 
     rows = list(CustomerContact.select(CustomerContact.customer, CustomerContact.kind,
                                        CustomerContact.value).order_by(CustomerContact.id).tuples())

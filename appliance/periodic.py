@@ -1,0 +1,142 @@
+"""The worker's periodic tasks: the sweeper, the schedule checks that run every minute or
+half hour, and the nightly maintenance (finished jobs, the web forms' submission log,
+index segments, the agents' efficiency window). `register` puts them on the Huey instance
+appliance.tasks builds; each opens and closes its own database connection.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+
+from huey import crontab
+
+from appliance import jobs
+from appliance.db import database
+
+log = logging.getLogger(__name__)
+
+
+def _sweep(sweeper_seconds: int) -> int:
+    with database.connection_context():
+        n = jobs.sweep(sweeper_seconds)
+    if n:
+        log.info("sweeper re-enqueued %d unfinished jobs", n)
+    return n
+
+
+def _retrain_if_due() -> None:
+    """Checked every half hour, acted on every ai_retrain_hours (from the last run)."""
+    from appliance import runtime
+    from appliance.services import ai_training
+    with database.connection_context():
+        if ai_training.training_due(runtime.settings()):
+            ai_training.schedule_training(force=False)
+
+
+def _warm() -> None:
+    """Load the triage classifiers (and the word segmenter) before the first ticket."""
+    from appliance.services import ai_training
+    try:
+        with database.connection_context():
+            for loaded in ai_training.active_classifiers().values():
+                loaded.classifier.predict("warm up 预热")
+    except Exception:  # the first triage will load them (and report) instead
+        log.warning("could not warm the triage classifiers", exc_info=True)
+
+
+def _dispatch_tick() -> None:
+    """Idle agents, breaks, escalation and the queue safety net (services.presence.tick)."""
+    from appliance.services import presence
+    with database.connection_context():
+        presence.tick()
+
+
+def _send_due_mail() -> None:
+    """Mail whose back-off ended, or that waited for a relay to be configured."""
+    from appliance import runtime
+    from appliance.services import mail_outbound
+    with database.connection_context():
+        mail_outbound.schedule_due(runtime.settings())
+
+
+def _fetch_mail() -> None:
+    """A fetch job for each mailbox fetched over IMAP (services.mail_fetch), and an IMAP
+    IDLE watcher for each that fetches within seconds (services.mail_idle)."""
+    from appliance import runtime
+    from appliance.services import mail_fetch, mail_idle
+    with database.connection_context():
+        mail_fetch.schedule_due()
+        mail_idle.keep_watching(runtime.settings())
+
+
+def _optimize_index() -> None:
+    from appliance import registry, runtime
+    optimize = getattr(registry.search_index(runtime.settings()), "optimize", None)
+    if optimize is not None:
+        optimize()
+
+
+def nightly() -> None:
+    """Once a day (gongdan.nightly); every step is safe to run twice."""
+    from appliance.services import agent_stats, webform_log
+    with database.connection_context():
+        jobs.prune()
+        # Rows no web form limit counts and no valid form token can match any more.
+        webform_log.prune()
+        # Live events older than pages reconnect for, and presence nobody renewed.
+        from appliance import runtime
+        from appliance.services import live, live_presence
+        live.prune(runtime.settings().live_keep_hours)
+        live_presence.prune()
+    # Merge index segments so that text of deleted or edited tickets leaves the disk.
+    _optimize_index()
+    # Roll the agents' efficiency window (last: a failure here must not skip the above).
+    with database.connection_context():
+        agent_stats.recompute_all()
+
+
+def register(huey, sweeper_seconds: int) -> None:
+    first = threading.Lock()  # held forever by the first worker thread that starts
+
+    @huey.periodic_task(crontab(minute="*/30"), name="gongdan.retrain")
+    def retrain() -> None:
+        _retrain_if_due()
+
+    @huey.periodic_task(crontab(minute="*"), name="gongdan.sweep_jobs")
+    def sweep_jobs() -> int:
+        return _sweep(sweeper_seconds)
+
+    @huey.periodic_task(crontab(minute="*"), name="gongdan.dispatch_tick")
+    def dispatch_tick() -> None:
+        _dispatch_tick()
+
+    @huey.periodic_task(crontab(minute="*"), name="gongdan.send_due_mail")
+    def send_due_mail() -> None:
+        _send_due_mail()
+
+    @huey.periodic_task(crontab(minute="*"), name="gongdan.fetch_mail")
+    def fetch_mail() -> None:
+        _fetch_mail()
+
+    @huey.periodic_task(crontab(minute="*"), name="gongdan.callbacks_due")
+    def callbacks_due() -> None:
+        from appliance.services import callbacks
+        with database.connection_context():
+            callbacks.remind_due()
+
+    @huey.periodic_task(crontab(minute="*"), name="gongdan.process_tick")
+    def process_tick() -> None:
+        from appliance.services import process_timers
+        with database.connection_context():
+            process_timers.tick()
+
+    @huey.periodic_task(crontab(hour="3", minute="17"), name="gongdan.nightly")
+    def nightly_task() -> None:
+        nightly()
+
+    @huey.on_startup(name="gongdan.sweep_at_start")
+    def sweep_at_start() -> None:
+        # Runs in every worker thread; one sweep (and warm-up) per process is enough.
+        if first.acquire(blocking=False):
+            _sweep(sweeper_seconds)
+            _warm()

@@ -180,10 +180,12 @@ def _train_demo_classifiers() -> None:
 def serve() -> None:
     """Run the web app under gunicorn."""
     settings = _boot(queue=False)
+    # Each live-update stream holds a thread: web_threads stay free for everything else.
+    threads = settings.web_threads + settings.live_streams_per_worker
     args = [sys.executable, "-m", "gunicorn", "--bind", settings.bind,
-            "--workers", str(settings.web_workers), "--threads", str(settings.web_threads),
+            "--workers", str(settings.web_workers), "--threads", str(threads),
             "--worker-class", "gthread", "--access-logfile", "-", "--forwarded-allow-ips", "127.0.0.1",
-            "webapp.wsgi:app"]
+            "--config", "python:webapp.gunicorn_conf", "webapp.wsgi:app"]
     os.execvp(args[0], args)
 
 

@@ -5,6 +5,7 @@ a connection per thread (peewee's default), autoconnect on.
 """
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -54,9 +55,25 @@ def is_postgres() -> bool:
     return isinstance(database.obj, peewee.PostgresqlDatabase)
 
 
+# SQLite connections kept open between requests, per process. A gunicorn worker may have
+# 150 threads (most for live-update streams, docs/decisions/0019) and requests rotate over
+# the idle ones: each connection kept would hold its own page cache.
+KEEP_SQLITE_CONNECTIONS = 8
+_keepers: set[int] = set()
+_keepers_lock = threading.Lock()
+
+
 def end_request() -> None:
     """After a web request: PostgreSQL connections go back to the pool; a SQLite
     connection stays open for the thread's next request (opening one costs a file
-    open and seven PRAGMAs), which is safe because nothing holds a transaction open."""
-    if is_postgres() and not database.is_closed():
-        database.close()
+    open and seven PRAGMAs), which is safe because nothing holds a transaction open,
+    in the first KEEP_SQLITE_CONNECTIONS threads that ask; other threads close theirs."""
+    if database.is_closed():
+        return
+    if not is_postgres():
+        me = threading.get_ident()
+        with _keepers_lock:
+            if me in _keepers or len(_keepers) < KEEP_SQLITE_CONNECTIONS:
+                _keepers.add(me)
+                return
+    database.close()

@@ -81,3 +81,20 @@ def mailer(settings: Settings):
     if not settings.smtp_url:
         return None
     return _load(MAILER)(settings)
+
+
+# How each process hears of new live events (docs/decisions/0019-live-updates.md): one
+# instance per process and settings, shared by writers (notify) and the hub (wait).
+LIVE_BACKENDS = {"poll": "appliance.live.backends:PollBackend",
+                 "postgres": "appliance.live.backends:PostgresBackend",
+                 "redis": "appliance.live.backends:RedisBackend"}
+
+
+@lru_cache(maxsize=4)
+def _live_backend(name: str, settings: Settings):
+    return _load(LIVE_BACKENDS[name])(settings)
+
+
+def live_backend(settings: Settings):
+    from appliance.live.backends import backend_name
+    return _live_backend(backend_name(settings), settings)

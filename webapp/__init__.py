@@ -23,7 +23,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     if not settings.secret_key:
         raise RuntimeError("secret_key is not set; run `gongdan init` or set GONGDAN_SECRET_KEY")
-    from webapp import i18n, security_headers, auth, errors, filters
+    from webapp import i18n, security_headers, auth, errors, filters, request_gate
+    request_gate.init_app(app)  # first: no request holds a database connection while it waits
     i18n.init_app(app)
     security_headers.init_app(app)
     auth.init_app(app)
@@ -45,5 +46,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 def _register_blueprints(app: Flask) -> None:
     from webapp.views import health, home, agent, portal, admin, account, public_forms
     from webapp.api import api_bp
-    for bp in (health.bp, home.bp, account.bp, agent.bp, portal.bp, admin.bp, public_forms.bp, api_bp):
+    from webapp import live
+    for bp in (health.bp, home.bp, account.bp, agent.bp, portal.bp, admin.bp, public_forms.bp, api_bp,
+               live.bp):
         app.register_blueprint(bp)

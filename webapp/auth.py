@@ -40,7 +40,9 @@ def init_app(app: Flask) -> None:
     def _load_user():
         g.user = None
         g.actor = None
-        if request.path.startswith("/static/") or request.path.startswith("/api/"):
+        # /live/ loads its user without touching the session (webapp/live.py): a page that
+        # only listens must not keep its session from idling out.
+        if request.path.startswith(("/static/", "/api/", "/live/")):
             return
         user = users.resume_session(request.cookies.get(cookie_name(), ""),
                                     current_app.config["GONGDAN"])

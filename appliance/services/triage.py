@@ -31,7 +31,7 @@ from appliance.models import (Category, Customer, Department, Skill, TimelineEve
 from appliance.ports import ModelBusy, ModelTimeout, ModelUnavailable
 from appliance.rules.access import Actor, can_edit_ticket
 from appliance.services import ai_training as training
-from appliance.services import common
+from appliance.services import common, live
 
 log = logging.getLogger(__name__)
 
@@ -323,6 +323,9 @@ def _ai_events(ticket_id: int, run: TriageRun, changes: list[tuple]) -> None:
                   "model": run.model, "classifier": classifier,
                   "rules_version": run.rules_version, "prompt_version": run.prompt_version}}
         for name, before, after, confidence, classifier in changes]).execute()
+    moves = {name: [before, after] for name, before, after, *_ in changes
+             if name in live.MOVES and all(v is None or type(v) is int for v in (before, after))}
+    live.publish_ticket(ticket_id, "ai_triage", internal=True, data=moves or None)
 
 
 def _set_review(ticket_id: int, reason: str) -> None:

@@ -175,5 +175,15 @@
   document.addEventListener("visibilitychange", function () {
     if (document.hidden) { stop(); } else { refresh(); start(); }
   });
+  // A routing change announced by live.js ("gongdan:live", topic "board"): refresh now
+  // instead of at the next tick (once for the events of one change); polling stays as
+  // the fallback and for what is not a ticket event (presence, shifts).
+  var liveTimer = null;
+  document.addEventListener("gongdan:live", function (e) {
+    var d = e.detail || {};
+    if (d.topic !== "board" && d.kind !== "reset") { return; }
+    clearTimeout(liveTimer);
+    liveTimer = setTimeout(function () { if (!idle) { refresh(); } }, 200);
+  });
   if (!document.hidden) { start(); }
 })();

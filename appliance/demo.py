@@ -80,6 +80,8 @@ def load_demo(n_tickets: int = 300, data_dir: Path | None = None, *,
         _make_customers(ctx)
         _make_tickets(ctx, pool, n_tickets)
         _backdate_people(ctx)
+        from appliance.demo_processes import make_processes
+        make_processes(ctx.depts, ctx.logins)  # after the tickets: new ones enter them
     _write_logins(ctx.logins, logins_path or _logins_path(settings))
     return ctx.logins
 

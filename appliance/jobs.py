@@ -60,6 +60,7 @@ def set_enqueuer(fn: Callable[[int], None] | None) -> None:
 def _pending() -> list[int]:
     if not hasattr(_local, "pending"):
         _local.pending = []
+        _local.named = {}  # pending job id -> (name, object_id)
         _local.depth = 0
     return _local.pending
 
@@ -75,13 +76,24 @@ def unit_of_work():
     except BaseException:
         if _local.depth == 1:
             pending.clear()
+            _local.named = {}
         raise
     finally:
         _local.depth -= 1
     if _local.depth == 0:
         ids, pending[:] = list(pending), []
-        for job_id in ids:
-            _enqueue(job_id)
+        _local.enqueuing, _local.named = _local.named, {}
+        try:
+            for job_id in ids:
+                _enqueue(job_id)
+        finally:
+            _local.enqueuing = {}
+
+
+def committed_job(job_id: int) -> tuple[str, int] | None:
+    """(name, object_id) of a job this thread committed and is handing to the enqueuer
+    right now, so that the enqueuer need not read the row back; None otherwise."""
+    return getattr(_local, "enqueuing", {}).get(job_id)
 
 
 def _enqueue(job_id: int) -> None:
@@ -98,14 +110,16 @@ def schedule(name: str, object_id: int) -> int:
     if not _known(name):
         _import_handlers()
     pending = _pending()
-    if pending:
+    if (name, object_id) in _local.named.values():
         # Only jobs of this still-open transaction can be shared: no worker has seen them.
+        # Confirmed in the database: a rolled-back savepoint may have removed the row.
         existing = (Job.select(Job.id).where((Job.id.in_(pending)) & (Job.name == name)
                                              & (Job.object_id == object_id)).first())
         if existing:
             return existing.id
     job = Job.create(name=name, object_id=object_id)
     pending.append(job.id)
+    _local.named[job.id] = (name, object_id)
     return job.id
 
 
@@ -233,3 +247,4 @@ def _import_handlers() -> None:
     import appliance.services.ai_training  # noqa: F401
     import appliance.services.assist  # noqa: F401
     import appliance.services.conversations  # noqa: F401
+    import appliance.services.process_engine  # noqa: F401

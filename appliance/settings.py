@@ -140,6 +140,26 @@ class Settings:
         "Mail the \"we received your request\" confirmation with the ticket number for new "
         "tickets from e-mail and web forms, and a notice when a message is too large (never "
         "to automatic mail, at most 3 per address per hour); false: none."))
+    process_webhook_hosts: tuple[str, ...] = field(default=(), metadata=_doc(
+        "Hosts (host or host:port) that webhook actions of processes may call; a definition "
+        "naming another host cannot be published, and a call to one is refused."))
+    process_webhook_timeout_seconds: int = field(default=10, metadata=_doc(
+        "How long a process webhook call may take before it counts as failed (and is "
+        "retried with back-off)."))
+
+    live_backend: str = field(default="auto", metadata=_doc(
+        "How each web process hears of new live events: poll (read the table every "
+        "live_poll_ms), postgres (LISTEN/NOTIFY), redis (pub/sub on queue_url) or auto "
+        "(redis if queue_url is Redis, else postgres on PostgreSQL, else poll)."))
+    live_poll_ms: int = field(default=150, metadata=_doc(
+        "Milliseconds between two reads of new live events by each web process when "
+        "polling (and while a LISTEN or pub/sub connection is down)."))
+    live_streams_per_worker: int = field(default=150, metadata=_doc(
+        "Live-update streams (open pages) one gunicorn worker holds; each takes a thread, "
+        "so `gongdan serve` starts web_threads + this many. Beyond it a page gets HTTP 503 "
+        "and polls instead."))
+    live_keep_hours: int = field(default=24, metadata=_doc(
+        "Hours live events are kept for pages that reconnect; older ones are pruned nightly."))
 
     def masked(self) -> dict[str, Any]:
         """Effective settings for display, with secrets and URL passwords masked."""
@@ -221,7 +241,16 @@ def _validate(s: Settings) -> None:
         "llm_threads", "llm_context", "llm_timeout_seconds", "llm_concurrency", "ai_retrain_hours",
         "presence_idle_minutes", "dispatch_stats_window_days", "mail_max_bytes",
         "webform_limit_per_hour", "webform_form_limit_per_minute",
-        "mail_sender_limit_per_hour")]
+        "mail_sender_limit_per_hour", "process_webhook_timeout_seconds")]
+    checks += [(n, getattr(s, n) > 0, "must be greater than 0") for n in (
+        "live_poll_ms", "live_streams_per_worker", "live_keep_hours")]
+    checks.append(("live_backend", s.live_backend in ("auto", "poll", "postgres", "redis"),
+                   "must be auto, poll, postgres or redis"))
+    checks.append(("live_backend", s.live_backend != "postgres"
+                   or s.database_url.startswith(("postgresql://", "postgres://")),
+                   "postgres needs a PostgreSQL database_url"))
+    checks.append(("live_backend", s.live_backend != "redis"
+                   or s.queue_url.startswith("redis://"), "redis needs a redis:// queue_url"))
     checks.append(("intake_order_patterns", _patterns_compile(s.intake_order_patterns),
                    "each must be a valid regular expression"))
     checks.append(("smtp_url", s.smtp_url == "" or s.smtp_url.startswith("smtp://"),

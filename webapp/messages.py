@@ -68,6 +68,27 @@ FIXED = {m: _l(m) for m in (
     N_("only supervisors may set another agent's presence"),
     N_("only agents of a department can take tickets from its queue"),
     N_("not a staff member"),
+    # Processes (appliance/services/process_*.py)
+    N_("not a field of this step"), N_("fill in the required fields to complete the step"),
+    N_("only task steps are completed by hand"), N_("this step is no longer open"),
+    N_("you may not complete this step"),
+    N_("process step not found"), N_("approval not found"),
+    N_("this approval was already decided"), N_("this approval is no longer open"),
+    N_("must be approved or rejected"), N_("process not found"),
+    N_("this process is already running on the ticket"), N_("the process has no start node"),
+    N_("process instance not found"), N_("only a process in error can be retried"),
+    N_("this process has ended"), N_("process version not found"),
+    N_("differs from the document's key"), N_("2-64 lower-case letters, digits or _"),
+    N_("someone else saved this process at the same time; reload it"),
+    N_("the draft was changed by someone else; reload and try again"),
+    N_("only a draft can be published"),
+    N_("the draft was changed while it was being published; reload it"),
+    N_("only a published version can be retired"),
+    N_("this process has a draft already: publish or change it first"),
+    N_("the process definition has problems"),
+    N_("the file is not a valid process definition"),
+    N_("cannot be simulated: fix its problems first"),
+    N_("a person cannot be their own manager"), N_("process draft not found"),
 )}
 
 # (pattern, msgid with named placeholders filled from the pattern's named groups).
@@ -92,6 +113,9 @@ PATTERNS = [
     (r"at most (?P<n>\d+) keywords", N_("at most %(n)s keywords")),
     (r"cannot move a ticket from (?P<a>\S+) to (?P<b>\S+)",
      N_("cannot move a ticket from %(a)s to %(b)s")),
+    (r"used by published processes: (?P<names>.+)",
+     N_("used by published processes: %(names)s")),
+    (r"at most (?P<n>\d+) bytes", N_("at most %(n)s bytes")),
 ]
 _COMPILED = [(re.compile(f"^{p}$", re.S), msgid) for p, msgid in PATTERNS]
 

@@ -11,6 +11,8 @@ from .dispatch import (AgentProfile, AgentShift, AgentAbsence, DispatchPolicy, Q
                        RoutingDecision, AgentStat, Notification, CategorySkill)
 from .mail import Mailbox, MailMessage
 from .intake import IntegrationToken, Conversation, WebForm, FormSubmission, Callback
+from .live import LiveEvent, LivePresence
+from .process import ProcessDefinition, ProcessInstance, ProcessStep, ProcessApproval
 
 ALL_MODELS = [
     Customer, CustomerContact,
@@ -23,6 +25,8 @@ ALL_MODELS = [
     AgentStat, Notification, CategorySkill,
     Mailbox, MailMessage,
     IntegrationToken, Conversation, WebForm, FormSubmission, Callback,
+    LiveEvent, LivePresence,
+    ProcessDefinition, ProcessInstance, ProcessStep, ProcessApproval,
 ]
 
 __all__ = [m.__name__ for m in ALL_MODELS] + ["ALL_MODELS", "BaseModel", "utcnow"]

@@ -16,6 +16,8 @@ class Department(BaseModel):
     name_en = pw.CharField(max_length=100, default="")
     active = pw.BooleanField(default=True)
     created_at = pw.DateTimeField(default=utcnow)
+    # Who approves for the department in processes ("department lead"; decision 0018).
+    lead = pw.DeferredForeignKey("User", null=True, on_delete="SET NULL", backref="+")
 
 
 class Team(BaseModel):
@@ -41,6 +43,8 @@ class User(BaseModel):
     created_at = pw.DateTimeField(default=utcnow)
     last_login_at = pw.DateTimeField(null=True)
     version = pw.IntegerField(default=1)
+    # Who approves for this person in processes ("requester's manager"; decision 0018).
+    manager = pw.ForeignKeyField("self", null=True, on_delete="SET NULL", backref="reports")
 
     @property
     def is_staff(self) -> bool:

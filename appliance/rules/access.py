@@ -5,6 +5,11 @@ their own department, tickets with no department yet (the triage pool) and
 tickets assigned to them; customers see only their own tickets and never
 anything internal. The compliance issue refines roles; these functions are
 the single place to do it.
+
+One narrow grant besides: the people an open process task step is given to
+(`StepHolder`, docs/decisions/0018) may read its ticket and complete that step
+while it is open, nothing more (parallel branches work in several departments
+while the ticket itself stays in one).
 """
 from __future__ import annotations
 
@@ -38,6 +43,15 @@ SYSTEM = Actor(user_id=0, role="admin", display_name="system")
 
 
 @dataclass(frozen=True)
+class StepHolder:
+    """Who one open process task step is given to: the members of a department and/or
+    named people (services/process_tasks.py records it when the step opens)."""
+    step_id: int
+    department_id: int | None = None
+    user_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
 class TicketFacts:
     department_id: int | None
     assignee_id: int | None
@@ -45,6 +59,8 @@ class TicketFacts:
     requester_id: int | None
     # The ticket's parents (one level): staff who may work a parent may open its sub-tickets.
     parents: tuple["TicketFacts", ...] = ()
+    # The open task steps of the ticket's live processes and who holds each.
+    step_holders: tuple[StepHolder, ...] = ()
 
 
 def can_view_ticket(actor: Actor, t: TicketFacts) -> bool:
@@ -54,8 +70,17 @@ def can_view_ticket(actor: Actor, t: TicketFacts) -> bool:
         return (t.requester_id == actor.user_id
                 or (actor.customer_id is not None and t.customer_id == actor.customer_id))
     if actor.is_staff:
-        return _staff_direct(actor, t) or any(_works_on(actor, p) for p in t.parents)
+        return _may_work(actor, t) or any(holds_step(actor, h) for h in t.step_holders)
     return False
+
+
+def _may_work(actor: Actor, t: TicketFacts) -> bool:
+    return _staff_direct(actor, t) or any(_works_on(actor, p) for p in t.parents)
+
+
+def holds_step(actor: Actor, h: StepHolder) -> bool:
+    return actor.is_staff and (actor.user_id in h.user_ids or (
+        h.department_id is not None and h.department_id == actor.department_id))
 
 
 def _works_on(actor: Actor, t: TicketFacts) -> bool:
@@ -69,8 +94,16 @@ def _staff_direct(actor: Actor, t: TicketFacts) -> bool:
 
 
 def can_edit_ticket(actor: Actor, t: TicketFacts) -> bool:
-    """Staff who can see a ticket can work it; customers only comment/close via their own paths."""
-    return actor.is_staff and can_view_ticket(actor, t)
+    """Staff who can see a ticket can work it, except through a step's grant alone;
+    customers only comment/close via their own paths."""
+    return actor.is_staff and (actor.is_admin or _may_work(actor, t))
+
+
+def can_complete_step(actor: Actor, t: TicketFacts, step_id: int) -> bool:
+    """Staff who work the ticket complete any of its open task steps; a step's holders
+    complete that step (with its form), and nothing else through it."""
+    return can_edit_ticket(actor, t) or any(
+        h.step_id == step_id and holds_step(actor, h) for h in t.step_holders)
 
 
 def can_see_internal(actor: Actor) -> bool:

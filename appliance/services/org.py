@@ -38,12 +38,18 @@ def list_departments(active_only: bool = False) -> list[dto.DepartmentView]:
     return [department_view(d) for d in q]
 
 
+KEEP = object()  # save_department(lead_id=KEEP): leave the lead as it is
+
+
 def save_department(actor: Actor, code: str, name: str, name_en: str = "", active: bool = True,
-                    department_id: int | None = None) -> dto.DepartmentView:
+                    department_id: int | None = None, lead_id=KEEP) -> dto.DepartmentView:
+    """Create or change a department; `lead_id` (an active staff member, None for none)
+    is who approves as its "department lead" in processes."""
     _require_admin(actor)
     code = common.clean_text(code, "code", required=True, max_len=32, single_line=True)
     name = common.clean_text(name, "name", required=True, max_len=100, single_line=True)
     name_en = common.clean_text(name_en, "name_en", max_len=100, single_line=True)
+    lead = KEEP if lead_id is KEEP else _staff_member(lead_id, "lead_id")
     with unit_of_work():
         clash = Department.select().where(Department.code == code)
         if department_id:
@@ -51,13 +57,42 @@ def save_department(actor: Actor, code: str, name: str, name_en: str = "", activ
         if clash.exists():
             raise ValidationError({"code": "already used"})
         if department_id:
+            _keep_process_department(department_id, code, active)
             if not Department.update(code=code, name=name, name_en=name_en, active=active).where(
                     Department.id == department_id).execute():
                 raise NotFound("department not found", id=department_id)
             d = Department.get_by_id(department_id)
         else:
             d = Department.create(code=code, name=name, name_en=name_en, active=active)
+        if lead is not KEEP:
+            Department.update(lead=lead).where(Department.id == d.id).execute()
     return department_view(d)
+
+
+def _staff_member(user_id, field: str) -> int | None:
+    user = common.existing(User, user_id, field, User.role, User.active)
+    if user is None:
+        return None
+    if not user.is_staff or not user.active:
+        raise ValidationError({field: "must be an active agent"})
+    return user.id
+
+
+def department_lead(department_id: int) -> int | None:
+    """The lead's user id (for the admin form)."""
+    return Department.select(Department.lead).where(Department.id == department_id).scalar()
+
+
+def _keep_process_department(department_id, code: str, active: bool) -> None:
+    """Processes name departments by code: one in use cannot be renamed or deactivated."""
+    old = Department.get_or_none(Department.id == department_id)
+    if old is None or (old.code == code and (active or not old.active)):
+        return
+    from appliance.services.process_defs import processes_using_department
+    using = processes_using_department(old.code)
+    if using:
+        raise ValidationError({"code" if old.code != code else "active":
+                               "used by published processes: " + ", ".join(using)})
 
 
 def add_team(actor: Actor, department_id: int, name: str, member_ids: list[int] = ()) -> dto.Ref:
@@ -241,9 +276,22 @@ def save_custom_field(actor: Actor, key: str, label: str, kind: str, options=(),
         values = dict(key=key, label=label, kind=kind, options=options, required=required,
                       active=active, position=position)
         if field_id:
+            _keep_process_field(field_id, key, active)
             if not CustomFieldDef.update(**values).where(CustomFieldDef.id == field_id).execute():
                 raise NotFound("custom field not found", id=field_id)
             d = CustomFieldDef.get_by_id(field_id)
         else:
             d = CustomFieldDef.create(**values)
     return custom_field_view(d)
+
+
+def _keep_process_field(field_id, key: str, active: bool) -> None:
+    """Processes read custom fields by key: one in use cannot be renamed or deactivated."""
+    old = CustomFieldDef.get_or_none(CustomFieldDef.id == field_id)
+    if old is None or (old.key == key and (active or not old.active)):
+        return
+    from appliance.services.process_defs import processes_using_field
+    using = processes_using_field(old.key)
+    if using:
+        raise ValidationError({"key" if old.key != key else "active":
+                               "used by published processes: " + ", ".join(using)})

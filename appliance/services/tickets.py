@@ -11,7 +11,7 @@ from appliance.jobs import schedule, unit_of_work
 from appliance.models import (Attachment, Category, Customer, CustomFieldDef, Department,
                               NumberSequence, Ticket, TicketTag, User, utcnow)
 from appliance.rules import states
-from appliance.rules.access import Actor, can_assign_to, can_view_ticket
+from appliance.rules.access import Actor, can_assign_to, can_edit_ticket, can_view_ticket
 from appliance.rules.custom_fields import FieldDef, validate_custom_fields
 from appliance.rules.numbering import format_number, parse_number
 from appliance.services import common, identity
@@ -82,8 +82,11 @@ def _tags(value) -> list[str]:
     return tags
 
 
-def _clean_field(name: str, value, actor: Actor, department_id: int | None):
-    """Validate one editable field; returns the value to store."""
+def _clean_field(name: str, value, actor: Actor, department_id: int | None,
+                 refs: dict | None = None):
+    """Validate one editable field; returns the value to store. A related row's name read
+    on the way goes into `refs` (the cache common.summary takes), so it is not read twice."""
+    refs = {} if refs is None else refs
     if name == "subject":
         return common.clean_text(value, "subject", required=True, max_len=255, single_line=True)
     if name == "priority":
@@ -93,15 +96,13 @@ def _clean_field(name: str, value, actor: Actor, department_id: int | None):
             raise ValidationError({"urgency": "must be low, medium or high"})
         return value
     if name == "category_id":
-        return common.exists(Category, value, "category_id")
+        return _ref(common.existing(Category, value, "category_id", Category.path), refs, "path")
     if name == "department_id":
-        return common.exists(Department, value, "department_id")
+        return _ref(common.existing(Department, value, "department_id", Department.name), refs)
     if name == "customer_id":
-        # A merged customer's old id (a stale link, an integration's cache) files the
-        # ticket under the customer it was merged into, never under the tombstone.
-        return identity.survivor(common.exists(Customer, value, "customer_id"))
+        return _customer(value, refs)
     if name == "assignee_id":
-        return _assignee(value, actor, department_id)
+        return _assignee(value, actor, department_id, refs)
     if name == "tags":
         return _tags(value)
     if name == "due_at":
@@ -109,16 +110,34 @@ def _clean_field(name: str, value, actor: Actor, department_id: int | None):
     raise ValidationError({name: "cannot be changed"})
 
 
-def _assignee(value, actor: Actor, department_id: int | None) -> int | None:
-    pk = common.exists(User, value, "assignee_id")
-    if pk is None:
+def _ref(row, refs: dict, name_attr: str = "name") -> int | None:
+    """The id of a looked-up row, its reference kept in `refs` for the summary."""
+    if row is None:
         return None
-    user = User.get_by_id(pk)
+    refs[(type(row), row.id)] = dto.Ref(row.id, getattr(row, name_attr))
+    return row.id
+
+
+def _customer(value, refs: dict) -> int | None:
+    row = common.existing(Customer, value, "customer_id", Customer.name, Customer.merged_into)
+    if row is not None and row.merged_into_id is not None:
+        # A merged customer's old id (a stale link, an integration's cache) files the
+        # ticket under the customer it was merged into, never under the tombstone.
+        return identity.survivor(row.merged_into_id)
+    return _ref(row, refs)
+
+
+def _assignee(value, actor: Actor, department_id: int | None, refs: dict | None = None
+              ) -> int | None:
+    user = common.existing(User, value, "assignee_id", User.display_name, User.role,
+                           User.active, User.department)
+    if user is None:
+        return None
     if not user.is_staff or not user.active:
         raise ValidationError({"assignee_id": "must be an active agent"})
     if not can_assign_to(actor, user.department_id, department_id):
         raise ValidationError({"assignee_id": "agent is outside the ticket's department"})
-    return pk
+    return _ref(user, {} if refs is None else refs, "display_name")
 
 
 def _local_year(now_utc: dt.datetime, zone: str) -> int:
@@ -140,7 +159,7 @@ def _next_number(settings: Settings, now: dt.datetime) -> str:
     return format_number(settings.ticket_number_prefix, year, seq)
 
 
-def _validate_new(actor: Actor, data: TicketInput) -> dict:
+def _validate_new(actor: Actor, data: TicketInput, refs: dict) -> dict:
     errors: dict[str, str] = {}
     values: dict = {}
     fields = ["subject", "category_id"]
@@ -152,7 +171,7 @@ def _validate_new(actor: Actor, data: TicketInput) -> dict:
             fields.append("urgency")
     for name in fields:
         try:
-            values[name] = _clean_field(name, getattr(data, name), actor, None)
+            values[name] = _clean_field(name, getattr(data, name), actor, None, refs)
         except ValidationError as exc:
             errors.update(exc.fields)
     try:
@@ -163,7 +182,8 @@ def _validate_new(actor: Actor, data: TicketInput) -> dict:
         errors["channel"] = "must be one of " + ", ".join(states.CHANNELS)
     if actor.is_staff and data.assignee_id not in (None, "") and "department_id" in values:
         try:
-            values["assignee_id"] = _assignee(data.assignee_id, actor, values["department_id"])
+            values["assignee_id"] = _assignee(data.assignee_id, actor, values["department_id"],
+                                              refs)
         except ValidationError as exc:
             errors.update(exc.fields)
     if actor.is_customer and values.get("category_id") and \
@@ -181,7 +201,8 @@ def _validate_new(actor: Actor, data: TicketInput) -> dict:
 def create_ticket(actor: Actor, data: TicketInput, settings: Settings, *,
                   parent_id: int | None = None, uploads: list[Upload] | None = None
                   ) -> dto.TicketDetail:
-    values = _validate_new(actor, data)
+    refs: dict = {}  # names of the department, category... read while validating
+    values = _validate_new(actor, data, refs)
     tags = values.pop("tags")
     if actor.is_customer:
         # A customer files for themselves, through the portal or with their own API token.
@@ -205,8 +226,9 @@ def create_ticket(actor: Actor, data: TicketInput, settings: Settings, *,
                               **values)
             for tag in tags:
                 TicketTag.create(ticket=t.id, tag=tag)
-            common.record(t.id, actor, "created", after={"number": t.number, "channel": t.channel})
-            _attach_files(actor, t.id, written, now)
+            events = [common.record(t.id, actor, "created",
+                                    after={"number": t.number, "channel": t.channel})]
+            files = _attach_files(actor, t.id, written, now, events)
             if parent_id is not None:
                 from appliance.services.links import attach_child
                 attach_child(actor, parent_id, t.id)
@@ -217,17 +239,29 @@ def create_ticket(actor: Actor, data: TicketInput, settings: Settings, *,
             elif t.department_id is not None and t.assignee_id is None:
                 from appliance.services import dispatch  # noqa: F401  (registers its handlers)
                 schedule("dispatch_ticket", t.id)
+            if parent_id is None:  # processes' start rules (sub-tickets enter one by hand)
+                from appliance.services.process_engine import schedule_start
+                schedule_start(t.id)
     except BaseException:
         remove_files([w["storage_name"] for w in written], settings)
         raise
-    return get_ticket(actor, t.id, settings)
+    if parent_id is not None:
+        return get_ticket(actor, t.id, settings)  # links and the parent's access: read back
+    from appliance.services.detail import new_ticket_detail
+    return new_ticket_detail(actor, t, tags, events, files, refs, settings)
 
 
-def _attach_files(actor: Actor, ticket_id: int, written: list[dict], now: dt.datetime) -> None:
-    """Files given with a new ticket belong to the ticket (public), not to a comment."""
+def _attach_files(actor: Actor, ticket_id: int, written: list[dict], now: dt.datetime,
+                  events: list | None = None) -> list[Attachment]:
+    """Files given with a new ticket belong to the ticket (public), not to a comment.
+    Returns the rows; their timeline events are appended to `events`."""
+    rows, events = [], [] if events is None else events
     for w in written:
-        Attachment.create(ticket=ticket_id, uploaded_by=actor.user_id or None, created_at=now, **w)
-        common.record(ticket_id, actor, "attachment_added", after={"filename": w["filename"]})
+        rows.append(Attachment.create(ticket=ticket_id, uploaded_by=actor.user_id or None,
+                                      created_at=now, **w))
+        events.append(common.record(ticket_id, actor, "attachment_added",
+                                    after={"filename": w["filename"]}))
+    return rows
 
 
 def find_ticket_id(actor: Actor, reference: str) -> int:
@@ -287,6 +321,22 @@ def update_ticket(actor: Actor, ticket_id: int, changes: dict, settings: Setting
         _routing_changed(actor, t, before)
         schedule("index_ticket", t.id)
     return get_ticket(actor, ticket_id, settings)
+
+
+STEP_FORM_FIELDS = ("subject", "priority", "urgency", "category_id", "due_at", "custom_fields")
+
+
+def apply_step_form(actor: Actor, t: Ticket, changes: dict, *, expected_version=None) -> None:
+    """A process task's form values, inside the caller's transaction, on a ticket it has
+    locked, by an actor it has let complete the step (services/process_tasks.py: a
+    step's holders need not be able to edit the ticket otherwise). Checked, versioned
+    and on the timeline as any edit; only the fields a task form may set."""
+    bad = [k for k in changes if k not in STEP_FORM_FIELDS]
+    if bad:
+        raise ValidationError({k: "unknown or read-only field" for k in bad})
+    _check_version(t, expected_version)
+    _apply_changes(actor, t, changes, utcnow())
+    schedule("index_ticket", t.id)
 
 
 def _routing_facts(t: Ticket) -> dict:
@@ -395,7 +445,8 @@ def transition_ticket(actor: Actor, ticket_id: int, to_status: str, settings: Se
                       expected_version=None) -> dto.TicketDetail:
     with unit_of_work():
         t = common.ticket_for(actor, ticket_id, lock=True)
-        if not actor.is_staff and not actor.is_customer:
+        # Staff who may only read it (a process step's holders) do not change its status.
+        if not actor.is_customer and not can_edit_ticket(actor, common.facts(t, steps=False)):
             raise PermissionDenied("you may not change this ticket")
         common.ensure_live(t)
         _check_version(t, expected_version)

@@ -51,6 +51,8 @@ def seed(settings) -> str:
     links.link_tickets(o.admin, first.summary.id, second.summary.id, "related", settings)
     org.save_category(o.admin, "硬件")
     org.save_custom_field(o.admin, "order_no", "Order number", "text")
+    from tests.process_helpers import seed_for_contract
+    seed_for_contract(o)
     users.create_api_token(actor("wangfang"), "someone else's token")  # token id 1
     return users.create_api_token(o.admin, "contract test")[1]
 

@@ -57,7 +57,8 @@ def test_demo_timelines_are_spread_over_the_last_ninety_days_in_order(loaded):
 
 def test_demo_creates_staff_in_every_department_whose_logins_work(loaded):
     codes = {d.code: d.name_en for d in Department.select()}
-    assert set(codes) == {"CS", "AS", "LOG", "TECH", "FIN"} and all(codes.values())
+    # PARK and SEC: the scenic-area example process's departments (appliance/demo_processes.py)
+    assert set(codes) == {"CS", "AS", "LOG", "TECH", "FIN", "PARK", "SEC"} and all(codes.values())
     staff = list(User.select().where(User.role.in_(["agent", "supervisor"])))
     assert len(staff) >= 12 and {u.department_id for u in staff} == {d.id for d in Department.select()}
     assert Customer.select().count() >= 60
@@ -81,3 +82,10 @@ def test_demo_falls_back_to_built_in_texts_without_the_datasets(settings, tmp_pa
     subjects = [t.subject for t in Ticket.select()]
     assert len(subjects) == 30
     assert any(CJK.search(s) for s in subjects) and any(not CJK.search(s) for s in subjects)
+
+
+def test_the_demo_publishes_the_three_example_processes(loaded):
+    from appliance.models import ProcessDefinition
+    rows = {d.key: d.status for d in ProcessDefinition.select()}
+    assert rows == {"after_sales_repair": "published", "refund_approval": "published",
+                    "scenic_peak_complaint": "published"}

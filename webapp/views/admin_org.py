@@ -5,6 +5,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 
 from appliance.errors import ValidationError
+from appliance.models.org import STAFF_ROLES
 from appliance.services import org, users
 from webapp.views.admin_forms import checked, form_page, values
 
@@ -37,11 +38,17 @@ def _department_page(department_id: int, errors=None, form=None, team_errors=Non
     d = org.get_department(department_id)
     members = users.list_users(g.actor, department_id=department_id)
     if form is None:
-        form = {"code": d.code, "name": d.name, "name_en": d.name_en, "active": d.active}
+        form = {"code": d.code, "name": d.name, "name_en": d.name_en, "active": d.active,
+                "lead_id": org.department_lead(department_id) or ""}
     page = render_template("admin/department.html", d=d, members=members, form=form,
                            errors=errors or {}, team_form=team_form or {},
-                           team_errors=team_errors or {})
+                           team_errors=team_errors or {}, staff=_staff())
     return page, 400 if errors or team_errors else 200
+
+
+def _staff() -> list:
+    """Who may lead a department (approve as its lead in processes): active staff."""
+    return [u for role in STAFF_ROLES for u in users.list_users(g.actor, role=role) if u.active]
 
 
 @departments.get("/<int:department_id>")
@@ -52,9 +59,11 @@ def edit(department_id: int):
 @departments.post("/<int:department_id>")
 def update(department_id: int):
     org.get_department(department_id)
-    form = {**values(*DEPARTMENT_FIELDS), "active": checked("active")}
+    form = {**values(*DEPARTMENT_FIELDS), "active": checked("active"),
+            "lead_id": request.form.get("lead_id", "").strip()}
     try:
-        d = org.save_department(g.actor, department_id=department_id, **form)
+        d = org.save_department(g.actor, department_id=department_id,
+                                **{**form, "lead_id": form["lead_id"] or None})
     except ValidationError as exc:
         return _department_page(department_id, exc.fields, form=form)
     flash(_("Department %(name)s was saved.", name=d.name), "success")

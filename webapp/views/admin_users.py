@@ -67,11 +67,15 @@ def _edit_page(user_id: int, errors=None, form=None):
     if form is None:
         form = {"display_name": u.display_name, "email": u.email, "role": u.role,
                 "department_id": str(u.department.id) if u.department else "",
-                "capacity": str(u.capacity), "locale": u.locale}
+                "capacity": str(u.capacity), "locale": u.locale,
+                "manager_id": users.manager_of(user_id) or ""}
     skills = org.list_skills()
+    managers = [m for role in STAFF_ROLES for m in users.list_users(g.actor, role=role)
+                if m.active and m.id != user_id]
     return form_page("admin/user.html", errors, u=u, form=form, roles=_roles(ROLES),
                      locales=LOCALES, levels=LEVELS, departments=org.list_departments(),
-                     skills=skills, skill_ids={s.name: s.id for s in skills})
+                     skills=skills, skill_ids={s.name: s.id for s in skills},
+                     managers=managers)
 
 
 @bp.get("/<int:user_id>")
@@ -82,8 +86,9 @@ def edit(user_id: int):
 @bp.post("/<int:user_id>")
 def update(user_id: int):
     users.get_user(g.actor, user_id)
-    form = values(*EDIT_FIELDS)
-    changes = {**form, "department_id": form["department_id"] or None}
+    form = {**values(*EDIT_FIELDS), "manager_id": request.form.get("manager_id", "").strip()}
+    changes = {**form, "department_id": form["department_id"] or None,
+               "manager_id": form["manager_id"] or None}
     try:
         u = users.update_user(g.actor, user_id, changes)
     except ValidationError as exc:

@@ -117,5 +117,6 @@ from webapp.views import agent_dispatch, supervisor  # noqa: E402,F401
 from webapp.views import agent_mail  # noqa: E402,F401
 from webapp.views import agent_identity  # noqa: E402,F401
 from webapp.views import agent_callbacks, agent_conversations  # noqa: E402,F401
+from webapp.views import agent_processes  # noqa: E402,F401
 
 __all__ = ["bp"]

@@ -111,7 +111,8 @@ def run(args, base: str, pid: int | None) -> dict:
         try:
             out["scenarios"].update(scenarios.create_tickets(
                 base, logins["admin"]["token"], args.create_seconds, args.create_threads, rng,
-                args.out))
+                args.out, server_cpu=(lambda: common.cpu_seconds(common.children(pid)))
+                if pid else None))
         finally:
             if worker:
                 worker.terminate()
@@ -154,8 +155,12 @@ def print_results(r: dict) -> None:
             print(f"{key}: master {r[key]['master']:.1f} MiB, workers {r[key]['workers']} MiB")
     for name, s in r["scenarios"].items():
         if "unreadable" in s:
+            cpu = s.get("server_cpu_ms_per_ticket")
             print(f"{name}: created {s['n'] - s['errors']}, unreadable afterwards "
-                  f"{s['unreadable']}, read-back p95 {s['read_p95']:.1f} ms")
+                  f"{s['unreadable']}, read back unlike the 201 body {s['differs_from_201']}, "
+                  f"read-back p95 {s['read_p95']:.1f} ms"
+                  + (f", CPU per created ticket: gunicorn workers {cpu:.2f} ms, client "
+                     f"{s['client_cpu_ms_per_ticket']:.2f} ms" if cpu else ""))
     print(f"machine: {r['machine']}")
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import random
 import subprocess
@@ -152,11 +153,24 @@ def bulk_customers(rng: random.Random) -> int:
 
 
 def insert(model, rows: list[tuple], fields: list) -> None:
-    """executemany of rows already in database form (str times, JSON text, 0/1)."""
-    cols = ", ".join(f'"{f.column_name}"' for f in fields)
+    """executemany of rows already in database form (str times, JSON text, 0/1).
+
+    Columns the rows leave out get the model's default: later migrations added NOT NULL
+    columns whose default lives in the model, not in the schema."""
+    given = {f.name for f in fields}  # by name: a peewee Field's == builds an expression
+    rest = [f for f in model._meta.sorted_fields if f.name not in given and not f.primary_key
+            and not f.null and f.default is not None]
+    extra = tuple(_db_default(f) for f in rest)
+    cols = ", ".join(f'"{f.column_name}"' for f in fields + rest)
     sql = (f'INSERT INTO "{model._meta.table_name}" ({cols}) '
-           f'VALUES ({", ".join("?" * len(fields))})')
-    database.cursor().executemany(sql, rows)
+           f'VALUES ({", ".join("?" * (len(fields) + len(rest)))})')
+    database.cursor().executemany(sql, [row + extra for row in rows] if extra else rows)
+
+
+def _db_default(field):
+    value = field.default() if callable(field.default) else field.default
+    # JSON as text, like the rows themselves (db_value would wrap it in an SQL function)
+    return json.dumps(value) if isinstance(value, (dict, list)) else field.db_value(value)
 
 
 # --- tickets ----------------------------------------------------------------------------

@@ -128,6 +128,7 @@ class _Creator:
     def __init__(self, base: str, headers: dict, bodies: list[bytes], threads: int):
         self.base, self.headers, self.bodies, self.threads = base, headers, bodies, threads
         self.created: list[int] = []
+        self.answers: dict[int, dict] = {}   # id -> the 201 body, compared with a later GET
         self.latencies: list[float] = []
         self.errors = 0
         self.lock = threading.Lock()
@@ -156,20 +157,36 @@ class _Creator:
                 if status == 201:
                     doc = json.loads(body)
                     self.created.append(doc.get("summary", doc)["id"])
+                    self.answers[self.created[-1]] = doc
                 else:
                     self.errors += 1
             i += self.threads
 
 
 def create_tickets(base: str, token: str, seconds: float, threads: int, rng: random.Random,
-                   out: Path = common.OUT) -> dict:
-    """POST /api/v1/tickets for `seconds` on `threads` threads, then read every one back."""
+                   out: Path = common.OUT, server_cpu=None) -> dict:
+    """POST /api/v1/tickets for `seconds` on `threads` threads, then read every one back.
+    `server_cpu()`, when given, says how many CPU seconds the server has used so far."""
     auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     creator = _Creator(base, auth, _payloads(out, rng), threads)
+    cpu0, client0 = (server_cpu() if server_cpu else None), time.process_time()
     wall = creator.run(seconds)
-    readback = run_parallel(base, auth, creator.created, threads, lambda c, i: c.get(
-        f"/api/v1/tickets/{i}")[0] == 200)
+    cpu = server_cpu() - cpu0 if server_cpu else None
+    client = time.process_time() - client0  # this process: the client threads share the cores
+    differs = []
+
+    def read(c: Client, i: int) -> bool:
+        status, body, _ = c.get(f"/api/v1/tickets/{i}")
+        if status == 200 and json.loads(body) != creator.answers[i]:
+            differs.append(i)  # the 201 answered something else than the stored ticket
+        return status == 200
+    readback = run_parallel(base, auth, creator.created, threads, read)
     return {"create:api": {
         **common.stats_ms(creator.latencies), "errors": creator.errors,
         "rps": len(creator.created) / wall, "unreadable": readback["errors"],
+        # With a worker running, triage and dispatch change tickets after the 201.
+        "differs_from_201": len(differs),
+        "server_cpu_ms_per_ticket": cpu * 1000 / len(creator.created)
+        if cpu is not None and creator.created else None,
+        "client_cpu_ms_per_ticket": client * 1000 / max(1, len(creator.created)),
         "read_p95": common.stats_ms(readback["latencies"])["p95"]}}

@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 from appliance import dto
+from appliance.errors import NotFound
 from appliance.models import (Attachment, Comment, Ticket, TicketLink, TicketTag, TimelineEvent,
                               User, utcnow)
 from appliance.rules import states
-from appliance.rules.access import Actor, can_see_internal, can_view_ticket
+from appliance.rules.access import Actor, TicketFacts, can_see_internal, can_view_ticket
 from appliance.services import common
 from appliance.settings import Settings
 
 
 def ticket_detail(actor: Actor, t: Ticket, settings: Settings) -> dto.TicketDetail:
-    from appliance.services.tickets import allowed_for
     internal = can_see_internal(actor)
     cache: dict = {}
     atts = _attachments(t.id, internal)
@@ -40,10 +40,41 @@ def ticket_detail(actor: Actor, t: Ticket, settings: Settings) -> dto.TicketDeta
         comments=[common.comment_view(c, by_comment.get(c.id, []), cache) for c in comments_q],
         events=[common.event_view(e, cache) for e in events_q],
         attachments=atts, links=links,
-        allowed_transitions=allowed_for(actor, t, settings) if (actor.is_staff or actor.is_customer)
-        else [],
+        allowed_transitions=_allowed(actor, t, settings),
         children_progress=(sum(1 for c in children if not states.is_open(c.status)), len(children)),
         can_reply=_can_reply(actor, t, settings))
+
+
+def new_ticket_detail(actor: Actor, t: Ticket, tags: list[str], events: list[TimelineEvent],
+                      attachments: list[Attachment], cache: dict, settings: Settings
+                      ) -> dto.TicketDetail:
+    """What `ticket_detail` reads back for a ticket this request has just created without a
+    parent, built from the rows it wrote instead: such a ticket has no comments, links or
+    merge yet, and its tags, events and attachments are the ones in hand. Reading them
+    back was most of a creation's CPU (docs/benchmarks.md (a)); tests/domain/
+    test_ticket_create_detail.py holds the two equal. `cache` holds the related names
+    validation read (common.summary's cache); the rest are read here."""
+    facts = TicketFacts(t.department_id, t.assignee_id, t.customer_id, t.requester_id)
+    if not can_view_ticket(actor, facts):
+        raise NotFound("ticket not found", id=t.id)  # as reading it back would answer
+    internal = can_see_internal(actor)
+    if not internal:
+        events = [e for e in events if not e.internal and e.kind in CUSTOMER_EVENT_KINDS]
+        attachments = [a for a in attachments if not a.internal]
+    return dto.TicketDetail(
+        summary=common.summary(t, cache), description=t.description,
+        tags=sorted(tags) if internal else [], custom_fields=dict(t.custom_fields or {}),
+        requester=common.cached_ref(User, t.requester_id, cache, "display_name"),
+        first_response_at=t.first_response_at, resolved_at=t.resolved_at, closed_at=t.closed_at,
+        merged_into=None, comments=[], events=[common.event_view(e, cache) for e in events],
+        attachments=[common.attachment_view(a) for a in attachments], links=[],
+        allowed_transitions=_allowed(actor, t, settings), children_progress=(0, 0),
+        can_reply=_can_reply(actor, t, settings))
+
+
+def _allowed(actor: Actor, t: Ticket, settings: Settings) -> list[str]:
+    from appliance.services.tickets import allowed_for
+    return allowed_for(actor, t, settings) if (actor.is_staff or actor.is_customer) else []
 
 
 def _can_reply(actor: Actor, t: Ticket, settings: Settings) -> bool:

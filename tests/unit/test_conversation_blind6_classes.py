@@ -6,16 +6,7 @@ from __future__ import annotations
 import pytest
 
 from appliance.rules import conversation_cues as cues
-from appliance.rules.conversation_extract import Turn, extract_identifiers
-
-
-def ids(*lines):
-    turns = [Turn(*line) if isinstance(line, tuple) else Turn("customer", line) for line in lines]
-    return extract_identifiers(turns)
-
-
-def turns(*pairs):
-    return [Turn({"C": "customer", "A": "agent"}[s], t) for s, t in pairs]
+from tests.unit.conversation_helpers import ids, turns
 
 
 # --- identifiers -----------------------------------------------------------------------------

@@ -18,11 +18,10 @@ import peewee as pw
 
 from appliance import registry, runtime
 from appliance.errors import NotFound, PermissionDenied, ValidationError
-from appliance.models import LiveEvent, Ticket, User, UserSession, utcnow
+from appliance.models import LiveEvent, Ticket, User, utcnow
 from appliance.rules import live as rules
 from appliance.rules.access import Actor, TicketFacts
 from appliance.settings import Settings
-from security.tokens import token_hash
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -163,16 +162,6 @@ def can_follow_ticket(actor: Actor, ticket_id: int) -> bool:
 
 
 def session_user(token: str, settings: Settings) -> User | None:
-    """The user of a live session, like users.resume_session but without touching it: an
-    open page that only listens must not keep its session from idling out."""
-    if not token:
-        return None
-    s = UserSession.get_or_none(UserSession.id_hash == token_hash(token))
-    if s is None or s.revoked:
-        return None
-    now = utcnow()
-    if (now - s.last_seen_at > dt.timedelta(minutes=settings.session_idle_minutes)
-            or now - s.created_at > dt.timedelta(hours=settings.session_absolute_hours)):
-        return None
-    user = User.get_or_none(User.id == s.user_id)
-    return user if user is not None and user.active else None
+    """The user of a live session without touching it (users.resume_session, touch=False)."""
+    from appliance.services import users
+    return users.resume_session(token, settings, touch=False)

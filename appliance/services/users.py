@@ -258,8 +258,10 @@ def start_session(user: User, ip: str, user_agent: str) -> str:
     return token
 
 
-def resume_session(token: str, settings: Settings) -> User | None:
-    """The session's user if the session is live; touches last_seen (at most once a minute)."""
+def resume_session(token: str, settings: Settings, touch: bool = True) -> User | None:
+    """The session's user if the session is live; touches last_seen (at most once a minute)
+    unless `touch` is False (a page that only listens for live updates must not keep its
+    session from idling out)."""
     if not token:
         return None
     s = UserSession.get_or_none(UserSession.id_hash == token_hash(token))
@@ -268,12 +270,13 @@ def resume_session(token: str, settings: Settings) -> User | None:
     now = utcnow()
     if (now - s.last_seen_at > dt.timedelta(minutes=settings.session_idle_minutes)
             or now - s.created_at > dt.timedelta(hours=settings.session_absolute_hours)):
-        UserSession.update(revoked=True).where(UserSession.id_hash == s.id_hash).execute()
+        if touch:
+            UserSession.update(revoked=True).where(UserSession.id_hash == s.id_hash).execute()
         return None
     user = User.get_or_none(User.id == s.user_id)
     if user is None or not user.active:
         return None
-    if now - s.last_seen_at > dt.timedelta(seconds=60):
+    if touch and now - s.last_seen_at > dt.timedelta(seconds=60):
         UserSession.update(last_seen_at=now).where(UserSession.id_hash == s.id_hash).execute()
     return user
 

@@ -15,7 +15,9 @@ export function createDescriber(cfg) {
   function who(w) {
     if (!w || !w.kind) { return ""; }
     const names = lookup[listOf[w.kind]];
-    const value = w.value ? (names && names.get(String(w.value))) || w.value : "";
+    const one = (v) => (names && names.get(String(v))) || v;
+    // several approving users are a list: name each ("Alice, Bob"), not "alice,bob"
+    const value = Array.isArray(w.value) ? w.value.map(one).join(", ") : w.value ? one(w.value) : "";
     return value ? `${t(`who_${w.kind}`)}: ${value}` : t(`who_${w.kind}`);
   }
 

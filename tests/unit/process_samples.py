@@ -67,3 +67,22 @@ def parallel() -> dict:
         [edge("e1", "start", "split"), edge("e2", "split", "a", order=0),
          edge("e3", "split", "b", order=1), edge("e4", "a", "join"), edge("e5", "b", "join"),
          edge("e6", "join", "end")])
+
+
+def index(doc: dict, node_id: str) -> int:
+    """Where a node stands in the document's list."""
+    return next(i for i, n in enumerate(doc["nodes"]) if n["id"] == node_id)
+
+
+def edge_index(doc: dict, edge_id: str) -> int:
+    """Where an edge stands in the document's list."""
+    return next(i for i, e in enumerate(doc["edges"]) if e["id"] == edge_id)
+
+
+def with_action(action: str, params: dict) -> dict:
+    """The sample with an action node between `pay` and `end_ok`."""
+    doc = sample()
+    doc["nodes"].append(node("act", "action", action=action, params=params))
+    doc["edges"][edge_index(doc, "e7")]["to"] = "act"
+    doc["edges"].append(edge("e8", "act", "end_ok"))
+    return doc

@@ -3,8 +3,9 @@ import re
 import pytest
 
 from appliance.rules.process_definition import MESSAGES, Problem, validate
-from tests.unit.process_samples import CUSTOM_FIELDS, DEPARTMENTS, EXAMPLES, document, edge, \
-    example, node, parallel, sample
+from tests.unit.process_samples import (CUSTOM_FIELDS, DEPARTMENTS, EXAMPLES, document, edge,
+                                        edge_index, example, index, node, parallel, sample,
+                                        with_action)
 
 KNOWN = {"custom.amount": "number", "custom.tags": "multiselect", "custom.reason": "text"}
 HOSTS = ("hooks.example.com", "erp.example.com:8443")
@@ -13,23 +14,6 @@ HOSTS = ("hooks.example.com", "erp.example.com:8443")
 def found(doc, known=None, hosts=HOSTS, departments=DEPARTMENTS):
     return {(p.path, p.code) for p in validate(doc, KNOWN if known is None else known, hosts,
                                                departments)}
-
-
-def index(doc, node_id):
-    return next(i for i, n in enumerate(doc["nodes"]) if n["id"] == node_id)
-
-
-def edge_index(doc, edge_id):
-    return next(i for i, e in enumerate(doc["edges"]) if e["id"] == edge_id)
-
-
-def with_action(action, params):
-    """The sample with an action node between `pay` and `end_ok`."""
-    doc = sample()
-    doc["nodes"].append(node("act", "action", action=action, params=params))
-    doc["edges"][edge_index(doc, "e7")]["to"] = "act"
-    doc["edges"].append(edge("e8", "act", "end_ok"))
-    return doc
 
 
 # -- the samples and examples are valid ----------------------------------------------------

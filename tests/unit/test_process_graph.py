@@ -1,7 +1,7 @@
 """Validation of how the nodes of a process connect (rules/process_graph.py)."""
 from appliance.rules.process_definition import split_joins, validate
-from tests.unit.process_samples import CUSTOM_FIELDS, DEPARTMENTS, document, edge, example, \
-    node, parallel, sample, task
+from tests.unit.process_samples import (CUSTOM_FIELDS, DEPARTMENTS, document, edge, edge_index,
+                                        example, node, parallel, sample, task)
 
 KNOWN = {"custom.amount": "number"}
 
@@ -9,10 +9,6 @@ KNOWN = {"custom.amount": "number"}
 def found(doc, known=None):
     return {(p.path, p.code) for p in validate(doc, KNOWN if known is None else known, (),
                                                DEPARTMENTS)}
-
-
-def edge_index(doc, edge_id):
-    return next(i for i, e in enumerate(doc["edges"]) if e["id"] == edge_id)
 
 
 # -- the graph -----------------------------------------------------------------------------

@@ -3,24 +3,8 @@ import pytest
 
 from appliance.rules.process_definition import diff, next_edges, start_matches, \
     used_departments, used_fields
-from tests.unit.process_samples import edge, example, node, parallel, sample
-
-
-def index(doc, node_id):
-    return next(i for i, n in enumerate(doc["nodes"]) if n["id"] == node_id)
-
-
-def edge_index(doc, edge_id):
-    return next(i for i, e in enumerate(doc["edges"]) if e["id"] == edge_id)
-
-
-def with_action(action, params):
-    """The sample with an action node between `pay` and `end_ok`."""
-    doc = sample()
-    doc["nodes"].append(node("act", "action", action=action, params=params))
-    doc["edges"][edge_index(doc, "e7")]["to"] = "act"
-    doc["edges"].append(edge("e8", "act", "end_ok"))
-    return doc
+from tests.unit.process_samples import (edge, edge_index, example, index, node, parallel, sample,
+                                        with_action)
 
 
 # -- routing -------------------------------------------------------------------------------

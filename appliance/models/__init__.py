@@ -6,7 +6,8 @@ from .tickets import (Category, CustomFieldDef, Ticket, TicketTag, Comment, Atta
                       TimelineEvent, TicketLink, SavedFilter, NumberSequence)
 from .jobs import Job
 from .ai import ClassifierVersion, TriageRun, LabelProfile, TriageRule, AiDraft
-from .knowledge import Article
+from .knowledge import (Article, ArticleVersion, ArticleTicket, ArticleUse, ArticleFile,
+                        KnowledgeSearch, SynonymSet, CategoryReviewer)
 from .dispatch import (AgentProfile, AgentShift, AgentAbsence, DispatchPolicy, QueueEntry,
                        RoutingDecision, AgentStat, Notification, CategorySkill)
 from .mail import Mailbox, MailMessage
@@ -20,7 +21,8 @@ ALL_MODELS = [
     Category, CustomFieldDef, Ticket, TicketTag, Comment, Attachment, TimelineEvent,
     TicketLink, SavedFilter, NumberSequence, Job,
     ClassifierVersion, TriageRun, LabelProfile, TriageRule, AiDraft,
-    Article,
+    Article, ArticleVersion, ArticleTicket, ArticleUse, ArticleFile, KnowledgeSearch,
+    SynonymSet, CategoryReviewer,
     AgentProfile, AgentShift, AgentAbsence, DispatchPolicy, QueueEntry, RoutingDecision,
     AgentStat, Notification, CategorySkill,
     Mailbox, MailMessage,

@@ -1,19 +1,14 @@
-"""Knowledge articles for agents: write, edit, publish, list, and find the ones
-relevant to a text (what reply drafts are grounded on).
+"""Knowledge articles: write, edit, read, list, and find the ones relevant to a text
+(what reply drafts are grounded on). Review, versions and deletion are in
+services/knowledge_review.py; search in services/knowledge_search.py.
 
-Retrieval here is deliberately simple: BM25 over jieba words of the title and the
-start of the body, computed in Python over at most MAX_CANDIDATES published
-articles, with each article's words cached by (id, version). It is honest for a
-knowledge base of hundreds or a few thousand articles; the knowledge-base issue
-replaces it with the Whoosh index (same analysis as ticket search), keeping
-`relevant_articles`' signature.
-
-Permissions: staff write and edit; supervisors and admins publish and archive
-(a second pair of eyes before text reaches customers); customers only ever read
-published public articles.
+Permissions (appliance/rules/knowledge.py): staff write drafts; a category's
+reviewers (else supervisors and admins) publish and change published articles;
+customers only ever read published public articles.
 """
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 import threading
@@ -24,15 +19,17 @@ import jieba
 
 from appliance import dto
 from appliance.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from appliance.jobs import unit_of_work
-from appliance.models import Article, Category, User, utcnow
+from appliance.jobs import schedule, unit_of_work
+from appliance.models import Article, ArticleVersion, Category, CategoryReviewer, User, utcnow
+from appliance.rules import knowledge as rules
 from appliance.rules.access import Actor
 from appliance.services import common
 
 LANGUAGES = ("zh", "en")
 VISIBILITIES = ("internal", "public")
-STATUSES = ("draft", "published", "archived")
+STATUSES = rules.STATUSES
 MAX_TAGS = 20
+MAX_BODY = 100_000  # characters of Markdown; images are files, not inline data
 MAX_CANDIDATES = 2000
 INDEXED_BODY_CHARS = 1500  # words further down rarely decide relevance, and cost time
 _BM25_K1, _BM25_B = 1.2, 0.75
@@ -49,6 +46,9 @@ class ArticleInput:
     visibility: str = "internal"
     tags: list[str] = field(default_factory=list)
     category_id: int | None = None
+    owner_id: int | None = None
+    review_by: dt.date | str | None = None
+    translation_of: int | None = None  # an article this one translates (create only)
 
 
 @dataclass(frozen=True)
@@ -65,37 +65,91 @@ class ArticleView:
     created_at: object
     updated_at: object
     version: int
+    owner: dto.Ref | None = None
+    review_by: dt.date | None = None
+    translation_group: int | None = None
+    ai_generated: bool = False
+    update_of: int | None = None
+    reject_reason: str = ""
+    published_at: object = None
+    category: str = ""
 
 
-def _view(a: Article) -> ArticleView:
-    author = User.get_or_none(User.id == a.created_by_id) if a.created_by_id else None
+def _user_ref(user_id) -> dto.Ref | None:
+    user = User.get_or_none(User.id == user_id) if user_id else None
+    return common.ref(user, "display_name")
+
+
+def view(a: Article) -> ArticleView:
+    category = Category.get_or_none(Category.id == a.category_id) if a.category_id else None
     return ArticleView(a.id, a.title, a.body, a.language, a.visibility, a.status, list(a.tags or []),
-                       a.category_id, common.ref(author, "display_name"), a.created_at,
-                       a.updated_at, a.version)
+                       a.category_id, _user_ref(a.created_by_id), a.created_at, a.updated_at,
+                       a.version, _user_ref(a.owner_id), a.review_by, a.translation_group,
+                       a.ai_generated, a.update_of_id, a.reject_reason or "", a.published_at,
+                       (category.path or category.name) if category else "")
 
 
-# --- permissions (pure) ----------------------------------------------------------------------
+_view = view  # older name, used by callers of this module
+
+
+# --- permissions -----------------------------------------------------------------------------
 
 def can_write_articles(actor: Actor) -> bool:
-    return actor.is_staff
+    return rules.can_write(actor)
 
 
 def can_publish_articles(actor: Actor) -> bool:
-    return actor.role in ("supervisor", "admin")
+    """Whether the actor reviews at least articles without configured reviewers."""
+    return rules.can_review(actor, rules.ReviewFacts())
 
 
 def can_read_article(actor: Actor, status: str, visibility: str) -> bool:
-    if actor.is_staff:
-        return True
-    return actor.is_customer and status == "published" and visibility == "public"
+    return rules.can_read(actor, status, visibility)
+
+
+def category_chain(category_id: int | None) -> list[int]:
+    """The category and its ancestors, nearest first (cycles cannot occur; capped anyway)."""
+    chain, seen = [], set()
+    while category_id and category_id not in seen and len(chain) < 20:
+        seen.add(category_id)
+        chain.append(category_id)
+        row = Category.get_or_none(Category.id == category_id)
+        category_id = row.parent_id if row else None
+    return chain
+
+
+def review_facts(category_id: int | None) -> rules.ReviewFacts:
+    """The reviewers of the nearest category in the chain that has any."""
+    for cid in category_chain(category_id):
+        ids = frozenset(r.user_id for r in CategoryReviewer.select(CategoryReviewer.user)
+                        .where(CategoryReviewer.category == cid))
+        if ids:
+            return rules.ReviewFacts(ids)
+    return rules.ReviewFacts()
+
+
+def can_review_article(actor: Actor, a: Article) -> bool:
+    return rules.can_review(actor, review_facts(a.category_id))
 
 
 # --- writing ---------------------------------------------------------------------------------
 
+def _date(value, name: str, errors: dict):
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        errors[name] = "must be a date (YYYY-MM-DD)"
+        return None
+
+
 def _clean(data: ArticleInput) -> dict:
     errors: dict[str, str] = {}
     values = {}
-    for name, max_len, single in (("title", 255, True), ("body", 100_000, False)):
+    for name, max_len, single in (("title", 255, True), ("body", MAX_BODY, False)):
         try:
             values[name] = common.clean_text(getattr(data, name), name, required=True,
                                              max_len=max_len, single_line=single)
@@ -110,66 +164,128 @@ def _clean(data: ArticleInput) -> dict:
         errors["tags"] = "must be a list of words"
     elif len(tags) > MAX_TAGS:
         errors["tags"] = f"at most {MAX_TAGS} tags"
-    try:
-        values["category"] = common.exists(Category, data.category_id, "category_id")
-    except ValidationError as exc:
-        errors.update(exc.fields)
+    for name, model, key in (("category", Category, "category_id"), ("owner", User, "owner_id")):
+        try:
+            values[name] = common.exists(model, getattr(data, key), key)
+        except ValidationError as exc:
+            errors.update(exc.fields)
+    values["review_by"] = _date(data.review_by, "review_by", errors)
     if errors:
         raise ValidationError(errors)
     clean_tags = list(dict.fromkeys(t.strip()[:64] for t in tags if t.strip()))
     return {**values, "language": data.language, "visibility": data.visibility, "tags": clean_tags}
 
 
-def create_article(actor: Actor, data: ArticleInput) -> ArticleView:
+def snapshot(a: Article, editor_id: int | None, note: str = "") -> None:
+    """Record the article's current content as its version `a.version`."""
+    ArticleVersion.create(article=a.id, version=a.version, title=a.title, body=a.body,
+                          tags=list(a.tags or []), category_id=a.category_id,
+                          visibility=a.visibility, editor=editor_id or None, note=note[:255])
+
+
+def _translation_group(translation_of, language: str) -> int | None:
+    if translation_of in (None, ""):
+        return None
+    original = Article.get_or_none(Article.id == common.exists(Article, translation_of,
+                                                               "translation_of"))
+    group = original.translation_group or original.id
+    if Article.select().where((Article.translation_group == group)
+                              & (Article.language == language)).exists() \
+            or (original.language == language):
+        raise ValidationError({"language": "this article already has a translation in that language"})
+    return group
+
+
+def create_article(actor: Actor, data: ArticleInput, *, ai_generated: bool = False,
+                   update_of: int | None = None) -> ArticleView:
     """A new draft; nobody but staff sees it until it is published."""
     if not can_write_articles(actor):
         raise PermissionDenied("staff only")
     values = _clean(data)
     with unit_of_work():
-        a = Article.create(**values, status="draft", created_by=actor.user_id or None)
-    return _view(a)
+        group = _translation_group(data.translation_of, values["language"])
+        if values["owner"] is None:
+            values["owner"] = actor.user_id or None
+        a = Article.create(**values, status="draft", created_by=actor.user_id or None,
+                           ai_generated=ai_generated, update_of=update_of)
+        if group is None:
+            Article.update(translation_group=a.id).where(Article.id == a.id).execute()
+        else:
+            Article.update(translation_group=group).where(Article.id == a.id).execute()
+            Article.update(translation_group=group).where(
+                (Article.id == group) & Article.translation_group.is_null()).execute()
+        a = Article.get_by_id(a.id)
+        snapshot(a, actor.user_id, "created")
+        schedule("index_article", a.id)
+    return view(a)
 
 
-def _load_for_change(actor: Actor, article_id: int, expected_version) -> Article:
-    if not can_write_articles(actor):
-        raise NotFound("article not found", id=article_id)
-    a = Article.get_or_none(Article.id == article_id)
+def load(article_id) -> Article:
+    a = Article.get_or_none(Article.id == article_id) if str(article_id).isdigit() else None
     if a is None:
         raise NotFound("article not found", id=article_id)
-    if expected_version is not None and int(expected_version) != a.version:
+    return a
+
+
+def load_for_change(actor: Actor, article_id: int, expected_version) -> Article:
+    if not can_write_articles(actor):
+        raise NotFound("article not found", id=article_id)
+    a = load(article_id)
+    if expected_version not in (None, "") and int(expected_version) != a.version:
         raise Conflict("the article was changed by someone else; reload and try again",
                        current_version=a.version)
     return a
 
 
-def _save(a: Article, changes: dict) -> Article:
+_load_for_change = load_for_change
+
+
+def save(a: Article, changes: dict) -> Article:
     """Write guarded by the version read, so a concurrent edit is never overwritten."""
     changes = {**changes, "updated_at": utcnow(), "version": a.version + 1}
     n = Article.update(**changes).where((Article.id == a.id) & (Article.version == a.version)).execute()
     if n != 1:
         raise Conflict("the article was changed by someone else; reload and try again",
                        current_version=Article.get_by_id(a.id).version)
+    schedule("index_article", a.id)
     return Article.get_by_id(a.id)
 
 
+_save = save
+
+
 def update_article(actor: Actor, article_id: int, data: ArticleInput, *,
-                   expected_version=None) -> ArticleView:
+                   expected_version=None, note: str = "") -> ArticleView:
     values = _clean(data)
     with unit_of_work():
-        a = _save(_load_for_change(actor, article_id, expected_version), values)
-    return _view(a)
+        a = load_for_change(actor, article_id, expected_version)
+        if not rules.can_edit(actor, a.status, review_facts(a.category_id)):
+            raise PermissionDenied("published articles are changed by their reviewers")
+        if values["language"] != a.language and a.translation_group and Article.select().where(
+                (Article.translation_group == a.translation_group) & (Article.id != a.id)
+                & (Article.language == values["language"])).exists():
+            raise ValidationError({"language": "this article already has a translation in that language"})
+        if values["owner"] is None:
+            values["owner"] = a.owner_id
+        a = save(a, values)
+        snapshot(a, actor.user_id, note or "edited")
+    return view(a)
 
 
 def set_status(actor: Actor, article_id: int, status: str, *, expected_version=None) -> ArticleView:
-    """Publish, archive or return an article to draft (supervisors and admins)."""
+    """Publish, archive or return an article to draft (its reviewers); kept for callers
+    that name the target status rather than the action (see knowledge_review)."""
     if status not in STATUSES:
-        raise ValidationError({"status": "must be one of: draft, published, archived"})
+        raise ValidationError({"status": "must be one of: " + ", ".join(STATUSES)})
     with unit_of_work():
-        a = _load_for_change(actor, article_id, expected_version)
-        if not can_publish_articles(actor):
-            raise PermissionDenied("supervisors and administrators only")
-        a = _save(a, {"status": status})
-    return _view(a)
+        a = load_for_change(actor, article_id, expected_version)
+        if not can_review_article(actor, a):
+            raise PermissionDenied("the category's reviewers only")
+        changes = {"status": status, "reviewed_by": actor.user_id or None}
+        if status == "published":
+            changes["published_at"] = utcnow()
+        a = save(a, changes)
+    return view(a)
 
 
 def publish_article(actor: Actor, article_id: int, *, expected_version=None) -> ArticleView:
@@ -179,13 +295,24 @@ def publish_article(actor: Actor, article_id: int, *, expected_version=None) -> 
 # --- reading ---------------------------------------------------------------------------------
 
 def get_article(actor: Actor, article_id: int) -> ArticleView:
-    a = Article.get_or_none(Article.id == article_id)
+    a = Article.get_or_none(Article.id == article_id) if str(article_id).isdigit() else None
     if a is None or not can_read_article(actor, a.status, a.visibility):
         raise NotFound("article not found", id=article_id)  # 404, so ids cannot be probed
-    return _view(a)
+    return view(a)
+
+
+def translations(actor: Actor, article_id: int) -> list[ArticleView]:
+    """The other-language versions of an article the actor may read."""
+    a = load(article_id)
+    if not a.translation_group or not can_read_article(actor, a.status, a.visibility):
+        return []
+    rows = Article.select().where((Article.translation_group == a.translation_group)
+                                  & (Article.id != a.id)).order_by(Article.language)
+    return [view(r) for r in rows if can_read_article(actor, r.status, r.visibility)]
 
 
 def list_articles(actor: Actor, *, status: str | None = None, language: str | None = None,
+                  category_id: int | None = None, ai_generated: bool | None = None,
                   limit: int = 50, offset: int = 0) -> list[ArticleView]:
     """Newest first; customers get published public articles only."""
     q = Article.select().order_by(Article.updated_at.desc(), Article.id.desc())
@@ -197,7 +324,11 @@ def list_articles(actor: Actor, *, status: str | None = None, language: str | No
         q = q.where(Article.status == status)
     if language:
         q = q.where(Article.language == language)
-    return [_view(a) for a in q.limit(max(1, min(limit, 200))).offset(max(0, offset))]
+    if category_id:
+        q = q.where(Article.category == category_id)
+    if ai_generated is not None:
+        q = q.where(Article.ai_generated == ai_generated)
+    return [view(a) for a in q.limit(max(1, min(limit, 200))).offset(max(0, offset))]
 
 
 # --- retrieval -------------------------------------------------------------------------------
@@ -279,4 +410,4 @@ def relevant_articles(text: str, language: str | None, limit: int = 3, *,
     best = max(scores, default=0.0)
     ranked = sorted(((s, a) for s, a in zip(scores, rows) if s > 0 and s >= RELATIVE_CUTOFF * best),
                     key=lambda pair: (-pair[0], pair[1].id))
-    return [_view(a) for _, a in ranked[:limit]]
+    return [view(a) for _, a in ranked[:limit]]

@@ -17,3 +17,4 @@ from webapp.api import triage  # noqa: E402,F401
 from webapp.api import dispatch_admin, presence, supervisor  # noqa: E402,F401
 from webapp.api import callbacks, intake  # noqa: E402,F401
 from webapp.api import processes  # noqa: E402,F401
+from webapp.api import knowledge  # noqa: E402,F401

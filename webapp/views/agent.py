@@ -118,5 +118,6 @@ from webapp.views import agent_mail  # noqa: E402,F401
 from webapp.views import agent_identity  # noqa: E402,F401
 from webapp.views import agent_callbacks, agent_conversations  # noqa: E402,F401
 from webapp.views import agent_processes  # noqa: E402,F401
+from webapp.views import agent_kb, agent_kb_metrics, agent_kb_suggest  # noqa: E402,F401
 
 __all__ = ["bp"]

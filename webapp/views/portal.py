@@ -155,3 +155,7 @@ def close(ticket_id: int):
 @customer_only
 def attachment(attachment_id: int):
     return attachment_response(g.actor, attachment_id, _settings())
+
+
+# The knowledge pages register their routes on `bp` when imported.
+from webapp.views import portal_kb  # noqa: E402,F401

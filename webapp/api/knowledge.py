@@ -1,0 +1,2 @@
+"""Knowledge-base API (/api/v1/kb/...)."""
+from __future__ import annotations

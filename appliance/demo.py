@@ -82,6 +82,8 @@ def load_demo(n_tickets: int = 300, data_dir: Path | None = None, *,
         _backdate_people(ctx)
         from appliance.demo_processes import make_processes
         make_processes(ctx.depts, ctx.logins)  # after the tickets: new ones enter them
+        from appliance.demo_knowledge import make_knowledge
+        make_knowledge(ctx.agents["CS"][0], ctx.supervisors[0])
     _write_logins(ctx.logins, logins_path or _logins_path(settings))
     return ctx.logins
 

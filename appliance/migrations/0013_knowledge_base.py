@@ -1,4 +1,4 @@
-"""The knowledge base (docs/decisions/0020-knowledge-base.md): article owner, review
+"""The knowledge base (docs/decisions/0023-knowledge-base.md): article owner, review
 date, translations, AI proposals and review; versions, ticket links, uses, files,
 searches, synonyms and category reviewers. Existing articles get their current
 content as a first version row, so every article has a history to roll back to.

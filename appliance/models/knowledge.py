@@ -2,7 +2,7 @@
 usage (what replies and the portal did with an article) and the searches people made.
 
 Bodies are Markdown source, rendered and sanitised only where shown (never stored as
-HTML). See docs/decisions/0020-knowledge-base.md.
+HTML). See docs/decisions/0023-knowledge-base.md.
 """
 from __future__ import annotations
 

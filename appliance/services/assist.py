@@ -337,8 +337,22 @@ def _write(d: AiDraft, settings: Settings) -> None:
         log.warning("ai draft %d: time limit reached; keeping the text so far", d.id)
         note = "truncated"
     final = clean_output("".join(parts), allowed).strip()
-    _set(d.id, status="done", text=final, citations=citations_for(final, sources),
+    citations = citations_for(final, sources)
+    _set(d.id, status="done", text=final, citations=citations,
          model=model.info().name[:100], error=note, finished_at=utcnow())
+    _record_cited(t.id, citations)
+
+
+def _record_cited(ticket_id: int, citations: list[dict]) -> None:
+    """Count the articles a draft used in the knowledge metrics' reuse, once per ticket
+    (a draft regenerated or a job run twice adds nothing)."""
+    from appliance.models import ArticleUse
+    for c in citations:
+        if c["kind"] != "article" or not c["cited"]:
+            continue
+        if not ArticleUse.select().where((ArticleUse.article == c["id"]) & (ArticleUse.kind == "cited")
+                                         & (ArticleUse.ticket == ticket_id)).exists():
+            ArticleUse.create(article=c["id"], kind="cited", ticket=ticket_id)
 
 
 def _stream_into(draft_id: int, pieces, allowed: set[str], parts: list[str]) -> None:

@@ -95,6 +95,12 @@ def test_a_reply_draft_is_written_by_the_job_and_cites_only_sources_it_was_given
     assert ("article", kb["printer"].id) in given and ("ticket", old) in given
     assert given <= {("article", a.id) for a in kb.values()} | {("ticket", old)}
     assert {c.marker for c in d.citations if c.cited} == {"A1", "T1"}
+    # The cited article counts as reused, once per ticket even if the job runs again.
+    from appliance.models import ArticleUse
+    from appliance.services.assist import _record_cited
+    _record_cited(tid, [{"kind": "article", "id": kb["printer"].id, "cited": True}])
+    uses = [(u.article_id, u.kind, u.ticket_id) for u in ArticleUse.select()]
+    assert uses == [(kb["printer"].id, "cited", tid)]
     call = model.calls[0]
     assert call["interactive"] is True and d.language == "zh"
     assert "<ticket>" in call["user"] and "<sources>" in call["user"]

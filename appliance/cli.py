@@ -204,10 +204,12 @@ def search() -> None:
 
 @search.command("rebuild")
 def search_rebuild() -> None:
-    """Recreate the index from the database."""
+    """Recreate the ticket and the knowledge article indexes from the database."""
     _boot()
     from appliance.services.indexing import rebuild
+    from appliance.services.knowledge_indexing import rebuild_articles
     click.echo(f"indexed {rebuild()} tickets")
+    click.echo(f"indexed {rebuild_articles()} articles")
 
 
 @main.group()

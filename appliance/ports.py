@@ -51,8 +51,8 @@ class SearchIndex(Protocol):
     def upsert(self, doc: IndexedTicket) -> None: ...
     def apply(self, upserts: list[IndexedTicket], deletes: list[int]) -> None: ...
     def delete(self, ticket_id: int) -> None: ...
-    def search(self, query: str, filters: SearchFilters, limit: int = 20, offset: int = 0
-               ) -> tuple[list[SearchHit], int]: ...
+    def search(self, query: str, filters: SearchFilters, limit: int = 20, offset: int = 0, *,
+               budget_s: float | None = None) -> tuple[list[SearchHit], int]: ...
     def rebuild(self, docs) -> int: ...
     def health(self) -> bool: ...
 
@@ -138,3 +138,54 @@ class Mailer(Protocol):
     def send(self, message) -> None:
         """Hand one email.message.EmailMessage to the relay, or raise MailSendError."""
         ...
+
+
+# --- knowledge base: the article index (search/knowledge_index.py implements) -----------
+
+@dataclass(frozen=True)
+class IndexedArticle:
+    """What the article index receives for one article (every status: staff search drafts).
+
+    `category_ids` holds the article's category and its ancestors, so that a filter or
+    facet on a parent category finds the articles of its children."""
+    id: int
+    title: str
+    body: str
+    tags: tuple[str, ...]
+    language: str
+    visibility: str
+    status: str
+    category_ids: tuple[int, ...]
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class ArticleFilters:
+    """Applied inside the index before ranking, so totals, facets and paging are right.
+    Empty tuples mean "any"; the domain puts the permission limits here too."""
+    statuses: tuple[str, ...] = ()
+    visibilities: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    category_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ArticleSearchHit:
+    id: int
+    score: float
+    highlights: dict[str, str] = field(default_factory=dict)  # safe HTML, <mark> around matches
+    terms: tuple[str, ...] = ()  # the query words (or their synonyms) the article matched
+    coverage: float = 0.0  # share of the query's word weight found in the article, 0..1
+
+
+class KnowledgeIndex(Protocol):
+    def apply(self, upserts: list[IndexedArticle], deletes: list[int]) -> None: ...
+    def rebuild(self, docs) -> int: ...
+    def search(self, query: str, filters: ArticleFilters, limit: int = 20, offset: int = 0,
+               facets: bool = False, synonyms: tuple[tuple[str, ...], ...] = ()
+               ) -> tuple[list[ArticleSearchHit], int, dict]: ...
+    def health(self) -> bool: ...
+    # Text helpers with the index's own analysis (the domain has no tokenizer of its own):
+    def key_words(self, text: str, n: int) -> list[str]: ...  # a long text's most distinctive words
+    def analysed(self, text: str) -> tuple[str, ...]: ...     # the index terms of a text
+    def word_key(self, word: str) -> str: ...                 # folded form: 帳號 and 帐号 are one word

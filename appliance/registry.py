@@ -98,3 +98,17 @@ def _live_backend(name: str, settings: Settings):
 def live_backend(settings: Settings):
     from appliance.live.backends import backend_name
     return _live_backend(backend_name(settings), settings)
+
+
+# The knowledge-base article index (ports.KnowledgeIndex), in <index_dir>/kb beside the
+# ticket index; one instance per process and folder (it caches its searcher).
+KNOWLEDGE_BACKENDS = {"whoosh": "search.knowledge_index:KnowledgeIndex"}
+
+
+@lru_cache(maxsize=8)
+def _knowledge_index(backend: str, index_dir: str):
+    return _load(KNOWLEDGE_BACKENDS[backend])(index_dir)
+
+
+def knowledge_index(settings: Settings):
+    return _knowledge_index(settings.search_backend, settings.index_dir)

@@ -71,17 +71,23 @@ def segment_part(sub, fq) -> tuple[BitSet, int]:
     return BitSet(docs, size=max(sub.doc_count_all(), 1)), len(docs)
 
 
-def top_and_total(searcher, parsed, allow: Allowed | None, want: int
-                  ) -> tuple[list[tuple[float, int]], int]:
-    """[(score, docnum)] best first (at most `want`), and the number of matches."""
+def top_and_total(searcher, parsed, allow: Allowed | None, want: int, *,
+                  budget: float | None = None) -> tuple[list[tuple[float, int]], int]:
+    """[(score, docnum)] best first (at most `want`), and the number of matches.
+
+    `budget` (seconds) replaces RANK_BUDGET for callers that want a few good matches
+    fast rather than the best of all (suggestions); they get no count either: the
+    total is then the number of matches returned."""
     if allow is not None and allow.docs is not None:
         return _walk(searcher, parsed, allow.docs, want)
-    deadline = time.monotonic() + RANK_BUDGET
+    deadline = time.monotonic() + (RANK_BUDGET if budget is None else budget)
     top = _ranked(searcher, parsed.all, allow, want, deadline) if parsed.all is not None else []
     if len(top) < want:
         seen = {docnum for _, docnum in top}
         more = _ranked(searcher, parsed.any, allow, want, deadline)
         top += [item for item in more if item[1] not in seen][:want - len(top)]
+    if budget is not None:
+        return top, len(top)
     return top, max(len(top), _count(searcher, parsed.any, allow))
 
 

@@ -293,26 +293,26 @@ class WhooshIndex:
         self._searcher, self._searcher_dir = None, None
         # Filter bit sets are keyed by segment id and stay valid across searchers.
 
-    def search(self, query: str, filters: SearchFilters, limit: int = 20, offset: int = 0
-               ) -> tuple[list[SearchHit], int]:
+    def search(self, query: str, filters: SearchFilters, limit: int = 20, offset: int = 0, *,
+               budget_s: float | None = None) -> tuple[list[SearchHit], int]:
         fields = TEXT_FIELDS if filters.include_internal else PUBLIC_FIELDS
         q = self._queries.build(query, ("text", "internal") if filters.include_internal else ("text",))
         if q is None:
             return [], 0
         with self._lock:
             try:
-                return self._search(q, fields, filters, limit, offset)
+                return self._search(q, fields, filters, limit, offset, budget_s)
             except (OSError, ValueError, KeyError):
                 # A rebuild removed the files under our searcher: reopen once.
                 self._close_searcher()
-                return self._search(q, fields, filters, limit, offset)
+                return self._search(q, fields, filters, limit, offset, budget_s)
 
-    def _search(self, q, fields, filters, limit, offset):
+    def _search(self, q, fields, filters, limit, offset, budget_s=None):
         searcher = self._fresh_searcher()
         allow = self._allowed(searcher, filters)
         if allow is not None and not allow:
             return [], 0
-        top, total = top_and_total(searcher, q, allow, offset + limit)
+        top, total = top_and_total(searcher, q, allow, offset + limit, budget=budget_s)
         terms = frozenset(text for _, text in q.any.iter_all_terms())
         hits = []
         for score, docnum in top[offset:offset + limit]:

@@ -313,7 +313,8 @@ def translations(actor: Actor, article_id: int) -> list[ArticleView]:
 
 def list_articles(actor: Actor, *, status: str | None = None, language: str | None = None,
                   category_id: int | None = None, ai_generated: bool | None = None,
-                  limit: int = 50, offset: int = 0) -> list[ArticleView]:
+                  visibility: str | None = None, limit: int = 50,
+                  offset: int = 0) -> list[ArticleView]:
     """Newest first; customers get published public articles only."""
     q = Article.select().order_by(Article.updated_at.desc(), Article.id.desc())
     if not actor.is_staff:
@@ -326,6 +327,8 @@ def list_articles(actor: Actor, *, status: str | None = None, language: str | No
         q = q.where(Article.language == language)
     if category_id:
         q = q.where(Article.category == category_id)
+    if visibility:
+        q = q.where(Article.visibility == visibility)
     if ai_generated is not None:
         q = q.where(Article.ai_generated == ai_generated)
     return [view(a) for a in q.limit(max(1, min(limit, 200))).offset(max(0, offset))]
@@ -348,26 +351,6 @@ def words(text: str) -> list[str]:
         if token and _WORD.fullmatch(token) and token not in _STOP:
             out.append(token)
     return out
-
-
-_cache_lock = threading.Lock()
-_word_cache: dict[tuple[int, int], Counter] = {}
-_CACHE_MAX = 4 * MAX_CANDIDATES
-
-
-def _article_words(a: Article) -> Counter:
-    key = (a.id, a.version)
-    with _cache_lock:
-        hit = _word_cache.get(key)
-    if hit is not None:
-        return hit
-    # The title counts twice: it says what the article is about.
-    counts = Counter(words(a.title) * 2 + words((a.body or "")[:INDEXED_BODY_CHARS]))
-    with _cache_lock:
-        if len(_word_cache) >= _CACHE_MAX:
-            _word_cache.clear()
-        _word_cache[key] = counts
-    return counts
 
 
 def bm25(query: list[str], docs: list[Counter]) -> list[float]:
@@ -393,21 +376,18 @@ def bm25(query: list[str], docs: list[Counter]) -> list[float]:
 
 def relevant_articles(text: str, language: str | None, limit: int = 3, *,
                       public_only: bool = True) -> list[ArticleView]:
-    """The published articles that best match `text`, best first. An article scoring
-    under RELATIVE_CUTOFF of the best one is left out: a weak match only distracts a
-    small model (and costs prompt time)."""
-    query = words(text)
-    if not query or limit <= 0:
+    """The published articles that best match `text`, best first, from the article index
+    (services/knowledge_search.py; a long text is cut to its most distinctive words). An
+    article scoring under RELATIVE_CUTOFF of the best one is left out: a weak match only
+    distracts a small model (and costs prompt time)."""
+    from appliance.ports import ArticleFilters
+    from appliance.services.knowledge_search import ranked_articles
+    if not words(text) or limit <= 0:
         return []
-    q = (Article.select().where(Article.status == "published")
-         .order_by(Article.updated_at.desc()).limit(MAX_CANDIDATES))
-    if language:
-        q = q.where(Article.language == language)
-    if public_only:
-        q = q.where(Article.visibility == "public")
-    rows = list(q)
-    scores = bm25(query, [_article_words(a) for a in rows])
-    best = max(scores, default=0.0)
-    ranked = sorted(((s, a) for s, a in zip(scores, rows) if s > 0 and s >= RELATIVE_CUTOFF * best),
-                    key=lambda pair: (-pair[0], pair[1].id))
-    return [view(a) for _, a in ranked[:limit]]
+    filters = ArticleFilters(statuses=("published",), visibilities=("public",) if public_only else (),
+                             languages=(language,) if language else ())
+    ranked = [(s, a) for s, a in ranked_articles(text, filters, limit)
+              if a.status == "published" and (not public_only or a.visibility == "public")
+              and (not language or a.language == language)]  # the index may lag a change
+    best = max((s for s, _ in ranked), default=0.0)
+    return [view(a) for s, a in ranked if s > 0 and s >= RELATIVE_CUTOFF * best][:limit]

@@ -40,13 +40,15 @@ def kb(org):
     def article(title, body, lang="zh", visibility="public", publish=True):
         a = knowledge.create_article(org.agent, knowledge.ArticleInput(title, body, lang, visibility))
         return knowledge.publish_article(org.supervisor, a.id) if publish else a
-    return {"printer": article("打印机无法打印怎么办", "关机一分钟后重启打印机，清除打印队列，重新安装驱动。"),
+    arts = {"printer": article("打印机无法打印怎么办", "关机一分钟后重启打印机，清除打印队列，重新安装驱动。"),
             "refund": article("如何申请退款", "在订单页面点击申请退款，审核需要 1 到 3 个工作日。"),
             "internal": article("打印机内部维修流程", "打印机维修内部流程：联系供应商工程师。",
                                 visibility="internal"),
             "unpublished": article("打印机新驱动（草稿）", "打印机驱动下载地址待定。", publish=False),
             "english": article("Printer will not print", "Restart the printer and clear the queue.",
                                lang="en")}
+    run_jobs("index_article")  # reply sources come from the article index
+    return arts
 
 
 def resolved(settings, org, subject, description, answer):

@@ -89,6 +89,12 @@ FIXED = {m: _l(m) for m in (
     N_("the file is not a valid process definition"),
     N_("cannot be simulated: fix its problems first"),
     N_("a person cannot be their own manager"), N_("process draft not found"),
+    N_("the category's reviewers only"), N_("published articles are changed by their reviewers"),
+    N_("this article already has a translation in that language"),
+    N_("must be a date (YYYY-MM-DD)"),
+    N_("this article is published or used in replies: archive it instead"),
+    N_("only an open proposal to update an article can be merged"), N_("version not found"),
+    N_("file not found"), N_("reviewer not found"), N_("must be an active staff member"),
 )}
 
 # (pattern, msgid with named placeholders filled from the pattern's named groups).
@@ -100,6 +106,9 @@ PATTERNS = [
     (r"must be one of:? (?P<values>.+)", N_("must be one of: %(values)s")),
     (r"must be chosen from: (?P<values>.+)", N_("must be chosen from: %(values)s")),
     (r"unknown status: (?P<values>.+)", N_("unknown status: %(values)s")),
+    (r"action (?P<action>\S+) does not apply to an article in status (?P<status>\S+)",
+     N_("action %(action)s does not apply to an article in status %(status)s")),
+    (r"must be between (?P<a>-?\d+) and (?P<b>\d+)", N_("must be between %(a)s and %(b)s")),
     (r"(?P<name>.+): larger than (?P<n>\d+) bytes", N_("%(name)s: larger than %(n)s bytes")),
     (r"(?P<name>.+): file type \.(?P<ext>.*) is not allowed",
      N_("%(name)s: file type .%(ext)s is not allowed")),

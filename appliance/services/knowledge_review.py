@@ -36,7 +36,7 @@ def transition(actor: Actor, article_id: int, action: str, *, reason: str = "",
         a = knowledge.load_for_change(actor, article_id, expected_version)
         target = rules.next_status(action, a.status)
         if target is None:
-            raise Conflict(f"an article in status {a.status} cannot be {action}ed",
+            raise Conflict(f"action {action} does not apply to an article in status {a.status}",
                            status=a.status, action=action)
         if action in rules.REVIEW_ACTIONS and not knowledge.can_review_article(actor, a):
             raise PermissionDenied("the category's reviewers only")

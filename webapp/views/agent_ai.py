@@ -15,13 +15,13 @@ import logging
 import threading
 import time
 
-from flask import Response, abort, jsonify, render_template, request, stream_with_context, url_for
+from flask import Response, jsonify, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from appliance.db import end_request
 from appliance.errors import DomainError, NotFound, ValidationError
-from appliance.services import assist, common, knowledge
+from appliance.services import assist, common
 from webapp import ai_status as model_status
 from webapp.messages import translate
 from webapp.views.agent_common import actor, bp, settings
@@ -186,13 +186,3 @@ def ai_draft_events(ticket_id: int, draft_id: int):
     # gone, never started): the slot is given back then.
     response.call_on_close(_streams.release)
     return response
-
-
-@bp.get("/kb/articles/<int:article_id>")
-def kb_article(article_id: int):
-    """A cited article, read-only (the knowledge-base issue brings the real pages)."""
-    try:
-        article = knowledge.get_article(actor(), article_id)
-    except NotFound:
-        abort(404)
-    return render_template("agent/kb_article.html", article=article)

@@ -15,7 +15,7 @@ from appliance.errors import (
     ValidationError,
 )
 from appliance.rules import states
-from appliance.services import comments, customers, org, tickets
+from appliance.services import comments, customers, knowledge_suggest, org, tickets
 from webapp.files import attachment_response, uploads_from_request
 from webapp.messages import translate
 from webapp.views.agent_common import (
@@ -104,16 +104,20 @@ def update_properties(ticket_id: int):
 @bp.post("/tickets/<int:ticket_id>/comments")
 def add_comment(ticket_id: int):
     internal = request.form.get("kind") == "note"
-    body = request.form.get("body", "")
+    body, kb_uses = request.form.get("body", ""), request.form.get("kb_uses", "")
     try:
-        comments.add_comment(actor(), ticket_id, body, settings(), internal=internal,
-                             uploads=uploads_from_request())
+        comment = comments.add_comment(actor(), ticket_id, body, settings(), internal=internal,
+                                       uploads=uploads_from_request())
     except (ValidationError, PayloadTooLarge, UnsupportedMediaType) as exc:
         errors = exc.fields if isinstance(exc, ValidationError) else {
             "attachments": upload_error(exc)}
         return render_ticket(tickets.get_ticket(actor(), ticket_id, settings()),
                              exc.http_status, errors=errors,
-                             reply={"body": body, "kind": "note" if internal else "reply"})
+                             reply={"body": body, "kind": "note" if internal else "reply",
+                                    "kb_uses": kb_uses})
+    # Articles inserted from the Knowledge panel (forged or unreadable ones are dropped).
+    knowledge_suggest.record_reply_uses(actor(), ticket_id, comment.id,
+                                        knowledge_suggest.parse_uses(kb_uses))
     flash(_("Internal note added.") if internal else _("Reply sent."), "success")
     return redirect(url_for("agent.ticket", ticket_id=ticket_id, _anchor="reply"))
 

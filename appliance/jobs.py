@@ -108,7 +108,7 @@ def _enqueue(job_id: int) -> None:
 def schedule(name: str, object_id: int) -> int:
     """Record a job in the current transaction; coalesces with an identical one of this unit."""
     if not _known(name):
-        _import_handlers()
+        import_handlers()
     pending = _pending()
     if (name, object_id) in _local.named.values():
         # Only jobs of this still-open transaction can be shared: no worker has seen them.
@@ -134,7 +134,7 @@ def run_job(job_id: int) -> bool:
     if job is None or job.done_at is not None:
         return False
     if not _known(job.name):
-        _import_handlers()
+        import_handlers()
     if job.name in _batch_handlers:
         return _run_batch(job)
     if _newer(job).where(Job.done_at.is_null() & (Job.attempts == 0)).exists():
@@ -233,10 +233,10 @@ def run_pending_inline() -> int:
     return count
 
 
-def _import_handlers() -> None:
-    # Handler modules register themselves on import; import them lazily to avoid cycles.
-    # The same list as appliance.tasks._import_handlers: a job unknown here is a KeyError
-    # in run_job (the CLI's run_pending_inline runs every kind).
+def import_handlers() -> None:
+    """Import every module that registers job handlers (lazily, to avoid cycles): the
+    worker (appliance.tasks) and run_job here must know the same ones, or a job is a
+    KeyError in run_job (the CLI's run_pending_inline runs every kind)."""
     import appliance.services.agent_stats  # noqa: F401
     import appliance.services.dispatch  # noqa: F401
     import appliance.services.presence  # noqa: F401
@@ -246,5 +246,8 @@ def _import_handlers() -> None:
     import appliance.services.triage  # noqa: F401
     import appliance.services.ai_training  # noqa: F401
     import appliance.services.assist  # noqa: F401
+    import appliance.services.callbacks  # noqa: F401
     import appliance.services.conversations  # noqa: F401
     import appliance.services.process_engine  # noqa: F401
+    import appliance.services.knowledge_indexing  # noqa: F401
+    import appliance.services.knowledge_learning  # noqa: F401

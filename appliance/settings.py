@@ -100,6 +100,9 @@ class Settings:
         "Hours between automatic retraining of the triage classifiers from resolved tickets."))
     ai_min_examples: int = field(default=30, metadata=_doc(
         "Resolved tickets a field needs before a learned classifier replaces the cold-start one."))
+    kb_drafts: bool = field(default=True, metadata=_doc(
+        "Draft a knowledge article with the local model when a ticket is resolved (into the "
+        "review queue, marked AI-generated); needs ai_enabled."))
     presence_idle_minutes: int = field(default=15, metadata=_doc(
         "Minutes without activity in the agent's browser after which an online agent is "
         "set away (and their unstarted tickets are routed to others)."))

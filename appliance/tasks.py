@@ -45,7 +45,8 @@ INTERACTIVE_PRIORITY = 50
 BACKGROUND_PRIORITY = 0
 # Jobs that hold a thread for seconds or minutes, by lane. Everything else is fast.
 SLOW_LANES = {"enrich_ticket": "background", "train_classifiers": "background",
-              "ai_draft": "interactive", "analyse_conversation": "background"}
+              "ai_draft": "interactive", "analyse_conversation": "background",
+              "draft_article": "background"}
 LANE_PRIORITY = {"background": BACKGROUND_PRIORITY, "interactive": INTERACTIVE_PRIORITY}
 # Fast jobs a ticket change creates together; one queue message runs them all, in this
 # order (triage first: it should not wait for a search-index commit).
@@ -71,18 +72,7 @@ def _make_huey(queue_url: str):
 
 def _import_handlers() -> None:
     # Job handlers register on import; web and worker must know the same ones.
-    import appliance.services.agent_stats  # noqa: F401
-    import appliance.services.ai_training  # noqa: F401
-    import appliance.services.assist  # noqa: F401
-    import appliance.services.callbacks  # noqa: F401
-    import appliance.services.conversations  # noqa: F401
-    import appliance.services.dispatch  # noqa: F401
-    import appliance.services.indexing  # noqa: F401
-    import appliance.services.mail_fetch  # noqa: F401
-    import appliance.services.mail_outbound  # noqa: F401
-    import appliance.services.presence  # noqa: F401
-    import appliance.services.process_engine  # noqa: F401
-    import appliance.services.triage  # noqa: F401
+    jobs.import_handlers()
 
 
 @lru_cache(maxsize=4)

@@ -430,6 +430,10 @@ def _transition(actor: Actor, t: Ticket, to_status: str, settings: Settings) -> 
     changes = {"status": to_status, "is_open": states.is_open(to_status)}
     if to_status == "resolved":
         changes["resolved_at"] = now
+        if settings.ai_enabled and settings.kb_drafts:
+            # After commit, the worker drafts a knowledge article from the conversation
+            # (services.knowledge_learning decides whether the ticket is worth one).
+            schedule("draft_article", t.id)
     if to_status == "closed":
         changes["closed_at"] = now
         changes["resolved_at"] = t.resolved_at or now

@@ -1,6 +1,7 @@
 """The knowledge base (docs/decisions/0023-knowledge-base.md): article owner, review
 date, translations, AI proposals and review; versions, ticket links, uses, files,
-searches, synonyms and category reviewers. Existing articles get their current
+searches, synonyms and category reviewers; an index on ticket.resolved_at (knowledge
+coverage counts the tickets resolved in a period). Existing articles get their current
 content as a first version row, so every article has a history to roll back to.
 """
 import datetime
@@ -36,6 +37,8 @@ def up(migrator, db):
             ('published_at', DateTimeField(null=True))):
         migrator.migrate(migrator.add_column('article', column, field))
     migrator.migrate(migrator.add_index('article', ('translation_group',)))
+    # Knowledge coverage counts the tickets resolved in a period.
+    migrator.migrate(migrator.add_index('ticket', ('resolved_at',)))
 
     class ArticleVersion(Model):
         article = ForeignKeyField(Article, on_delete='CASCADE')
@@ -130,6 +133,7 @@ def down(migrator, db):
               'article_ticket', 'article_version'):
         migrator.migrate(migrator.drop_table(t))
     migrator.migrate(migrator.drop_index('article', 'article_translation_group'))
+    migrator.migrate(migrator.drop_index('ticket', 'ticket_resolved_at'))
     for column in ('owner_id', 'review_by', 'translation_group', 'ai_generated', 'update_of_id',
                    'reject_reason', 'reviewed_by_id', 'published_at'):
         migrator.migrate(migrator.drop_column('article', column))

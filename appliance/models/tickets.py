@@ -75,6 +75,7 @@ class Ticket(BaseModel):
             (("requester", "id"), False),
             (("status", "id"), False),
             (("triage_state", "id"), False),
+            (("resolved_at",), False),  # knowledge coverage: tickets resolved in a period
         )
 
 

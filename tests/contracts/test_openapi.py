@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance,
                                                response_schema_conformance,
                                                status_code_conformance)
 
-from appliance.services import comments, links, org, users
+from appliance.services import comments, knowledge, knowledge_review, links, org, users
 from appliance.services.attachments import Upload
 from tests.factories import actor, make_org, ticket
 from webapp import create_app
@@ -53,8 +53,21 @@ def seed(settings) -> str:
     org.save_custom_field(o.admin, "order_no", "Order number", "text")
     from tests.process_helpers import seed_for_contract
     seed_for_contract(o)
+    seed_knowledge(o)
     users.create_api_token(actor("wangfang"), "someone else's token")  # token id 1
     return users.create_api_token(o.admin, "contract test")[1]
+
+
+def seed_knowledge(o) -> None:
+    """Article 1 published and public with two versions, 2 its English draft translation."""
+    a = knowledge.create_article(o.agent, knowledge.ArticleInput(
+        title="打印机卡纸", body="1. 打开前盖\n2. 取出纸张", visibility="public", tags=["打印机"]))
+    knowledge.update_article(o.agent, a.id, knowledge.ArticleInput(
+        title="打印机卡纸", body="1. 关机\n2. 打开前盖\n3. 取出纸张", visibility="public"))
+    for action in ("submit", "approve"):
+        knowledge_review.transition(o.admin, a.id, action)
+    knowledge.create_article(o.agent, knowledge.ArticleInput(
+        title="Paper jam", body="Open the front cover.", language="en", translation_of=a.id))
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from webapp.api import openapi_dispatch_admin, openapi_presence, openapi_supervi
 from webapp.api import openapi_callbacks
 from webapp.api import openapi_intake
 from webapp.api import openapi_processes
+from webapp.api import openapi_knowledge
 from webapp.api.payload import reply
 
 ERRORS = {400: ("BadRequest", "Invalid input: validation_error (details.fields names each "
@@ -270,14 +271,15 @@ def document() -> dict:
         "paths": {**TICKET_PATHS, **PEOPLE_PATHS, **ORG_PATHS, **TRIAGE_PATHS,
                   **openapi_presence.PATHS, **openapi_supervisor.PATHS,
                   **openapi_dispatch_admin.PATHS, **openapi_callbacks.PATHS,
-                  **openapi_intake.PATHS, **openapi_processes.PATHS},
+                  **openapi_intake.PATHS, **openapi_processes.PATHS, **openapi_knowledge.PATHS},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "A personal API token (gd_…)"},
                                 "integration": openapi_intake.SECURITY_SCHEME},
             "schemas": {**SCHEMAS, **openapi_presence.SCHEMAS, **openapi_supervisor.SCHEMAS,
                         **openapi_dispatch_admin.SCHEMAS, **openapi_callbacks.SCHEMAS,
-                        **openapi_intake.SCHEMAS, **openapi_processes.SCHEMAS},
+                        **openapi_intake.SCHEMAS, **openapi_processes.SCHEMAS,
+                        **openapi_knowledge.SCHEMAS},
             "parameters": PARAMETERS,
             "responses": {name: _error_response(code, name, text)
                           for code, (name, text) in ERRORS.items()},

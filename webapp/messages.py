@@ -95,6 +95,7 @@ FIXED = {m: _l(m) for m in (
     N_("this article is published or used in replies: archive it instead"),
     N_("only an open proposal to update an article can be merged"), N_("version not found"),
     N_("file not found"), N_("reviewer not found"), N_("must be an active staff member"),
+    N_("a proposal to update an article is merged into it, not published"),
 )}
 
 # (pattern, msgid with named placeholders filled from the pattern's named groups).

@@ -36,7 +36,7 @@ def up(migrator, db):
             ('reviewed_by_id', ForeignKeyField(User, **fk)),
             ('published_at', DateTimeField(null=True))):
         migrator.migrate(migrator.add_column('article', column, field))
-    migrator.migrate(migrator.add_index('article', ('translation_group',)))
+    migrator.migrate(migrator.add_index('article', ('translation_group', 'language'), True))
     # Knowledge coverage counts the tickets resolved in a period.
     migrator.migrate(migrator.add_index('ticket', ('resolved_at',)))
 
@@ -132,7 +132,7 @@ def down(migrator, db):
     for t in ('category_reviewer', 'synonym_set', 'knowledge_search', 'article_file', 'article_use',
               'article_ticket', 'article_version'):
         migrator.migrate(migrator.drop_table(t))
-    migrator.migrate(migrator.drop_index('article', 'article_translation_group'))
+    migrator.migrate(migrator.drop_index('article', 'article_translation_group_language'))
     migrator.migrate(migrator.drop_index('ticket', 'ticket_resolved_at'))
     for column in ('owner_id', 'review_by', 'translation_group', 'ai_generated', 'update_of_id',
                    'reject_reason', 'reviewed_by_id', 'published_at'):

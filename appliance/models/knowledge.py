@@ -32,7 +32,7 @@ class Article(BaseModel):
     created_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
     owner = pw.ForeignKeyField(User, null=True, on_delete="SET NULL", backref="owned_articles")
     review_by = pw.DateField(null=True)
-    translation_group = pw.IntegerField(null=True, index=True)
+    translation_group = pw.IntegerField(null=True)
     ai_generated = pw.BooleanField(default=False)
     update_of = pw.ForeignKeyField("self", null=True, on_delete="SET NULL", backref="proposals")
     reject_reason = pw.TextField(default="")
@@ -43,8 +43,10 @@ class Article(BaseModel):
     version = pw.IntegerField(default=1)
 
     class Meta:
-        # Retrieval reads the published articles of one language, newest first.
-        indexes = ((("status", "language", "id"), False),)
+        # Retrieval reads the published articles of one language, newest first; a
+        # translation group holds one article per language.
+        indexes = ((("status", "language", "id"), False),
+                   (("translation_group", "language"), True))
 
 
 class ArticleVersion(BaseModel):

@@ -41,10 +41,13 @@ def next_status(action: str, status: str) -> str | None:
     return target if status in sources else None
 
 
-def allowed_actions(status: str, *, can_review: bool, can_write: bool) -> list[str]:
+def allowed_actions(status: str, *, can_review: bool, can_write: bool,
+                    proposal: bool = False) -> list[str]:
+    """The actions open to someone on an article; an AI proposal to update another
+    article is merged into it (or rejected), never published beside it."""
     out = []
     for action, (sources, _) in ACTIONS.items():
-        if status not in sources:
+        if status not in sources or (proposal and action == "approve"):
             continue
         if action in REVIEW_ACTIONS and not can_review:
             continue
@@ -86,9 +89,10 @@ def can_read(actor: Actor, status: str, visibility: str) -> bool:
     return actor.is_customer and status == "published" and visibility == "public"
 
 
-def can_hard_delete(status: str, used_in_replies: int) -> bool:
-    """An article a posted reply links to stays (archived) so the link keeps working."""
-    return used_in_replies == 0 and status in ("draft", "rejected", "archived", "merged")
+def can_hard_delete(status: str, uses: int) -> bool:
+    """An article anyone used (inserted in a reply, cited by a draft, a deflection) stays,
+    archived: the link in a customer's mail keeps working and past metrics stay true."""
+    return uses == 0 and status in ("draft", "rejected", "archived", "merged")
 
 
 # --- diff --------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ customers only ever read published public articles.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import re
@@ -16,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import jieba
+import peewee as pw
 
 from appliance import dto
 from appliance.errors import Conflict, NotFound, PermissionDenied, ValidationError
@@ -90,6 +92,23 @@ def view(a: Article) -> ArticleView:
 
 
 _view = view  # older name, used by callers of this module
+
+
+def views(rows: list[Article]) -> dict[int, ArticleView]:
+    """view() for many articles with two queries in all (users, categories), not two per
+    row: a page of 50 articles or 20 search hits spent more time on those than on itself."""
+    user_ids = {i for a in rows for i in (a.created_by_id, a.owner_id) if i}
+    users = {u.id: dto.Ref(u.id, u.display_name)
+             for u in User.select(User.id, User.display_name).where(User.id.in_(list(user_ids)))} \
+        if user_ids else {}
+    cat_ids = {a.category_id for a in rows if a.category_id}
+    cats = {c.id: c.path or c.name for c in Category.select().where(Category.id.in_(list(cat_ids)))} \
+        if cat_ids else {}
+    return {a.id: ArticleView(
+        a.id, a.title, a.body, a.language, a.visibility, a.status, list(a.tags or []),
+        a.category_id, users.get(a.created_by_id), a.created_at, a.updated_at, a.version,
+        users.get(a.owner_id), a.review_by, a.translation_group, a.ai_generated, a.update_of_id,
+        a.reject_reason or "", a.published_at, cats.get(a.category_id, "")) for a in rows}
 
 
 # --- permissions -----------------------------------------------------------------------------
@@ -196,13 +215,24 @@ def _translation_group(translation_of, language: str) -> int | None:
     return group
 
 
+@contextlib.contextmanager
+def _one_per_language():
+    """Two translations into one language written at once: the unique index on
+    (translation_group, language) refuses the second; say so as for a sequential one."""
+    try:
+        yield
+    except pw.IntegrityError:
+        raise ValidationError({"language": "this article already has a translation in that "
+                                           "language"}) from None
+
+
 def create_article(actor: Actor, data: ArticleInput, *, ai_generated: bool = False,
                    update_of: int | None = None) -> ArticleView:
     """A new draft; nobody but staff sees it until it is published."""
     if not can_write_articles(actor):
         raise PermissionDenied("staff only")
     values = _clean(data)
-    with unit_of_work():
+    with _one_per_language(), unit_of_work():
         group = _translation_group(data.translation_of, values["language"])
         if values["owner"] is None:
             values["owner"] = actor.user_id or None
@@ -257,7 +287,7 @@ _save = save
 def update_article(actor: Actor, article_id: int, data: ArticleInput, *,
                    expected_version=None, note: str = "") -> ArticleView:
     values = _clean(data)
-    with unit_of_work():
+    with _one_per_language(), unit_of_work():
         a = load_for_change(actor, article_id, expected_version)
         if not rules.can_edit(actor, a.status, review_facts(a.category_id)):
             raise PermissionDenied("published articles are changed by their reviewers")
@@ -331,7 +361,9 @@ def list_articles(actor: Actor, *, status: str | None = None, language: str | No
         q = q.where(Article.visibility == visibility)
     if ai_generated is not None:
         q = q.where(Article.ai_generated == ai_generated)
-    return [view(a) for a in q.limit(max(1, min(limit, 200))).offset(max(0, offset))]
+    rows = list(q.limit(max(1, min(limit, 200))).offset(max(0, offset)))
+    shown = views(rows)
+    return [shown[a.id] for a in rows]
 
 
 # --- retrieval -------------------------------------------------------------------------------

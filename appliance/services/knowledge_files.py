@@ -3,8 +3,9 @@
 Stored exactly like ticket attachments (services/attachments.py: checked by
 extension *and* content, random names outside the web root, nothing written when
 one upload of a batch is bad); only the limits differ: an image is shown inline in
-the article, so it is kept small. Staff read every file; customers (the portal)
-only the files of published public articles.
+the article, so it is kept small, and neither goes above the administrator's attachment
+limit. Staff read every file; customers (the portal) only the files of published public
+articles.
 """
 from __future__ import annotations
 
@@ -49,6 +50,17 @@ def _is_image(name: str) -> bool:
     return attachments._extension(attachments.safe_filename(name)) in IMAGE_TYPES
 
 
+def image_limit(settings: Settings) -> int:
+    """The largest image in bytes: ours, or the administrator's attachment limit if lower."""
+    return min(MAX_IMAGE_BYTES, settings.max_attachment_bytes)
+
+
+def file_limit(settings: Settings) -> int:
+    """The largest other file in bytes: the administrator's attachment limit applies to
+    articles too (it sizes the disk and the backups), so ours can only lower it."""
+    return min(MAX_FILE_BYTES, settings.max_attachment_bytes)
+
+
 def _limited(settings: Settings, limit: int) -> Settings:
     return dataclasses.replace(settings, max_attachment_bytes=limit)
 
@@ -56,7 +68,7 @@ def _limited(settings: Settings, limit: int) -> Settings:
 def check_uploads(uploads: list[Upload], settings: Settings) -> None:
     """Each file against its own limit (image or other) and the allowed types, by content."""
     for u in uploads:
-        limit = MAX_IMAGE_BYTES if _is_image(u.filename) else MAX_FILE_BYTES
+        limit = image_limit(settings) if _is_image(u.filename) else file_limit(settings)
         attachments.check_upload(u, _limited(settings, limit))
 
 
@@ -78,7 +90,7 @@ def upload_files(actor: Actor, article_id: int, uploads: list[Upload],
     check_uploads(uploads, settings)
     if ArticleFile.select().where(ArticleFile.article == a.id).count() + len(uploads) > MAX_FILES:
         raise PayloadTooLarge(f"at most {MAX_FILES} files", field="files", limit=MAX_FILES)
-    written = attachments.write_files(uploads, _limited(settings, MAX_FILE_BYTES))
+    written = attachments.write_files(uploads, _limited(settings, file_limit(settings)))
     try:
         with unit_of_work():
             rows = [ArticleFile.create(article=a.id, uploaded_by=actor.user_id or None, **w)

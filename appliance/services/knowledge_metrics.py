@@ -1,7 +1,7 @@
 """Knowledge metrics for knowledge managers (supervisors and administrators): coverage
-(resolved tickets linked to an article), reuse (articles inserted in replies, deflections,
-citations by drafts), stale articles past their review date, the searches that found
-nothing, articles by status and AI drafts waiting for review.
+(resolved tickets linked to a published or archived article), reuse (articles inserted in
+replies, deflections, citations by drafts), stale articles past their review date, the
+searches that found nothing, articles by status and AI drafts waiting for review.
 
 Every figure is one aggregate query over an indexed range (ArticleUse(kind, created_at),
 KnowledgeSearch(results, created_at), Article(status, …)); lists are capped, so the page
@@ -32,6 +32,9 @@ TOP_ARTICLES = 10
 STALE_LIST = 20
 TOP_SEARCHES = 20
 INSERT_KINDS = ("link", "snippet")
+# An article answers the tickets it is linked to once it was published (archived ones did,
+# when those tickets were resolved); drafts, proposals in review and rejected ones do not.
+COVERING_STATUSES = ("published", "archived")
 # One deflection per person and article in this window: a customer clicking twice
 # solved one problem, not two.
 DEFLECTION_WINDOW = dt.timedelta(hours=24)
@@ -39,7 +42,7 @@ DEFLECTION_WINDOW = dt.timedelta(hours=24)
 
 @dataclass(frozen=True)
 class Coverage:
-    numerator: int      # resolved tickets linked to at least one article
+    numerator: int      # resolved tickets linked to at least one published/archived article
     denominator: int    # tickets resolved in the period
     ratio: float | None  # None when nothing was resolved (0 % would be a false alarm)
 
@@ -127,11 +130,15 @@ def knowledge_metrics(actor: Actor, days=DEFAULT_DAYS, *, now: dt.datetime | Non
 
 def coverage(since: dt.datetime, until: dt.datetime) -> Coverage:
     """Tickets resolved in the period (merged duplicates left out: the ticket they were
-    merged into carries the problem) and how many of them any article is linked to."""
+    merged into carries the problem) and how many of them a live article is linked to.
+    Live means published or archived: every AI draft is linked to its source ticket, so
+    counting any link would report a draft still in review, or rejected, as coverage."""
     resolved = (Ticket.select().where((Ticket.resolved_at >= since) & (Ticket.resolved_at < until)
                                       & Ticket.merged_into.is_null()))
     linked = fn.EXISTS(ArticleTicket.select(ArticleTicket.id)
-                       .where(ArticleTicket.ticket == Ticket.id))
+                       .join(Article, on=(ArticleTicket.article == Article.id))
+                       .where((ArticleTicket.ticket == Ticket.id)
+                              & Article.status.in_(COVERING_STATUSES)))
     row = resolved.select(fn.COUNT(Ticket.id).alias("n"),
                           fn.SUM(Case(None, ((linked, 1),), 0)).alias("linked")).dicts().get()
     n, k = int(row["n"] or 0), int(row["linked"] or 0)

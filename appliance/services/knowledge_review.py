@@ -7,16 +7,17 @@ edit) and runs in one transaction; content changes write an ArticleVersion row.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from appliance import dto
+from appliance import dto, runtime
 from appliance.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from appliance.jobs import schedule, unit_of_work
-from appliance.models import (Article, ArticleTicket, ArticleUse, ArticleVersion, Comment,
-                              Ticket, utcnow)
+from appliance.models import (Article, ArticleFile, ArticleTicket, ArticleUse, ArticleVersion,
+                              Comment, Ticket, TicketLink, utcnow)
 from appliance.rules import knowledge as rules
-from appliance.rules.access import Actor, can_view_ticket
-from appliance.services import common, knowledge
+from appliance.rules.access import Actor, TicketFacts, can_view_ticket
+from appliance.services import attachments, common, knowledge
+from appliance.services.process_grants import step_holders
 
 USE_KINDS = ("link", "snippet", "deflection", "cited")
 LINK_KINDS = ("source", "related", "used")
@@ -35,6 +36,9 @@ def transition(actor: Actor, article_id: int, action: str, *, reason: str = "",
     with unit_of_work():
         a = knowledge.load_for_change(actor, article_id, expected_version)
         target = rules.next_status(action, a.status)
+        if action == "approve" and a.update_of_id is not None:
+            raise Conflict("a proposal to update an article is merged into it, not published",
+                           update_of=a.update_of_id)
         if target is None:
             raise Conflict(f"action {action} does not apply to an article in status {a.status}",
                            status=a.status, action=action)
@@ -48,6 +52,9 @@ def transition(actor: Actor, article_id: int, action: str, *, reason: str = "",
         if action == "reject":
             changes["reject_reason"] = reason
         a = knowledge.save(a, changes)
+        if action == "reject":
+            # The article keeps the latest reason; its history keeps every one.
+            knowledge.snapshot(a, actor.user_id, f"rejected: {reason}")
     return knowledge.view(a)
 
 
@@ -61,17 +68,68 @@ class QueueItem:
 
 def review_queue(actor: Actor, *, limit: int = 100) -> list[QueueItem]:
     """Articles waiting for review (oldest first), AI drafts among them, that the actor
-    may see; `can_review` says whether they may also decide on each."""
+    may see; `can_review` says whether they may also decide on each. A page costs the
+    same few queries however long it is: targets, users, categories and source tickets
+    are loaded for all rows at once, review facts once per distinct category."""
     if not actor.is_staff:
         raise PermissionDenied("staff only")
-    rows = (Article.select().where(Article.status == "in_review")
-            .order_by(Article.updated_at, Article.id).limit(max(1, min(limit, 500))))
+    rows = list(Article.select().where(Article.status == "in_review")
+                .order_by(Article.updated_at, Article.id).limit(max(1, min(limit, 500))))
+    target_ids = list({a.update_of_id for a in rows if a.update_of_id})
+    targets = {t.id: t for t in Article.select().where(Article.id.in_(target_ids))} \
+        if target_ids else {}
+    shown = knowledge.views(rows + list(targets.values()))
+    sources = _source_refs(actor, [a.id for a in rows])
+    facts: dict[int | None, rules.ReviewFacts] = {}
     out = []
     for a in rows:
-        target = Article.get_or_none(Article.id == a.update_of_id) if a.update_of_id else None
-        out.append(QueueItem(knowledge.view(a), knowledge.view(target) if target else None,
-                             source_tickets(actor, a.id), knowledge.can_review_article(actor, a)))
+        if a.category_id not in facts:
+            facts[a.category_id] = knowledge.review_facts(a.category_id)
+        target = shown.get(a.update_of_id) if a.update_of_id in targets else None
+        out.append(QueueItem(shown[a.id], target, sources.get(a.id, []),
+                             rules.can_review(actor, facts[a.category_id])))
     return out
+
+
+def _source_refs(actor: Actor, article_ids: list[int]) -> dict[int, list[dto.Ref]]:
+    """source_tickets() for many articles: links and tickets in one query, the tickets'
+    parents in one more, then who may see each ticket."""
+    if not article_ids:
+        return {}
+    rows = list(Ticket.select(Ticket, ArticleTicket.article.alias("article_id"))
+                .join(ArticleTicket, on=(ArticleTicket.ticket == Ticket.id))
+                .where(ArticleTicket.article.in_(article_ids) & (ArticleTicket.kind == "source"))
+                .order_by(Ticket.id.desc()).objects())
+    visible = _visible_ticket_ids(actor, {t.id: t for t in rows})
+    out: dict[int, list[dto.Ref]] = {}
+    for t in rows:
+        refs = out.setdefault(t.article_id, [])
+        if t.id in visible and len(refs) < 50:  # one source link per (article, ticket)
+            refs.append(dto.Ref(t.id, t.number))
+    return out
+
+
+def _visible_ticket_ids(actor: Actor, tickets: dict[int, Ticket]) -> set[int]:
+    """common.facts() + can_view_ticket for many tickets. Like common.ticket_for, the
+    process steps' grant is looked up only for a ticket not visible without it (rare:
+    reviewers are administrators or work in the ticket's department)."""
+    if actor.is_admin or not tickets:
+        return set(tickets)  # administrators see every ticket: no facts to load
+    parents: dict[int, list[TicketFacts]] = {}
+    links = (TicketLink.select(TicketLink.target, Ticket.department, Ticket.assignee,
+                               Ticket.customer, Ticket.requester)
+             .join(Ticket, on=(TicketLink.source == Ticket.id))
+             .where(TicketLink.target.in_(list(tickets)) & (TicketLink.kind == "parent")).tuples())
+    for target, *who in links:
+        parents.setdefault(target, []).append(TicketFacts(*who))
+    visible = set()
+    for t in tickets.values():
+        seen = TicketFacts(t.department_id, t.assignee_id, t.customer_id, t.requester_id,
+                           tuple(parents.get(t.id, ())))
+        if can_view_ticket(actor, seen) or can_view_ticket(
+                actor, replace(seen, step_holders=step_holders(t.id))):
+            visible.add(t.id)
+    return visible
 
 
 def merge_proposal(actor: Actor, proposal_id: int, *, title: str | None = None,
@@ -250,18 +308,28 @@ def used_in_replies(article_id: int) -> int:
             .count())
 
 
-def delete_article(actor: Actor, article_id: int, *, expected_version=None) -> None:
-    """Hard delete, for reviewers, of an article nobody relies on; one a published reply
-    links to can only be archived (409)."""
+def uses(article_id: int) -> int:
+    """Every recorded use (insertions in replies or notes, draft citations, deflections):
+    what hard deletion would erase from replies and from past metrics."""
+    return ArticleUse.select().where(ArticleUse.article == article_id).count()
+
+
+def delete_article(actor: Actor, article_id: int, *, expected_version=None,
+                   settings=None) -> None:
+    """Hard delete, for reviewers, of an article nobody relies on; one that is published
+    or was ever used can only be archived (409). Its files leave the store too."""
     with unit_of_work():
         a = knowledge.load_for_change(actor, article_id, expected_version)
         if not knowledge.can_review_article(actor, a):
             raise PermissionDenied("the category's reviewers only")
-        replies = used_in_replies(a.id)
-        if not rules.can_hard_delete(a.status, replies):
+        used = uses(a.id)
+        if not rules.can_hard_delete(a.status, used):
             raise Conflict("this article is published or used in replies: archive it instead",
-                           status=a.status, used_in_replies=replies)
+                           status=a.status, uses=used)
+        files = [f.storage_name for f in ArticleFile.select(ArticleFile.storage_name)
+                 .where(ArticleFile.article == a.id)]
         Article.update(update_of=None).where(Article.update_of == a.id).execute()
-        ArticleUse.delete().where(ArticleUse.article == a.id).execute()
         Article.delete().where(Article.id == a.id).execute()
         schedule("index_article", a.id)
+    # After commit: a rolled-back delete must not lose the bytes.
+    attachments.remove_files(files, settings or runtime.settings())

@@ -212,7 +212,7 @@ def test_an_article_used_by_a_posted_reply_can_only_be_archived(org, settings):
         knowledge_review.delete_article(org.agent, a.id)
     with pytest.raises(Conflict) as exc:
         knowledge_review.delete_article(org.admin, a.id)
-    assert exc.value.details["used_in_replies"] == 1
+    assert exc.value.details["uses"] == 2  # the note's and the reply's
     assert knowledge_review.transition(org.admin, a.id, "archive").status == "archived"
     with pytest.raises(Conflict):  # archived, but a reply still links to it
         knowledge_review.delete_article(org.admin, a.id)
@@ -278,3 +278,42 @@ def test_an_article_holds_at_most_the_file_limit(org, settings, monkeypatch):
     with pytest.raises(PayloadTooLarge):
         knowledge_files.upload_files(org.agent, a.id, [Upload("c.png", PNG)], settings)
     assert ArticleFile.select().count() == 2
+
+
+def test_an_ai_update_proposal_is_merged_or_rejected_never_published_beside_its_target(org):
+    target = _new(org.agent, title="退款多久到账")
+    knowledge_review.transition(org.supervisor, target.id, "approve")
+    p = knowledge.create_article(SYSTEM, knowledge.ArticleInput("退款多久到账", "补充：节假日顺延。"),
+                                 ai_generated=True, update_of=target.id)
+    knowledge_review.transition(SYSTEM, p.id, "submit")
+    with pytest.raises(Conflict):
+        knowledge_review.transition(org.supervisor, p.id, "approve")
+    from appliance.rules import knowledge as rules
+    assert "approve" not in rules.allowed_actions("in_review", can_review=True, can_write=True,
+                                                  proposal=True)
+    assert Article.select().where(Article.status == "published").count() == 1
+    knowledge_review.transition(org.supervisor, p.id, "reject", reason="重复")
+    knowledge_review.transition(org.supervisor, p.id, "restore")
+    knowledge_review.transition(org.supervisor, p.id, "reject", reason="仍然重复")
+    # The article keeps the latest reason; its history keeps both.
+    assert Article.get_by_id(p.id).reject_reason == "仍然重复"
+    notes = [v.note for v in knowledge_review.versions(org.supervisor, p.id)]
+    assert notes == ["rejected: 仍然重复", "rejected: 重复", "created"]
+
+
+def test_an_article_cited_by_a_draft_or_deflected_cannot_be_hard_deleted_and_files_go_with_a_delete(
+        org, settings):
+    from appliance.models import ArticleUse
+    from appliance.services.attachments import _path
+    cited = _new(org.agent)
+    ArticleUse.create(article=cited.id, kind="cited")
+    knowledge_review.transition(org.admin, cited.id, "archive")
+    with pytest.raises(Conflict):
+        knowledge_review.delete_article(org.admin, cited.id)
+    assert ArticleUse.select().count() == 1
+    a = _new(org.agent)
+    knowledge_files.upload_files(org.agent, a.id, [Upload("p.png", PNG)], settings)
+    stored = ArticleFile.get(ArticleFile.article == a.id).storage_name
+    assert _path(settings, stored).exists()
+    knowledge_review.delete_article(org.admin, a.id, settings=settings)
+    assert not _path(settings, stored).exists()

@@ -126,8 +126,8 @@ SCHEMAS: dict = {
         "coverage": obj({"numerator": COUNT, "denominator": COUNT,
                          "ratio": nullable({"type": "number", "minimum": 0, "maximum": 1})},
                         description="Tickets resolved in the period (merged ones left out) "
-                                    "and how many are linked to an article; ratio is null "
-                                    "when none was resolved."),
+                                    "and how many are linked to a published or archived "
+                                    "article; ratio is null when none was resolved."),
         "reuse": obj({"inserted": COUNT, "links": COUNT, "snippets": COUNT,
                       "deflections": COUNT, "cited": COUNT,
                       "top": array(obj({"article": REF, "uses": COUNT, "inserted": COUNT,

@@ -46,17 +46,29 @@
       body.dispatchEvent(new Event("input", { bubbles: true }));
     }
 
+    function isNote() {
+      var note = document.getElementById("kind-note");
+      return !!(note && note.checked);
+    }
+
     function onInsert(button) {
       if (!body) { return; }
       var id = button.getAttribute("data-kb-id"), kind = button.getAttribute("data-kb-kind");
       var text = button.getAttribute("data-kb-text") || "";
+      var internal = !!button.getAttribute("data-kb-internal");
+      // Internal text in a public reply reaches the customer: only after the agent agreed.
+      if (kind === "snippet" && internal && !isNote() && !window.confirm(msg("confirm-internal"))) {
+        return;
+      }
       insertText(text);
       var key = id + ":" + kind;
       // A link counts while its URL stays; a snippet while its beginning does.
       inserted[key] = kind === "link" ? text.slice(text.lastIndexOf(" ") + 1) : text.slice(0, 40);
       addUse(key);
-      if (kind === "link" && button.getAttribute("data-kb-internal")) {
+      if (kind === "link" && internal) {
         say(msg("internal"), true);
+      } else if (internal && !isNote()) {
+        say(msg("inserted-internal"), true);
       } else {
         say(msg("inserted"), false);
       }

@@ -36,6 +36,7 @@ LANGUAGE_LABELS = {"zh": _l("Chinese"), "en": _l("English")}
 VISIBILITY_LABELS = {"internal": _l("Internal"), "public": _l("Public")}
 FIELD_LABELS = {"reason": _l("Reason"), "files": _l("Files"), "target": _l("Ticket"),
                 "title": _l("Title"), "body": _l("Body"), "action": _l("Action"), "q": _l("Search")}
+AI_FILTER = {"yes": True, "no": False}  # the list's "AI-generated" choice; anything else: either
 _TAG_SPLIT = re.compile(r"[,，、;；\n]+")
 
 
@@ -89,13 +90,11 @@ def _search(f: dict):
         from appliance.services import knowledge_search
     except ImportError:
         return None
-    page = knowledge_search.search_articles(
+    return knowledge_search.search_articles(
         actor(), f["q"], scope="agent", language=f["language"] or None,
         category_id=f["category_id"], visibility=f["visibility"] or None,
-        status=f["status"] or None, limit=PAGE_SIZE, offset=f["offset"])
-    if f["ai"]:  # the index has no such facet; a page is at most PAGE_SIZE hits
-        page.hits[:] = [h for h in page.hits if h.article.ai_generated == (f["ai"] == "yes")]
-    return page
+        status=f["status"] or None, ai_generated=AI_FILTER.get(f["ai"]),
+        limit=PAGE_SIZE, offset=f["offset"])
 
 
 @bp.get("/kb")
@@ -109,7 +108,7 @@ def kb_list():
     articles = [] if page is not None else knowledge.list_articles(
         actor(), status=f["status"] or None, language=f["language"] or None,
         category_id=f["category_id"], visibility=f["visibility"] or None,
-        ai_generated={"yes": True, "no": False}.get(f["ai"]), limit=PAGE_SIZE + 1,
+        ai_generated=AI_FILTER.get(f["ai"]), limit=PAGE_SIZE + 1,
         offset=f["offset"])
     more = len(articles) > PAGE_SIZE or (page is not None and page.total > f["offset"] + PAGE_SIZE)
     args = {k: v for k, v in f.items() if v not in ("", None, 0)}
@@ -127,7 +126,8 @@ def article_permissions(a: knowledge.ArticleView) -> dict:
     can_review = rules.can_review(who, facts)
     return {"can_review": can_review, "can_edit": rules.can_edit(who, a.status, facts),
             "actions": rules.allowed_actions(a.status, can_review=can_review,
-                                             can_write=rules.can_write(who))}
+                                             can_write=rules.can_write(who),
+                                             proposal=a.update_of is not None)}
 
 
 def _render_article(article_id: int, status: int = 200, **extra):
@@ -141,7 +141,8 @@ def _render_article(article_id: int, status: int = 200, **extra):
         sources=knowledge_review.source_tickets(who, a.id),
         versions=knowledge_review.versions(who, a.id), files=knowledge_files.list_files(who, a.id),
         target=knowledge.get_article(who, a.update_of) if a.update_of else None,
-        max_image=knowledge_files.MAX_IMAGE_BYTES, max_file=knowledge_files.MAX_FILE_BYTES,
+        max_image=knowledge_files.image_limit(settings()),
+        max_file=knowledge_files.file_limit(settings()),
         **extra), status
 
 

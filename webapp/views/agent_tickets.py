@@ -2,6 +2,8 @@
 tickets, and attachment downloads."""
 from __future__ import annotations
 
+import logging
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
@@ -32,6 +34,8 @@ from webapp.views.agent_forms import (
     property_values,
     ticket_input,
 )
+
+log = logging.getLogger(__name__)
 
 
 def upload_error(exc: DomainError) -> str:
@@ -115,11 +119,21 @@ def add_comment(ticket_id: int):
                              exc.http_status, errors=errors,
                              reply={"body": body, "kind": "note" if internal else "reply",
                                     "kb_uses": kb_uses})
-    # Articles inserted from the Knowledge panel (forged or unreadable ones are dropped).
-    knowledge_suggest.record_reply_uses(actor(), ticket_id, comment.id,
-                                        knowledge_suggest.parse_uses(kb_uses))
+    _record_kb_uses(ticket_id, comment.id, kb_uses)
     flash(_("Internal note added.") if internal else _("Reply sent."), "success")
     return redirect(url_for("agent.ticket", ticket_id=ticket_id, _anchor="reply"))
+
+
+def _record_kb_uses(ticket_id: int, comment_id: int, kb_uses: str) -> None:
+    """Articles inserted from the Knowledge panel (forged or unreadable ones are dropped).
+    The reply is already committed and sent: a failure here only loses a reuse figure,
+    so it is logged, not shown — a 500 would make the agent send the reply again."""
+    try:
+        knowledge_suggest.record_reply_uses(actor(), ticket_id, comment_id,
+                                            knowledge_suggest.parse_uses(kb_uses))
+    except Exception:  # noqa: BLE001 - whatever failed, the reply stands
+        log.warning("recording knowledge uses failed for ticket %s comment %s",
+                    ticket_id, comment_id, exc_info=True)
 
 
 def _new_ticket_defaults() -> dict:

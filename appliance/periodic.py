@@ -1,7 +1,8 @@
 """The worker's periodic tasks: the sweeper, the schedule checks that run every minute or
 half hour, and the nightly maintenance (finished jobs, the web forms' submission log,
-index segments, the agents' efficiency window). `register` puts them on the Huey instance
-appliance.tasks builds; each opens and closes its own database connection.
+the knowledge search log, index segments, the agents' efficiency window). `register`
+puts them on the Huey instance appliance.tasks builds; each opens and closes its own
+database connection.
 """
 from __future__ import annotations
 
@@ -70,25 +71,30 @@ def _fetch_mail() -> None:
 
 
 def _optimize_index() -> None:
+    """Rewrite the segments of the ticket and the article index that hold deleted documents."""
     from appliance import registry, runtime
-    optimize = getattr(registry.search_index(runtime.settings()), "optimize", None)
-    if optimize is not None:
-        optimize()
+    settings = runtime.settings()
+    for index in (registry.search_index(settings), registry.knowledge_index(settings)):
+        optimize = getattr(index, "optimize", None)
+        if optimize is not None:
+            optimize()
 
 
 def nightly() -> None:
     """Once a day (gongdan.nightly); every step is safe to run twice."""
-    from appliance.services import agent_stats, webform_log
+    from appliance.services import agent_stats, knowledge_search, webform_log
     with database.connection_context():
         jobs.prune()
         # Rows no web form limit counts and no valid form token can match any more.
         webform_log.prune()
+        # Logged knowledge searches after 90 days: masked, but still what people typed.
+        knowledge_search.prune_search_log()
         # Live events older than pages reconnect for, and presence nobody renewed.
         from appliance import runtime
         from appliance.services import live, live_presence
         live.prune(runtime.settings().live_keep_hours)
         live_presence.prune()
-    # Merge index segments so that text of deleted or edited tickets leaves the disk.
+    # Merge index segments so that text of deleted or edited tickets and articles leaves the disk.
     _optimize_index()
     # Roll the agents' efficiency window (last: a failure here must not skip the above).
     with database.connection_context():

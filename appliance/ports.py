@@ -146,8 +146,9 @@ class Mailer(Protocol):
 class IndexedArticle:
     """What the article index receives for one article (every status: staff search drafts).
 
-    `category_ids` holds the article's category and its ancestors, so that a filter or
-    facet on a parent category finds the articles of its children."""
+    `category_id` is the article's own category only: a filter on a parent category is
+    expanded to its sub-categories when searching (services/knowledge_search.py), so
+    moving a category in the tree needs no re-indexing."""
     id: int
     title: str
     body: str
@@ -155,8 +156,9 @@ class IndexedArticle:
     language: str
     visibility: str
     status: str
-    category_ids: tuple[int, ...]
+    category_id: int | None
     updated_at: dt.datetime
+    ai_generated: bool = False
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,8 @@ class ArticleFilters:
     statuses: tuple[str, ...] = ()
     visibilities: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
-    category_id: int | None = None
+    category_ids: tuple[int, ...] = ()  # the article's own category is one of these
+    ai_generated: bool | None = None     # None: either
 
 
 @dataclass(frozen=True)

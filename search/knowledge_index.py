@@ -6,9 +6,11 @@ another schema): CURRENT names the live generation, `rebuild()` builds a new one
 swaps it in atomically, one writer at a time across processes.
 
 Every article is indexed whatever its status (staff search drafts and articles in
-review); status, visibility, language and category are filters applied in the
-index before ranking, so totals, facets and pages only ever count what the caller
-may see. Title and tags are separate fields with a higher weight than the body.
+review); status, visibility, language, category and "AI-generated" are filters
+applied in the index before ranking, so totals, facets and pages only ever count what
+the caller may see. Only the article's own category is indexed (the caller expands a
+parent to its sub-categories), so moving a category needs no re-indexing. Title and
+tags are separate fields with a higher weight than the body.
 
 A search, per query word group (search.knowledge_query):
 
@@ -39,7 +41,7 @@ import nh3
 import numpy as np
 from whoosh import index as windex
 from whoosh import query as wq
-from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
 from whoosh.highlight import BasicFragmentScorer, Fragment, PinpointFragmenter, top_fragments
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.writing import MERGE_SMALL
@@ -69,7 +71,7 @@ def schema() -> Schema:
     return Schema(
         id=ID(unique=True, stored=True),
         title=TEXT(analyzer=an), tags=TEXT(analyzer=an), body=TEXT(analyzer=an),
-        language=ID(), visibility=ID(), status=ID(), category=KEYWORD(),
+        language=ID(), visibility=ID(), status=ID(), category=ID(), ai=ID(),
         updated_at=DATETIME(), snippets=STORED())
 
 
@@ -83,7 +85,8 @@ def _fields(doc: IndexedArticle) -> dict:
     tags = clean(" \n".join(doc.tags))
     return dict(id=str(doc.id), title=title, tags=tags, body=body, language=doc.language,
                 visibility=doc.visibility, status=doc.status,
-                category=" ".join(str(c) for c in doc.category_ids) or wi.NONE,
+                category=str(doc.category_id) if doc.category_id else wi.NONE,
+                ai="1" if doc.ai_generated else "0",
                 updated_at=doc.updated_at,
                 snippets=(title, plain(body)[:SNIPPET_CHARS], " · ".join(t.strip() for t in doc.tags)))
 
@@ -94,8 +97,10 @@ def filter_query(f: ArticleFilters):
                           ("language", f.languages)):
         if values:
             parts.append(wq.Or([wq.Term(field, v) for v in values]))
-    if f.category_id is not None:
-        parts.append(wq.Term("category", str(f.category_id)))
+    if f.category_ids:
+        parts.append(wq.Or([wq.Term("category", str(c)) for c in sorted(set(f.category_ids))]))
+    if f.ai_generated is not None:
+        parts.append(wq.Term("ai", "1" if f.ai_generated else "0"))
     if not parts:
         return wq.Every()
     return parts[0] if len(parts) == 1 else wq.And(parts)

@@ -119,6 +119,14 @@ def fast_password_hashing(request, monkeypatch):
     monkeypatch.setattr(passwords, "_DUMMY_HASH", cheap.hash("dummy-password"))
 
 
+@pytest.fixture(autouse=True)
+def fresh_rate_windows():
+    """In-process rate limits count per user id, and ids repeat from one test database
+    to the next: each test starts with no counts."""
+    from appliance.services import rate_window
+    rate_window.clear_all()
+
+
 @pytest.fixture(scope="session")
 def output_dir():
     OUTPUT.mkdir(exist_ok=True)

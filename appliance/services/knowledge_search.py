@@ -7,9 +7,16 @@ scope="portal", only ever get published public articles: the limit is a filter i
 the index (so totals and facets never count what the caller cannot see) and every
 returned row is checked once more against the database (so an index that is behind
 a change, e.g. an article just made internal, cannot leak it).
+
+A category filter means the category and everything below it, read from the category
+tree at search time (the index holds each article's own category only), so moving a
+category takes effect at once. Searches are logged for "top searches with no result":
+masked (PII, and any longer run of digits), at most LOG_LIMIT per user a minute, kept
+LOG_KEEP_DAYS days (pruned nightly, appliance/periodic.py).
 """
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 import threading
@@ -21,9 +28,10 @@ from appliance.jobs import unit_of_work
 from appliance.models import Article, Category, KnowledgeSearch, SynonymSet, Ticket, User, utcnow
 from appliance.ports import ArticleFilters
 from appliance.rules.access import Actor, can_view_ticket
-from appliance.rules.pii import mask_pii
+from appliance.rules.pii import FULLWIDTH_TO_ASCII, mask_pii
 from appliance.services import common
-from appliance.services.knowledge import LANGUAGES, STATUSES, VISIBILITIES, ArticleView
+from appliance.services.rate_window import SlidingWindow
+from appliance.services.knowledge import LANGUAGES, STATUSES, VISIBILITIES, ArticleView, views
 
 # How the ticket index marks matches in snippets (search/highlight.py; the domain does
 # not import back-ends): private-use characters, turned into <mark> after escaping.
@@ -39,6 +47,13 @@ SIMILAR_BUDGET = 0.05       # seconds of ranking: a few good matches, newest seg
 SHORT_TEXT = 200            # shorter texts are searched as typed
 DRAFTING_STATUSES = ("draft", "in_review", "published")
 SYNONYM_MIN, SYNONYM_MAX, SYNONYM_WORD_MAX = 2, 20, 32
+LOG_KEEP_DAYS = 90
+LOG_LIMIT, LOG_WINDOW_S = 30, 60.0  # searches logged per user a minute; the rest still run
+MAX_DEPTH = 20  # category levels followed (as services.org's category_chain)
+# Seven or more digits, spaces and dashes: ID, card, order and phone numbers in forms
+# mask_pii does not know ("1101 0519 4912 3100 2X"); a search log needs no numbers.
+_NUMBER = re.compile(r"\d[\d\s-]{5,}[\dXx]")
+NUMBER_MASK = "〔number〕"
 
 
 @dataclass(frozen=True)
@@ -85,7 +100,38 @@ def _public_only(actor: Actor, scope: str) -> bool:
     return scope == "portal" or not actor.is_staff
 
 
-def _filters(actor: Actor, scope: str, language, category_id, visibility, status) -> ArticleFilters | None:
+def _tree() -> dict[int, tuple[int | None, str]]:
+    """Every category: id -> (parent id, label). One small query (categories are few);
+    read per search, so a move or rename shows at once without re-indexing."""
+    return {c.id: (c.parent_id, c.path or c.name)
+            for c in Category.select(Category.id, Category.parent, Category.path, Category.name)}
+
+
+def _with_descendants(category_id: int, tree: dict) -> tuple[int, ...]:
+    """The category and every category below it (cycle-safe)."""
+    children: dict[int, list[int]] = {}
+    for cid, (parent, _) in tree.items():
+        children.setdefault(parent, []).append(cid)
+    out, todo = [category_id], [category_id]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            if child not in out:
+                out.append(child)
+                todo.append(child)
+    return tuple(out)
+
+
+def _ancestors(category_id: int, tree: dict) -> list[int]:
+    """The category and its ancestors, nearest first (cycle-safe, at most MAX_DEPTH)."""
+    out: list[int] = []
+    while category_id in tree and category_id not in out and len(out) < MAX_DEPTH:
+        out.append(category_id)
+        category_id = tree[category_id][0]
+    return out
+
+
+def _filters(actor: Actor, scope: str, language, category_id, visibility, status,
+             ai_generated=None, tree: dict | None = None) -> ArticleFilters | None:
     """The index filter for this actor and request; None when nothing can match."""
     errors = {}
     if scope not in SCOPES:
@@ -96,6 +142,8 @@ def _filters(actor: Actor, scope: str, language, category_id, visibility, status
             errors[name] = "must be one of: " + ", ".join(allowed)
     if category_id not in (None, "") and not str(category_id).isdigit():
         errors["category_id"] = "must be a category id"
+    if ai_generated not in (None, True, False):
+        errors["ai_generated"] = "must be true or false"
     if errors:
         raise ValidationError(errors)
     statuses, visibilities = ((status,) if status else ()), ((visibility,) if visibility else ())
@@ -105,9 +153,11 @@ def _filters(actor: Actor, scope: str, language, category_id, visibility, status
         if statuses not in ((), ("published",)) or visibilities not in ((), ("public",)):
             return None
         statuses, visibilities = ("published",), ("public",)
+    categories = () if category_id in (None, "") else \
+        _with_descendants(int(category_id), _tree() if tree is None else tree)
     return ArticleFilters(statuses=statuses, visibilities=visibilities,
-                          languages=(language,) if language else (),
-                          category_id=int(category_id) if category_id not in (None, "") else None)
+                          languages=(language,) if language else (), category_ids=categories,
+                          ai_generated=ai_generated)
 
 
 def _readable(a: Article, public_only: bool) -> bool:
@@ -119,30 +169,15 @@ def _articles(ids: list[int], public_only: bool) -> dict[int, Article]:
     return {a.id: a for a in rows if _readable(a, public_only)}
 
 
-def views(rows: list[Article]) -> dict[int, ArticleView]:
-    """knowledge.view() for many articles with three queries in all, not three each
-    (a page of 20 hits spent more time on those than on the search)."""
-    user_ids = {i for a in rows for i in (a.created_by_id, a.owner_id) if i}
-    users = {u.id: dto.Ref(u.id, u.display_name)
-             for u in User.select(User.id, User.display_name).where(User.id.in_(list(user_ids)))} \
-        if user_ids else {}
-    cat_ids = {a.category_id for a in rows if a.category_id}
-    cats = {c.id: c.path or c.name for c in Category.select().where(Category.id.in_(list(cat_ids)))} \
-        if cat_ids else {}
-    return {a.id: ArticleView(
-        a.id, a.title, a.body, a.language, a.visibility, a.status, list(a.tags or []),
-        a.category_id, users.get(a.created_by_id), a.created_at, a.updated_at, a.version,
-        users.get(a.owner_id), a.review_by, a.translation_group, a.ai_generated, a.update_of_id,
-        a.reject_reason or "", a.published_at, cats.get(a.category_id, "")) for a in rows}
-
-
 def search_articles(actor: Actor, query: str, *, scope: str = "agent", language: str | None = None,
                     category_id: int | None = None, visibility: str | None = None,
-                    status: str | None = None, limit: int = 20, offset: int = 0,
-                    log: bool = True) -> ArticleSearchPage:
+                    status: str | None = None, ai_generated: bool | None = None,
+                    limit: int = 20, offset: int = 0, log: bool = True) -> ArticleSearchPage:
     """Ranked articles the actor may read, with facets over all of them. An empty query
-    lists them (most recently changed first). Logged unless `log` is False (suggestions
-    as one types), once per search (the first page), PII-masked."""
+    lists them (most recently changed first). `category_id` includes its sub-categories;
+    `ai_generated` True/False keeps only articles an AI did / did not draft. Logged
+    unless `log` is False (suggestions as one types), once per search (the first page),
+    masked (see log_search)."""
     query = (query or "").strip()
     if len(query) > MAX_QUERY:
         raise ValidationError({"q": f"at most {MAX_QUERY} characters"})
@@ -150,7 +185,8 @@ def search_articles(actor: Actor, query: str, *, scope: str = "agent", language:
         limit, offset = max(1, min(int(limit), MAX_LIMIT)), max(0, min(int(offset), MAX_OFFSET))
     except (TypeError, ValueError):
         raise ValidationError({"limit": "must be a number"}) from None
-    filters = _filters(actor, scope, language, category_id, visibility, status)
+    tree = _tree()
+    filters = _filters(actor, scope, language, category_id, visibility, status, ai_generated, tree)
     if filters is None:
         page = ArticleSearchPage([], 0, {})
     else:
@@ -160,22 +196,57 @@ def search_articles(actor: Actor, query: str, *, scope: str = "agent", language:
         shown = views(list(rows.values()))
         hits = [ArticleHit(shown[h.id], h.score, dict(h.highlights), list(h.terms))
                 for h in found if h.id in rows]
-        page = ArticleSearchPage(hits, total, _facet_lists(facets))
+        page = ArticleSearchPage(hits, total, _facet_lists(facets, tree))
     if log and query and offset == 0:
-        # One insert; "top searches with no result" (knowledge metrics) reads these.
-        KnowledgeSearch.create(query=mask_pii(query)[:LOGGED_QUERY], scope=scope, results=page.total)
+        log_search(actor, query, scope, page.total)
     return page
 
 
-def _facet_lists(facets: dict) -> dict[str, list[tuple]]:
+_log_window = SlidingWindow(LOG_LIMIT, LOG_WINDOW_S)
+
+
+def masked_query(query: str) -> str:
+    """The query as logged: PII tokens (rules.pii), then any remaining run of seven or
+    more digits (spaces and dashes between them allowed) as NUMBER_MASK."""
+    masked = mask_pii(query)
+    folded = masked.translate(FULLWIDTH_TO_ASCII)  # same length: spans apply to `masked`
+    out, last = [], 0
+    for m in _NUMBER.finditer(folded):
+        out += [masked[last:m.start()], NUMBER_MASK]
+        last = m.end()
+    out.append(masked[last:])
+    return "".join(out)[:LOGGED_QUERY]
+
+
+def log_search(actor: Actor, query: str, scope: str, results: int) -> bool:
+    """One row for "top searches with no result" (knowledge metrics); False when the
+    user already logged LOG_LIMIT searches in the last minute (a script or a stuck key
+    would otherwise fill the table and drown what people searched for)."""
+    if not _log_window.allow(actor.user_id):
+        return False
+    KnowledgeSearch.create(query=masked_query(query), scope=scope, results=results)
+    return True
+
+
+def prune_search_log(now: dt.datetime | None = None) -> int:
+    """Delete logged searches older than LOG_KEEP_DAYS (nightly); returns how many."""
+    since = (now or utcnow()) - dt.timedelta(days=LOG_KEEP_DAYS)
+    return KnowledgeSearch.delete().where(KnowledgeSearch.created_at < since).execute()
+
+
+def _facet_lists(facets: dict, tree: dict) -> dict[str, list[tuple]]:
     out = {}
     for name in ("language", "visibility", "status"):
         counts = facets.get(name) or {}
         out[name] = sorted(((v, v, n) for v, n in counts.items()), key=lambda t: (-t[2], t[0]))
-    counts = {int(k): n for k, n in (facets.get("category") or {}).items() if str(k).isdigit()}
-    names = {c.id: c.path or c.name for c in Category.select().where(Category.id.in_(list(counts)))} \
-        if counts else {}
-    out["category"] = sorted(((cid, names[cid], n) for cid, n in counts.items() if cid in names),
+    # The index counts each article under its own category; a parent counts its
+    # sub-categories' articles too, as filtering by it finds them (the tree as it is now).
+    rolled: dict[int, int] = {}
+    for value, n in (facets.get("category") or {}).items():
+        if str(value).isdigit():
+            for cid in _ancestors(int(value), tree):
+                rolled[cid] = rolled.get(cid, 0) + n
+    out["category"] = sorted(((cid, tree[cid][1], n) for cid, n in rolled.items()),
                              key=lambda t: (-t[2], t[1]))
     return out
 

@@ -10,9 +10,7 @@ records anything.
 from __future__ import annotations
 
 import re
-import threading
 import time
-from collections import deque
 from typing import NamedTuple
 
 from appliance.errors import DomainError, NotFound, PermissionDenied, ValidationError
@@ -21,6 +19,7 @@ from appliance.models import Article, Comment
 from appliance.rules.access import Actor
 from appliance.services import (common, knowledge, knowledge_metrics, knowledge_review,
                                 knowledge_search)
+from appliance.services.rate_window import SlidingWindow
 
 ARTICLE_LIMIT = 5
 TICKET_LIMIT = 3
@@ -146,30 +145,7 @@ def _readable_ids(actor: Actor, ids: set[int]) -> set[int]:
 
 # --- the customer portal ---------------------------------------------------------------------
 
-class _Window:
-    """Requests per key in a sliding window, in this process (a web worker answers a
-    customer's typing; the limit only has to stop a runaway script, not be exact)."""
-
-    def __init__(self, limit: int, seconds: float):
-        self.limit, self.seconds = limit, seconds
-        self._lock = threading.Lock()
-        self._seen: dict[object, deque] = {}
-
-    def allow(self, key) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            if len(self._seen) > 10_000:  # forget idle keys rather than grow forever
-                self._seen = {k: q for k, q in self._seen.items() if q and q[-1] > now - self.seconds}
-            q = self._seen.setdefault(key, deque())
-            while q and q[0] <= now - self.seconds:
-                q.popleft()
-            if len(q) >= self.limit:
-                return False
-            q.append(now)
-            return True
-
-
-_suggest_window = _Window(SUGGEST_LIMIT, SUGGEST_WINDOW_S)
+_suggest_window = SlidingWindow(SUGGEST_LIMIT, SUGGEST_WINDOW_S)
 
 
 def portal_suggestions(actor: Actor, text: str, *, limit: int = PORTAL_LIMIT) -> list:

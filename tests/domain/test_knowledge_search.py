@@ -332,3 +332,119 @@ def test_bulk_views_equal_the_single_article_view(org, kb):
         *ARTICLES["refund"][:4], tags=ARTICLES["refund"][4], category_id=parent.id))
     rows = list(Article.select())
     assert ks.views(rows) == {a.id: knowledge.view(a) for a in rows}
+
+
+# --- review fixes: category moves, optimize, the search log, the AI filter ----------------------
+
+@pytest.fixture(autouse=True)
+def fresh_log_window():
+    """The search log limit counts per user id in this process; ids repeat across tests."""
+    from appliance.services import rate_window
+    rate_window.clear_all()
+
+
+def _categorise(org, kb, key, category_id) -> None:
+    knowledge.update_article(org.admin, kb[key], knowledge.ArticleInput(
+        *ARTICLES[key][:4], tags=ARTICLES[key][4], category_id=category_id))
+
+
+def test_moving_a_category_moves_its_articles_in_search_without_reindexing(org, kb, settings):
+    old = org_service.save_category(org.admin, "售后服务")
+    new = org_service.save_category(org.admin, "财务")
+    child = org_service.save_category(org.admin, "退换货", parent_id=old.id)
+    grandchild = org_service.save_category(org.admin, "退款", parent_id=child.id)
+    _categorise(org, kb, "refund", grandchild.id)
+    drain()
+    assert ids_of(search(org.agent, "退款", category_id=old.id)) == [kb["refund"]]
+    assert search(org.agent, "退款", category_id=new.id).total == 0
+    org_service.save_category(org.admin, "退换货", parent_id=new.id, category_id=child.id)
+    assert not Job.select().where(Job.done_at.is_null() & (Job.name == "index_article")).exists()
+    assert ids_of(search(org.agent, "退款", category_id=new.id)) == [kb["refund"]]
+    assert ids_of(search(org.agent, "", category_id=new.id)) == [kb["refund"]]
+    assert search(org.agent, "退款", category_id=old.id).total == 0
+    assert ids_of(search(org.agent, "退款", category_id=grandchild.id)) == [kb["refund"]]
+    assert search(org.customer, "退款", category_id=new.id, scope="portal").total == 1
+    # Facets count a parent's sub-categories as the tree is now, labelled with the new path.
+    facets = {v: (label, n) for v, label, n in search(org.agent, "退款").facets["category"]}
+    assert facets == {new.id: ("财务", 1), child.id: ("财务 / 退换货", 1),
+                      grandchild.id: ("财务 / 退换货 / 退款", 1)}
+
+
+def test_an_unknown_category_finds_nothing(org, kb):
+    assert search(org.agent, "退款", category_id=999_999).total == 0
+
+
+def kb_files_contain(settings, needle: str) -> bool:
+    data = needle.encode("utf-8")
+    return any(data in p.read_bytes() for p in (Path(settings.index_dir) / "kb").rglob("*") if p.is_file())
+
+
+def test_optimize_removes_deleted_and_replaced_article_text_from_the_index_files(org, kb, settings):
+    gone = knowledge.create_article(org.agent, knowledge.ArticleInput(
+        "zebracorn 独角兽手册", "quokkamut 的说明", "zh", "public"))
+    edited = knowledge.create_article(org.agent, knowledge.ArticleInput(
+        "旧标题 platyzork", "旧正文", "zh", "public"))
+    drain()
+    assert kb_files_contain(settings, "zebracorn") and kb_files_contain(settings, "platyzork")
+    knowledge_review.delete_article(org.admin, gone.id)
+    knowledge.update_article(org.agent, edited.id, knowledge.ArticleInput("新标题 axolotzorp", "新正文", "zh",
+                                                                          "public"))
+    drain()
+    assert kb_files_contain(settings, "zebracorn")  # MERGE_SMALL keeps the segments: still on disk
+    from appliance import periodic
+    periodic._optimize_index()  # what the nightly task runs, for both indexes
+    for needle in ("zebracorn", "quokkamut", "platyzork"):
+        assert not kb_files_contain(settings, needle), needle
+    assert kb_files_contain(settings, "axolotzorp")  # the grep itself works
+    assert ids_of(search(org.agent, "axolotzorp")) == [edited.id]
+    assert ids_of(search(org.agent, "打印机 卡纸"))[0] == kb["printer"]
+
+
+def test_logged_queries_mask_numbers_pii_does_not_know(org, kb):
+    for query in ("身份证 1101 0519 4912 3100 2X 退款", "订单 2024-1127-8899 退款", "卡号 ６２２２ ０２１２ ３４５６ 退款",
+                  "护照 E1234-5678 退款"):
+        search(org.agent, query)
+    logged = [r.query for r in KnowledgeSearch.select().order_by(KnowledgeSearch.id)]
+    assert logged[0].startswith("身份证 〔") and "1101" not in logged[0]  # mask_pii takes it as a card
+    assert logged[1] == "订单 〔number〕 退款"
+    assert logged[2] == "卡号 〔number〕 退款"  # full-width digits too
+    assert logged[3] == "护照 E〔number〕 退款"
+    assert not any(ch.isdigit() for q in logged for ch in q.translate(ks.FULLWIDTH_TO_ASCII))
+    assert ks.masked_query("error 404 on page 12") == "error 404 on page 12"  # short numbers stay
+
+
+def test_the_search_log_is_limited_per_user_and_searches_still_run(org, kb):
+    for _ in range(ks.LOG_LIMIT + 5):
+        assert search(org.agent, "退款").total > 0
+    search(org.supervisor, "退款")
+    assert KnowledgeSearch.select().count() == ks.LOG_LIMIT + 1  # the other user is logged
+
+
+def test_nightly_prunes_searches_older_than_ninety_days(org, kb):
+    import datetime as dt
+
+    from appliance import periodic
+    from appliance.models import utcnow
+    now = utcnow()
+    for days in (200, 91, 89, 0):
+        KnowledgeSearch.create(query=f"q{days}", scope="agent", results=0,
+                               created_at=now - dt.timedelta(days=days))
+    periodic.nightly()
+    assert sorted(r.query for r in KnowledgeSearch.select()) == ["q0", "q89"]
+
+
+def test_the_ai_generated_filter_is_applied_before_paging(org, kb):
+    ai = [knowledge.create_article(org.admin, knowledge.ArticleInput(f"AI 草稿 退款 {i}", "退款步骤", "zh",
+                                                                     "internal"), ai_generated=True).id
+          for i in range(3)]
+    drain()
+    everything = search(org.agent, "退款")
+    only_ai = search(org.agent, "退款", ai_generated=True, limit=2)
+    assert only_ai.total == 3 and set(ids_of(only_ai)) < set(ai) and len(only_ai.hits) == 2
+    assert set(ids_of(search(org.agent, "退款", ai_generated=True, limit=2, offset=2))) < set(ai)
+    not_ai = search(org.agent, "退款", ai_generated=False, limit=100)
+    assert not_ai.total == everything.total - 3 and not set(ids_of(not_ai)) & set(ai)
+    assert search(org.customer, "退款", ai_generated=True, scope="portal").total == 0
+    with pytest.raises(ValidationError) as err:
+        search(org.agent, "退款", ai_generated="yes")
+    assert "ai_generated" in err.value.fields

@@ -10,7 +10,7 @@ from appliance import jobs
 from appliance.errors import NotFound, PermissionDenied, ValidationError
 from appliance.models import ArticleTicket, ArticleUse, Job, KnowledgeSearch, Ticket
 from appliance.services import (comments, knowledge, knowledge_indexing,  # noqa: F401 (index job)
-                                knowledge_review, knowledge_suggest, tickets)
+                                knowledge_review, knowledge_suggest, rate_window, tickets)
 from tests.factories import make_org
 from tests.factories import ticket as make_ticket
 
@@ -204,7 +204,7 @@ def test_portal_suggestions_are_for_customers(kb):
 
 def test_portal_suggestions_are_rate_limited_per_customer(kb, monkeypatch):
     o, _, _, _, _ = kb
-    monkeypatch.setattr(knowledge_suggest, "_suggest_window", knowledge_suggest._Window(3, 60))
+    monkeypatch.setattr(knowledge_suggest, "_suggest_window", rate_window.SlidingWindow(3, 60))
     for _ in range(3):
         knowledge_suggest.portal_suggestions(o.customer, "退款")
     with pytest.raises(knowledge_suggest.SuggestBusy) as exc:

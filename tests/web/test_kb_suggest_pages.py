@@ -202,8 +202,8 @@ def test_suggest_json_needs_two_characters_and_at_most_two_hundred(login, kb):
 
 
 def test_suggest_json_is_rate_limited(login, kb, monkeypatch):
-    from appliance.services import knowledge_suggest
-    monkeypatch.setattr(knowledge_suggest, "_suggest_window", knowledge_suggest._Window(2, 60))
+    from appliance.services import knowledge_suggest, rate_window
+    monkeypatch.setattr(knowledge_suggest, "_suggest_window", rate_window.SlidingWindow(2, 60))
     b = login("zhangsan")
     assert [b.get("/portal/kb/suggest?q=退款").status_code for _ in range(3)] == [200, 200, 429]
 

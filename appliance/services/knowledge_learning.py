@@ -283,6 +283,8 @@ def store(ticket_id: int, draft: rules.Draft, note: str = "AI draft") -> str:
             target = Article.get_by_id(where.article_id)
             body = rules.merge_update(target.body, draft, language)
             if body is None:
+                # Nothing new: the article answers this ticket too, which coverage counts.
+                knowledge_review.link_ticket_row(target.id, t.id, "related", None)
                 return f"covered by #{target.id}"
             title = target.title
         a = _create(t, title, body, language, where.article_id if where.kind == "update" else None,

@@ -312,3 +312,21 @@ def test_a_draft_on_a_published_articles_problem_becomes_an_update_proposal(sett
     assert merged.id == a.id and merged.version > 2 and "取出卡纸" in merged.body
     assert Article.get_by_id(p.id).status == "merged"
     assert {r.id for r in knowledge_review.source_tickets(org.supervisor, a.id)} == {tid, t2}
+
+
+def test_a_ticket_an_article_already_answers_is_linked_to_it_instead_of_drafted(
+        settings, org, use_model):
+    a = knowledge.create_article(org.agent, knowledge.ArticleInput(
+        "打印机指示灯闪红灯无法打印", "## 问题\n\n打印机不能打印，指示灯闪红灯。\n\n## 原因\n\n打印机内部卡纸。\n\n"
+        "## 解决方案\n\n打开前盖取出卡住的纸张后重新打印。\n\n## 步骤\n\n1. 关闭打印机电源\n"
+        "2. 打开前盖，取出卡纸\n3. 重新开机并打印测试页\n", "zh", "public"))
+    knowledge.publish_article(org.supervisor, a.id)
+    run_jobs("index_article")
+    use_model(JsonModel(GOOD))
+    tid = resolved(settings, org)
+    run_jobs("draft_article")
+    assert drafts_from(tid) == [] and Article.select().count() == 1
+    links = [(x.article_id, x.kind) for x in ArticleTicket.select().where(ArticleTicket.ticket == tid)]
+    assert links == [(a.id, "related")]  # coverage counts it
+    knowledge_learning.draft_article(tid)  # once more: nothing new
+    assert ArticleTicket.select().where(ArticleTicket.ticket == tid).count() == 1

@@ -304,7 +304,8 @@ def test_a_translation_is_linked_both_ways(login, org):
 def test_admins_manage_synonym_sets_and_agents_cannot(login, org):
     admin = login("admin")
     page = "/admin/kb/synonyms"
-    assert 'id="admin-kb"' in admin.get("/admin/").get_data(as_text=True)
+    index = admin.get("/admin/").get_data(as_text=True)
+    assert 'id="admin-kb"' in index and '<a href="/admin/kb/synonyms" id="nav-kb">' in index
     r = _post(admin, page, {"words": "退款, 退钱 返款"}, page)
     assert r.status_code == 302
     html = admin.get(page).get_data(as_text=True)

@@ -47,7 +47,7 @@ SIMILAR_BUDGET = 0.05       # seconds of ranking: a few good matches, newest seg
 SHORT_TEXT = 200            # shorter texts are searched as typed
 DRAFTING_STATUSES = ("draft", "in_review", "published")
 SYNONYM_MIN, SYNONYM_MAX, SYNONYM_WORD_MAX = 2, 20, 32
-LOG_KEEP_DAYS = 90
+LOG_KEEP_DAYS = 366  # the metrics' longest period (365 days) and a day: no gap in its list
 LOG_LIMIT, LOG_WINDOW_S = 30, 60.0  # searches logged per user a minute; the rest still run
 MAX_DEPTH = 20  # category levels followed (as services.org's category_chain)
 # Seven or more digits, spaces and dashes: ID, card, order and phone numbers in forms

@@ -448,3 +448,14 @@ def test_the_ai_generated_filter_is_applied_before_paging(org, kb):
     with pytest.raises(ValidationError) as err:
         search(org.agent, "退款", ai_generated="yes")
     assert "ai_generated" in err.value.fields
+
+
+def test_the_search_log_is_pruned_after_the_metrics_longest_period(settings):
+    import datetime as dt
+    from appliance.models import utcnow
+    now = utcnow()
+    for days in (10, 300, 365, 367, 500):
+        KnowledgeSearch.create(query=f"q{days}", scope="portal", results=0,
+                               created_at=now - dt.timedelta(days=days))
+    assert ks.prune_search_log(now) == 2
+    assert sorted(r.query for r in KnowledgeSearch.select()) == ["q10", "q300", "q365"]

@@ -99,9 +99,10 @@ def _link_resolved(article_id: int, category_id: int | None, author: Actor) -> N
     """Mark a few resolved demo tickets of the article's category as answered by it."""
     if category_id is None:
         return
+    # The most recently resolved: the metrics page opens on the last 30 days.
     rows = (Ticket.select(Ticket.id).where((Ticket.category == category_id)
                                            & Ticket.status.in_(("resolved", "closed")))
-            .order_by(Ticket.id).limit(3))
+            .order_by(Ticket.resolved_at.desc(), Ticket.id).limit(3))
     for t in rows:
         ArticleTicket.create(article=article_id, ticket=t.id, kind="related",
                              created_by=author.user_id or None)

@@ -89,3 +89,19 @@ def test_the_demo_publishes_the_three_example_processes(loaded):
     rows = {d.key: d.status for d in ProcessDefinition.select()}
     assert rows == {"after_sales_repair": "published", "refund_approval": "published",
                     "scenic_peak_complaint": "published"}
+
+
+def test_the_demo_knowledge_base_has_translations_an_internal_article_and_recent_coverage(loaded):
+    from appliance.models import Article, SynonymSet
+    from appliance.rules.access import SYSTEM
+    from appliance.services import knowledge_metrics
+    published = list(Article.select().where(Article.status == "published"))
+    assert {a.language for a in published} == {"zh", "en"} and len(published) == 11
+    groups = {a.translation_group for a in published if a.visibility == "public"}
+    assert len(groups) == 5  # five zh articles, each with its English translation
+    assert [a.visibility for a in published if a.visibility == "internal"] == ["internal"]
+    assert Article.select().where(Article.status == "in_review").count() == 1
+    assert SynonymSet.select().count() == 2
+    # Linked to recently resolved tickets: the metrics page opens on the last 30 days.
+    coverage = knowledge_metrics.knowledge_metrics(SYSTEM, 30).coverage
+    assert coverage.numerator > 0

@@ -3,43 +3,22 @@ duplicates: normalised, the oldest row kept, the conflict noted, then unique."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 import peewee
 import pytest
 from peewee import CharField, DateTimeField, IntegerField, JSONField, Model, TextField
-from playhouse.migrations import Runner
 
 from appliance import migrate
-from appliance.db import bind_database, database
+from appliance.db import database
 from appliance.models import Customer, CustomerContact
-from tests.conftest import PG_DSN, _pg_admin
+from tests.migration_helpers import database_at
 
 
 @pytest.fixture
 def old_database(backend, settings, tmp_path):
-    """A database migrated only up to 0008; the test's own database is bound again after."""
-    name = f"gongdan_0009_{uuid.uuid4().hex[:8]}"
-    if backend == "postgres":
-        admin = _pg_admin()
-        with admin.cursor() as cur:
-            cur.execute(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0')
-        url = f"{PG_DSN}/{name}"
-    else:
-        url = f"sqlite:///{tmp_path / 'old.db'}"
-    database.close()
-    bind_database(url)
-    Runner(database.obj, directory=migrate.MIGRATIONS_DIR,
-           table_name=migrate.HISTORY_TABLE).up("0008_omnichannel")
-    yield
-    database.close()
-    bind_database(settings.database_url)
-    if backend == "postgres":
-        with admin.cursor() as cur:
-            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE datname = %s", (name,))
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.close()
+    """A database migrated only up to 0008."""
+    with database_at("0008_omnichannel", backend, settings, tmp_path):
+        yield
 
 
 def old_tables():

@@ -4,41 +4,20 @@ group and its author as owner; published ones get a publication time."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 import pytest
-from playhouse.migrations import Runner
 
 from appliance import migrate
-from appliance.db import bind_database, database
+from appliance.db import database
 from appliance.models import Article, ArticleVersion
-from tests.conftest import PG_DSN, _pg_admin
+from tests.migration_helpers import database_at
 
 
 @pytest.fixture
 def old_database(backend, settings, tmp_path):
-    """A database migrated only up to 0012; the test's own database is bound again after."""
-    name = f"gongdan_0013_{uuid.uuid4().hex[:8]}"
-    if backend == "postgres":
-        admin = _pg_admin()
-        with admin.cursor() as cur:
-            cur.execute(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0')
-        url = f"{PG_DSN}/{name}"
-    else:
-        url = f"sqlite:///{tmp_path / 'old.db'}"
-    database.close()
-    bind_database(url)
-    Runner(database.obj, directory=migrate.MIGRATIONS_DIR,
-           table_name=migrate.HISTORY_TABLE).up("0012_live_events")
-    yield
-    database.close()
-    bind_database(settings.database_url)
-    if backend == "postgres":
-        with admin.cursor() as cur:
-            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE datname = %s", (name,))
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.close()
+    """A database migrated only up to 0012."""
+    with database_at("0012_live_events", backend, settings, tmp_path):
+        yield
 
 
 def test_existing_articles_get_a_first_version_group_owner_and_publication_time(old_database):

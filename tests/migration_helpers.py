@@ -1,0 +1,44 @@
+"""A database migrated only up to a given step, for tests of the next migration over data
+written the old way (SQLite file or a fresh PostgreSQL database); the test's own
+database is bound again afterwards."""
+from __future__ import annotations
+
+import contextlib
+import uuid
+
+from playhouse.migrations import Runner
+
+from appliance import migrate
+from appliance.db import bind_database, database
+from tests.conftest import PG_DSN, _pg_admin
+
+
+def runner() -> Runner:
+    return Runner(database.obj, directory=migrate.MIGRATIONS_DIR, table_name=migrate.HISTORY_TABLE)
+
+
+@contextlib.contextmanager
+def database_at(step: str, backend: str, settings, tmp_path):
+    name = f"gongdan_at_{uuid.uuid4().hex[:8]}"
+    admin = None
+    if backend == "postgres":
+        admin = _pg_admin()
+        with admin.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0')
+        url = f"{PG_DSN}/{name}"
+    else:
+        url = f"sqlite:///{tmp_path / 'old.db'}"
+    database.close()
+    bind_database(url)
+    try:
+        runner().up(step)
+        yield
+    finally:
+        database.close()
+        bind_database(settings.database_url)
+        if admin is not None:
+            with admin.cursor() as cur:
+                cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE datname = %s", (name,))
+                cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            admin.close()

@@ -420,17 +420,17 @@ def test_the_search_log_is_limited_per_user_and_searches_still_run(org, kb):
     assert KnowledgeSearch.select().count() == ks.LOG_LIMIT + 1  # the other user is logged
 
 
-def test_nightly_prunes_searches_older_than_ninety_days(org, kb):
+def test_nightly_prunes_searches_older_than_the_metrics_longest_period(org, kb):
     import datetime as dt
 
     from appliance import periodic
     from appliance.models import utcnow
     now = utcnow()
-    for days in (200, 91, 89, 0):
+    for days in (400, 367, 365, 0):
         KnowledgeSearch.create(query=f"q{days}", scope="agent", results=0,
                                created_at=now - dt.timedelta(days=days))
     periodic.nightly()
-    assert sorted(r.query for r in KnowledgeSearch.select()) == ["q0", "q89"]
+    assert sorted(r.query for r in KnowledgeSearch.select()) == ["q0", "q365"]
 
 
 def test_the_ai_generated_filter_is_applied_before_paging(org, kb):

@@ -1,0 +1,24 @@
+"""Who is on the other end of the current request, for the audit log.
+
+The web app sets the client address once per request (webapp/audit_context.py); services
+read it when they record an audit event, so no service signature carries an `ip`
+argument through every layer. A contextvar: each thread (and each task) sees its own.
+Outside a request (CLI, worker) it is "".
+"""
+from __future__ import annotations
+
+from contextvars import ContextVar, Token
+
+_client_ip: ContextVar[str] = ContextVar("gongdan_client_ip", default="")
+
+
+def set_client_ip(ip: str) -> Token:
+    return _client_ip.set((ip or "")[:64])
+
+
+def reset(token: Token) -> None:
+    _client_ip.reset(token)
+
+
+def client_ip() -> str:
+    return _client_ip.get()

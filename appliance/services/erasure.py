@@ -1,0 +1,78 @@
+"""Erasing a customer's personal data on request (PIPL art. 47): the profile is
+anonymised, not deleted, so tickets keep their history and statistics stay whole.
+
+What goes: name, company, notes, tags, ID number and address (with its blind index),
+every contact (value and blind index), the identifiers and participants recorded on the
+customer's chats and calls, the phone numbers of callbacks on its tickets, and the
+portal logins' names and e-mail addresses (the logins are disabled). What stays: the
+tickets and their text, which people typed and which may name them (masked in the
+search index; docs/decisions/0030-encryption-at-rest.md says what that means).
+Afterwards the freed database pages are overwritten (SQLite secure_delete, WAL
+checkpoint) and the customer's tickets are re-indexed and the index segments holding
+old versions rewritten, by a job that carries only the customer id.
+"""
+from __future__ import annotations
+
+from appliance.db import database, is_postgres
+from appliance.errors import NotFound, PermissionDenied
+from appliance.jobs import handler, schedule, unit_of_work
+from appliance.models import (Callback, Conversation, Customer, CustomerContact, Ticket, User,
+                              utcnow)
+from appliance.rules.access import Actor, can_erase_customers
+
+ERASED_NAME = "Erased customer #{id}"
+
+
+def erase_customer(actor: Actor, customer_id: int) -> None:
+    """Anonymise the customer; repeating it changes nothing more."""
+    if not can_erase_customers(actor):
+        raise PermissionDenied("only the system administrator may erase customer data")
+    with unit_of_work():
+        c = Customer.get_or_none(Customer.id == customer_id)
+        if c is None:
+            raise NotFound("customer not found", id=customer_id)
+        Customer.update(name=ERASED_NAME.format(id=c.id), company="", notes="", tags=[],
+                        id_number_enc="", id_number_bidx="", address_enc="",
+                        erased_at=c.erased_at or utcnow(), version=Customer.version + 1
+                        ).where(Customer.id == c.id).execute()
+        CustomerContact.delete().where(CustomerContact.customer == c.id).execute()
+        _erase_around(c.id)
+        from appliance.services import audit
+        audit.record("customer.erased", actor_id=actor.user_id, object_type="customer",
+                     object_id=c.id)
+        schedule("erase_followup", c.id)
+    overwrite_freed_pages()
+
+
+def _erase_around(customer_id: int) -> None:
+    """Copies of the identifiers next to the profile: conversations, callbacks, logins."""
+    Conversation.update(identifiers={}, participants={}).where(
+        Conversation.customer == customer_id).execute()
+    tickets = Ticket.select(Ticket.id).where(Ticket.customer == customer_id)
+    Callback.update(phone="").where(Callback.ticket.in_(tickets)).execute()
+    User.update(display_name="-", email="", active=False).where(
+        User.customer == customer_id).execute()
+
+
+def overwrite_freed_pages() -> None:
+    """SQLite: secure_delete (appliance.db) zeroes freed pages in the main file; the WAL
+    still holds the old pages until it is checkpointed and truncated. PostgreSQL keeps
+    dead tuples until VACUUM (autovacuum; the decision record names the limit)."""
+    if is_postgres():
+        return
+    database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+@handler("erase_followup")
+def erase_followup(customer_id: int) -> None:
+    """Re-index the customer's tickets and rewrite index segments that hold deleted
+    documents (old versions of them); safe to run twice."""
+    from appliance import registry, runtime
+    from appliance.services import indexing
+    ids = [r[0] for r in Ticket.select(Ticket.id).where(Ticket.customer == customer_id)
+           .tuples()]
+    if ids:
+        indexing.index_tickets(ids)
+    optimize = getattr(registry.search_index(runtime.settings()), "optimize", None)
+    if optimize is not None:
+        optimize()

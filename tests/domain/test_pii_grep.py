@@ -1,0 +1,114 @@
+"""The grep test (SECURITY.md, Data protection): a customer's phone number and resident ID
+number, in their usual spellings, appear nowhere in the raw SQLite file, its WAL, the
+index directory, the queue file or the attachment store; after the customer is erased
+(PIPL) neither do the encrypted values, their blind indexes or the customer's name.
+
+SQLite only: the test reads the database's own files, which PostgreSQL does not expose
+to the test (its domain behaviour, erasure included, runs in test_encryption.py and
+below on both back-ends)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from appliance import jobs, tasks
+from appliance.errors import PermissionDenied
+from appliance.models import Callback, Customer, CustomerContact, User
+from appliance.services import customers, encryption, indexing
+from appliance.services.attachments import Upload
+from appliance.services.tickets import TicketInput, create_ticket
+from tests.factories import make_org
+
+PHONE = "13812345678"
+ID_NUMBER = "11010519491231002X"
+SPELLINGS = [PHONE, "138 1234 5678", "138-1234-5678", "+8613812345678", "+86 138 1234 5678",
+             "1234-5678", "1234 5678", ID_NUMBER, ID_NUMBER.lower(), "110105 19491231 002X",
+             "19491231002"]
+
+
+@pytest.fixture
+def backend():
+    return "sqlite"
+
+
+def files(settings) -> list[Path]:
+    """The database file and its WAL/SHM, the queue file(s), index and attachment stores."""
+    db = Path(settings.database_url[len("sqlite:///"):])
+    queue = Path(settings.queue_url[len("sqlite:///"):])
+    out = [p for base in (db, queue) for p in base.parent.glob(base.name + "*")]
+    for folder in (settings.index_dir, settings.attachment_dir):
+        out += [p for p in Path(folder).rglob("*") if p.is_file()]
+    return out
+
+
+def found(settings, needles) -> list[tuple[str, str]]:
+    hits = []
+    for path in files(settings):
+        data = path.read_bytes()
+        hits += [(n, path.name) for n in needles if n.encode("utf-8") in data]
+    return hits
+
+
+def run_queue(settings) -> int:
+    """Execute what the web process put on the Huey queue, as the worker would."""
+    huey = tasks.get_huey(settings)
+    count = 0
+    while (task := huey.dequeue()) is not None:
+        huey.execute(task)
+        count += 1
+    return count + jobs.run_pending_inline()
+
+
+def test_phone_and_id_number_are_nowhere_on_disk_before_and_after_erasure(settings):
+    site = make_org()
+    tasks.install_enqueuer(settings)
+    c = customers.create_customer(site.admin, "欧阳娜娜", contacts=[
+        {"kind": "phone", "value": "+86 138-1234-5678"}], id_number=ID_NUMBER,
+        address="北京市海淀区中关村大街27号")
+    t = create_ticket(site.agent, TicketInput(
+        subject="洗衣机漏水 marker-subject", description="上门维修", customer_id=c.id,
+        department_id=site.after_sales), settings,
+        uploads=[Upload("id-card.txt", f"身份证 {ID_NUMBER} 电话 {PHONE}\n".encode())])
+    assert run_queue(settings) > 0
+    indexing.rebuild()
+    assert customers.find_customer_by_contact(site.agent, "138 1234 5678").id == c.id
+    # The grep itself works: what is stored in plaintext is found.
+    assert ("marker-subject", "gongdan.db") in found(settings, ["marker-subject"]) or \
+        ("marker-subject", "gongdan.db-wal") in found(settings, ["marker-subject"])
+    assert found(settings, SPELLINGS) == []
+
+    sealed = [r.value_enc for r in CustomerContact.select()
+              .where(CustomerContact.customer == c.id)]
+    row = Customer.get_by_id(c.id)
+    traces = [*sealed, row.id_number_enc, row.id_number_bidx, row.address_enc,
+              encryption.blind("phone", PHONE), "欧阳娜娜", "中关村"]
+    assert found(settings, traces)  # present before erasure, so the check below can fail
+
+    with pytest.raises(PermissionDenied):
+        customers.erase(site.supervisor, c.id)
+    customers.erase(site.admin, c.id)
+    assert found(settings, traces) == []  # overwritten at once, not at the next checkpoint
+    run_queue(settings)
+    assert found(settings, SPELLINGS + traces) == []
+    erased = customers.get_customer(site.admin, c.id)
+    assert (erased.name, erased.contacts, erased.id_number, erased.address) == (
+        f"Erased customer #{c.id}", [], "", "")
+    assert customers.find_customer_by_contact(site.admin, PHONE) is None
+    assert customers.find_customer_by_contact(site.admin, ID_NUMBER) is None
+    assert customers.customer_history(site.admin, c.id).items[0].id == t.summary.id  # kept
+
+
+def test_erasure_clears_logins_and_callbacks_and_is_audited(settings):
+    site = make_org()
+    portal_customer = User.get(User.username == "zhangsan")
+    customers.erase(site.admin, portal_customer.customer_id)
+    user = User.get_by_id(portal_customer.id)
+    assert (user.email, user.active) == ("", False)
+    assert not CustomerContact.select().where(
+        CustomerContact.customer == portal_customer.customer_id).exists()
+    assert Callback.select().count() == 0
+    from appliance.db import database
+    actions = [r[0] for r in database.execute_sql("SELECT action FROM audit_record").fetchall()]
+    assert "customer.erased" in actions
+    customers.erase(site.admin, portal_customer.customer_id)  # again: nothing more to do

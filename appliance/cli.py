@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from appliance.settings import SettingsError, config_path, describe, load_settings
+from appliance.keystore import KeyProblem
 
 
 def _boot(queue: bool = True):
@@ -17,6 +18,8 @@ def _boot(queue: bool = True):
         return boot(queue=queue)
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
+    except KeyProblem as exc:
+        raise click.ClickException(f"cannot start: {exc}") from None
 
 
 @click.group()
@@ -26,7 +29,11 @@ def main() -> None:
 
 @main.command()
 @click.option("--admin", "admin_name", default="admin", show_default=True)
-def init(admin_name: str) -> None:
+@click.option("--security-admin", "security_name", default=None,
+              help="Also create the first security administrator (三权分立) with this user name")
+@click.option("--audit-admin", "audit_name", default=None,
+              help="Also create the first audit administrator with this user name")
+def init(admin_name: str, security_name: str | None, audit_name: str | None) -> None:
     """Create the config (if missing), migrate, and create the first admin."""
     path = config_path()
     if not path.exists():
@@ -34,20 +41,49 @@ def init(admin_name: str) -> None:
         path.write_text(f'secret_key = "{secrets.token_hex(32)}"\n', encoding="utf-8")
         os.chmod(path, 0o600)
         click.echo(f"wrote {path}")
+    _create_master_key()
+    create_audit_keys()
     _boot()
     from appliance import migrate
     for name in migrate.upgrade():
         click.echo(f"applied {name}")
+    _reload_keys()
     from appliance.services import ai_admin
     ai_admin.seed_default_rules()  # idempotent: the built-in priority rules, editable later
     from appliance.models import User
     from appliance.rules.access import SYSTEM
     from appliance.services.users import create_user
+    for role, name, display in (("security_admin", security_name, "Security administrator"),
+                                ("audit_admin", audit_name, "Audit administrator")):
+        if name and not User.select().where(User.role == role).exists():
+            _, password = create_user(SYSTEM, name, display, role, must_change_password=True)
+            click.echo(f"{role} user: {name}  one-time password: {password}  (change it at first login)")
     if User.select().where(User.role == "admin").exists():
         click.echo(f"an admin exists; to issue a new password run: gongdan user reset-password {admin_name}")
         return
     _, password = create_user(SYSTEM, admin_name, "Administrator", "admin", must_change_password=True)
     click.echo(f"admin user: {admin_name}  one-time password: {password}  (change it at first login)")
+
+
+def _create_master_key() -> None:
+    """A new installation's master key (an existing one is never overwritten)."""
+    from appliance import keystore
+    try:
+        written = keystore.create_master(load_settings())
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    if written:
+        click.echo(f"wrote the master key {written} (mode 0400): back it up apart from the "
+                   f"database; without it the encrypted data cannot be read")
+
+
+def _reload_keys() -> None:
+    """After migrating: check the key again and create the first data keys."""
+    from appliance.services import keys
+    try:
+        keys.activate(load_settings())
+    except KeyProblem as exc:
+        raise click.ClickException(f"cannot start: {exc}") from None
 
 
 @main.group()
@@ -60,6 +96,7 @@ def db_upgrade() -> None:
     _boot(queue=False)
     from appliance import migrate
     applied = migrate.upgrade()
+    _reload_keys()
     click.echo("\n".join(f"applied {n}" for n in applied) or "database is up to date")
 
 
@@ -84,7 +121,8 @@ def user() -> None:
 @user.command("create")
 @click.argument("username")
 @click.option("--name", "display_name", required=True)
-@click.option("--role", type=click.Choice(["customer", "agent", "supervisor", "admin"]), required=True)
+@click.option("--role", type=click.Choice(["customer", "agent", "supervisor", "admin",
+                                           "security_admin", "audit_admin"]), required=True)
 @click.option("--department", "department_code", default=None, help="Department code")
 @click.option("--email", default="")
 def user_create(username, display_name, role, department_code, email) -> None:
@@ -180,19 +218,23 @@ def _train_demo_classifiers() -> None:
 def serve() -> None:
     """Run the web app under gunicorn."""
     settings = _boot(queue=False)
+    check_audit_keys(settings)
     # Each live-update stream holds a thread: web_threads stay free for everything else.
     threads = settings.web_threads + settings.live_streams_per_worker
     args = [sys.executable, "-m", "gunicorn", "--bind", settings.bind,
             "--workers", str(settings.web_workers), "--threads", str(threads),
-            "--worker-class", "gthread", "--access-logfile", "-", "--forwarded-allow-ips", "127.0.0.1",
+            "--worker-class", "gthread", "--access-logfile", "-",
+            # X-Forwarded-Proto (request.is_secure: HSTS, Secure cookies) only from nginx:
+            "--forwarded-allow-ips", ",".join(settings.trusted_proxies),
             "--config", "python:webapp.gunicorn_conf", "webapp.wsgi:app"]
-    os.execvp(args[0], args)
+    os.execvp(args[0], args)  # nosec B606  # fixed argv: this interpreter running gunicorn
 
 
 @main.command()
 def worker() -> None:
     """Run the Huey consumer (background jobs and the sweeper)."""
     settings = _boot()
+    check_audit_keys(settings)
     from appliance.tasks import run_consumer
     run_consumer(settings)
 
@@ -238,6 +280,10 @@ from appliance.cli_ai import ai  # noqa: E402
 from appliance.cli_dispatch import dispatch  # noqa: E402
 from appliance.cli_mail import mail, mailbox  # noqa: E402
 from appliance.cli_intake import integration  # noqa: E402
+from appliance.cli_audit import audit, check_audit_keys, create_audit_keys  # noqa: E402
+from appliance.cli_ldap import ldap  # noqa: E402
+from appliance.cli_keys import keys  # noqa: E402
+from appliance.cli_backup import backup  # noqa: E402
 import appliance.cli_ai_eval  # noqa: E402,F401  (adds `ai eval` to the group)
 
 main.add_command(model)
@@ -246,6 +292,10 @@ main.add_command(dispatch)
 main.add_command(mail)
 main.add_command(mailbox)
 main.add_command(integration)
+main.add_command(ldap)
+main.add_command(audit)
+main.add_command(keys)
+main.add_command(backup)
 
 
 if __name__ == "__main__":

@@ -68,8 +68,8 @@ def load_demo(n_tickets: int = 300, data_dir: Path | None = None, *,
     """
     from appliance import runtime
     settings = settings or runtime.settings()
-    pool = texts.load_pool(_data_dir(data_dir), random.Random(seed))
-    ctx = _Ctx(settings, random.Random(seed), utcnow())
+    pool = texts.load_pool(_data_dir(data_dir), random.Random(seed))  # nosec B311  # seeded demo data, not a secret
+    ctx = _Ctx(settings, random.Random(seed), utcnow())  # nosec B311  # seeded demo data, not a secret
     with unit_of_work():
         existing = Ticket.select().count()
         if existing:

@@ -159,6 +159,10 @@ class CustomerView:
     contacts_masked: bool = False
     merged_into: int | None = None
     merged_at: dt.datetime | None = None
+    # Encrypted at rest (docs/decisions/0030); masked like the contacts.
+    id_number: str = ""
+    address: str = ""
+    erased_at: dt.datetime | None = None  # PIPL erasure (services/erasure.py)
 
 
 @dataclass(frozen=True)

@@ -241,6 +241,7 @@ def import_handlers() -> None:
     import appliance.services.dispatch  # noqa: F401
     import appliance.services.presence  # noqa: F401
     import appliance.services.indexing  # noqa: F401
+    import appliance.services.erasure  # noqa: F401
     import appliance.services.mail_fetch  # noqa: F401
     import appliance.services.mail_outbound  # noqa: F401
     import appliance.services.triage  # noqa: F401

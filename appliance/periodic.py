@@ -101,6 +101,32 @@ def nightly() -> None:
         agent_stats.recompute_all()
 
 
+def audit_hourly() -> None:
+    """A signed checkpoint of the audit chain's end, if it moved (docs/decisions/0026)."""
+    from appliance.services import audit
+    with database.connection_context():
+        audit.checkpoint("periodic", only_if_new=True)
+
+
+def audit_nightly() -> None:
+    """Audit records past audit_retention_days go, behind a signed anchor checkpoint."""
+    from appliance.services import audit
+    with database.connection_context():
+        n = audit.prune()
+    if n:
+        log.info("pruned %d audit records past retention", n)
+
+
+def directory_sync() -> None:
+    """Sync directory (LDAP) accounts when ldap_sync_minutes have passed (decision 0028)."""
+    from appliance import runtime
+    from appliance.services import directory
+    with database.connection_context():
+        changes = directory.sync_if_due(runtime.settings())
+    if changes:
+        log.info("directory sync: %d changes", len(changes))
+
+
 def register(huey, sweeper_seconds: int) -> None:
     first = threading.Lock()  # held forever by the first worker thread that starts
 
@@ -135,6 +161,18 @@ def register(huey, sweeper_seconds: int) -> None:
         from appliance.services import process_timers
         with database.connection_context():
             process_timers.tick()
+
+    @huey.periodic_task(crontab(minute="7"), name="gongdan.audit_checkpoint")
+    def audit_checkpoint() -> None:
+        audit_hourly()
+
+    @huey.periodic_task(crontab(hour="3", minute="41"), name="gongdan.audit_prune")
+    def audit_prune() -> None:
+        audit_nightly()
+
+    @huey.periodic_task(crontab(minute="*"), name="gongdan.directory_sync")
+    def directory_sync_task() -> None:
+        directory_sync()
 
     @huey.periodic_task(crontab(hour="3", minute="17"), name="gongdan.nightly")
     def nightly_task() -> None:

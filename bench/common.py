@@ -34,6 +34,7 @@ def config_path(out: Path = OUT) -> Path:
             f'queue_url = "sqlite:///{out}/queue.db"\n'
             f'index_dir = "{out}/index"\n'
             f'attachment_dir = "{out}/attachments"\n'
+            f'keys_dir = "{out}/keys"\n'
             f'secret_key = "{secrets.token_hex(32)}"\n'
             'log_level = "WARNING"\n', encoding="utf-8")
         os.chmod(path, 0o600)
@@ -44,14 +45,23 @@ def bench_env(out: Path = OUT, **overrides: str) -> dict[str, str]:
     """Environment for a child process (gongdan CLI, gunicorn) using the bench config."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GONGDAN_")}
     env["GONGDAN_CONFIG"] = str(config_path(out))
+    ensure_master_key(out)
     env.update({f"GONGDAN_{k.upper()}": str(v) for k, v in overrides.items()})
     return env
+
+
+def ensure_master_key(out: Path = OUT) -> None:
+    """The encryption master key of the bench site, as `gongdan init` makes it."""
+    from appliance import keystore
+    from appliance.settings import load_settings
+    keystore.create_master(load_settings(config_path(out), environ={}), environ={})
 
 
 def boot(out: Path = OUT):
     """Bind this process to the bench database (no queue: the bench runs jobs itself)."""
     from appliance.bootstrap import boot as app_boot
     from appliance.settings import load_settings
+    ensure_master_key(out)
     return app_boot(load_settings(config_path(out), environ={}), queue=False)
 
 

@@ -37,7 +37,7 @@ from appliance.db import database
 from appliance.models import (Comment, Customer, CustomerContact, NumberSequence, Ticket,
                               TicketTag, TimelineEvent, User)
 from appliance.rules.access import SYSTEM
-from appliance.services import org, users
+from appliance.services import encryption, identity, org, users
 
 TABLES = ("ticket", "comment", "timeline_event", "ticket_tag")
 DAYS = 730                 # two years of history
@@ -145,10 +145,16 @@ def bulk_customers(rng: random.Random) -> int:
             Customer.created_at, Customer.version])
     contacts = []
     for i, (_, _, email) in enumerate(people):
-        contacts.append((i + 1, "phone", f"138 {i // 10000:04d} {i % 10000:04d}", ""))
-        contacts.append((i + 1, "email", email.replace("@", f".{i}@"), ""))
-    insert(CustomerContact, contacts, [CustomerContact.customer, CustomerContact.kind,
-                                       CustomerContact.value, CustomerContact.label])
+        for kind, raw in (("phone", f"138 {i // 10000:04d} {i % 10000:04d}"),
+                          ("email", email.replace("@", f".{i}@"))):
+            # Encrypted and blind-indexed as services.contacts stores them (decision 0030).
+            value, row_id = identity.normalize(kind, raw), len(contacts) + 1
+            contacts.append((row_id, i + 1, kind,
+                             encryption.seal("customer_contact", "value", row_id, value),
+                             encryption.blind(kind, value), ""))
+    insert(CustomerContact, contacts, [CustomerContact.id, CustomerContact.customer,
+                                       CustomerContact.kind, CustomerContact.value_enc,
+                                       CustomerContact.value_bidx, CustomerContact.label])
     return len(people)
 
 

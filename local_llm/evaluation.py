@@ -152,7 +152,7 @@ def stratified_split(labels: list[str], test_fraction: float, seed: int = 42
     import random
     if not 0 < test_fraction < 1:
         raise ValueError("test_fraction must be between 0 and 1")
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # nosec B311  # seeded test split, not a secret
     by_label: dict[str, list[int]] = {}
     for i, label in enumerate(labels):
         by_label.setdefault(label, []).append(i)

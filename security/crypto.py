@@ -29,14 +29,15 @@ def _fernet(secret_key: str, info: bytes = INFO) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(key))
 
 
-def encrypt_secret(plain: str, secret_key: str) -> str:
-    """An ASCII token for `plain`; a fresh random IV each time."""
-    return _fernet(secret_key).encrypt(plain.encode("utf-8")).decode("ascii")
+def encrypt_secret(plain: str, secret_key: str, info: bytes = INFO) -> str:
+    """An ASCII token for `plain`; a fresh random IV each time. `info` names the purpose
+    (a token made for one purpose does not open as another)."""
+    return _fernet(secret_key, info).encrypt(plain.encode("utf-8")).decode("ascii")
 
 
-def decrypt_secret(token: str, secret_key: str) -> str:
+def decrypt_secret(token: str, secret_key: str, info: bytes = INFO) -> str:
     try:
-        return _fernet(secret_key).decrypt(token.encode("ascii")).decode("utf-8")
+        return _fernet(secret_key, info).decrypt(token.encode("ascii")).decode("utf-8")
     except (InvalidToken, UnicodeError, ValueError) as exc:
         if isinstance(exc, ValueError) and not secret_key:
             raise

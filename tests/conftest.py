@@ -86,10 +86,23 @@ def settings(request, backend, tmp_path):
                  model_dir=str(tmp_path / "models"),
                  secret_key="test-secret-" + uuid.uuid4().hex, timezone="UTC",
                  default_locale="en")  # tests read English unless they ask for zh-CN
+    # Tests not about the second factor log in with one step; tests/web/test_auth_*.py
+    # restore the default (admin roles must use TOTP) with with_settings.
+    s = dataclasses.replace(s, mfa_required_roles=())
+    # Audit keys of this test only (the audit log refuses to write without them).
+    s = dataclasses.replace(s, keys_dir=str(tmp_path / "keys"))
+    from appliance import audit_keys
+    audit_keys.create(s)
     bind_database(url)
     if backend == "postgres":
         _truncate_all()
     runtime.configure(s)
+    # Encryption at rest: this test's own master key, checked against its database and
+    # the first data keys created, as `gongdan init` + start-up do (docs/decisions/0030).
+    from appliance import keystore
+    from appliance.services import keys
+    keystore.create_master(s, environ={})
+    keys.activate(s, environ={})
     jobs.set_enqueuer(None)
     yield s
     jobs.set_enqueuer(None)

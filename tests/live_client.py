@@ -31,6 +31,7 @@ def start_server(settings, folder: Path, **overrides) -> tuple[str, subprocess.P
     values = {"database_url": settings.database_url, "queue_url": settings.queue_url,
               "index_dir": settings.index_dir, "attachment_dir": settings.attachment_dir,
               "model_dir": settings.model_dir, "secret_key": settings.secret_key,
+              "keys_dir": settings.keys_dir,
               "timezone": "UTC", "default_locale": "en", "bind": f"127.0.0.1:{port}",
               "web_workers": 2, **overrides}
     cfg = folder / f"live-{port}.toml"

@@ -25,12 +25,16 @@ def create_app(settings: Settings | None = None) -> Flask:
         raise RuntimeError("secret_key is not set; run `gongdan init` or set GONGDAN_SECRET_KEY")
     from webapp import i18n, security_headers, auth, errors, filters, request_gate
     request_gate.init_app(app)  # first: no request holds a database connection while it waits
+    from webapp import audit_context
+    audit_context.init_app(app)  # refuses to start without audit keys; client address per request
     i18n.init_app(app)
     security_headers.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
     filters.init_app(app)
     _register_blueprints(app)
+    from webapp import permission_matrix
+    permission_matrix.init_app(app)  # after the blueprints: it also guards the API and live
 
     @app.before_request
     def _connect():
@@ -50,3 +54,5 @@ def _register_blueprints(app: Flask) -> None:
     for bp in (health.bp, home.bp, account.bp, agent.bp, portal.bp, admin.bp, public_forms.bp, api_bp,
                live.bp):
         app.register_blueprint(bp)
+    from webapp.views import admin_audit
+    app.register_blueprint(admin_audit.bp)

@@ -1,7 +1,9 @@
 """Login state: a server-side session whose random id lives in an HttpOnly cookie.
 
 The cookie holds nothing but the id; revocation, idle and absolute timeouts are
-decided by `appliance.services.users.resume_session`.
+decided by `appliance.services.users.resume_login`. A session whose second factor is
+still missing (mfa_pending, or a role in mfa_required_roles without TOTP) opens only the
+second step (decision 0027).
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import functools
 from flask import Flask, abort, current_app, g, redirect, request, url_for
 from flask_wtf.csrf import CSRFProtect
 
-from appliance.services import users
+from appliance.services import mfa, users
 
 csrf = CSRFProtect()
 
@@ -40,15 +42,36 @@ def init_app(app: Flask) -> None:
     def _load_user():
         g.user = None
         g.actor = None
+        g.pending_user = None  # password passed, second factor (or enrolment) not yet
+        g.session_id = ""
         # /live/ loads its user without touching the session (webapp/live.py): a page that
         # only listens must not keep its session from idling out.
         if request.path.startswith(("/static/", "/api/", "/live/")):
-            return
-        user = users.resume_session(request.cookies.get(cookie_name(), ""),
-                                    current_app.config["GONGDAN"])
-        if user is not None:
-            g.user = user
-            g.actor = users.actor_of(user)
+            return None
+        settings = current_app.config["GONGDAN"]
+        found = users.resume_login(request.cookies.get(cookie_name(), ""), settings)
+        if found is None:
+            return None
+        user, session = found
+        g.session_id = session.id_hash
+        if session.mfa_pending or (mfa.required_for(user, settings) and not mfa.enabled(user)):
+            return _second_step_only(user)
+        g.user = user
+        g.actor = users.actor_of(user)
+        return None
+
+
+def _second_step_only(user):
+    """A half-authenticated session reaches the second step (or, for a required role
+    without TOTP, the enrolment), login (as someone else) and logout, nothing else;
+    g.user stays None everywhere."""
+    g.pending_user = user
+    step = "account.second_step" if mfa.enabled(user) else "account.mfa_setup"
+    if request.endpoint in (step, "account.login", "account.logout", "static"):
+        return None
+    if request.method == "GET":
+        return redirect(url_for(step, next=request.full_path if request.endpoint else None))
+    abort(403)
 
 
 def login_required(*roles: str):

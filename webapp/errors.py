@@ -25,13 +25,20 @@ def error_body(code: str, message: str, details: dict | None = None) -> dict:
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
 
+def retry_headers(exc: DomainError) -> dict:
+    """Retry-After for a 429 whose error says how long to wait (details["retry_after"])."""
+    wait = exc.details.get("retry_after")
+    return {"Retry-After": str(max(1, int(wait)))} if wait is not None else {}
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError):
         if wants_json():
-            return jsonify(error_body(exc.code, exc.message, exc.details)), exc.http_status
+            return (jsonify(error_body(exc.code, exc.message, exc.details)), exc.http_status,
+                    retry_headers(exc))
         return render_template("error.html", status=exc.http_status, message=translate(exc.message),
-                               details=exc.details), exc.http_status
+                               details=exc.details), exc.http_status, retry_headers(exc)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

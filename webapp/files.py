@@ -24,11 +24,21 @@ def content_disposition(filename: str) -> str:
             f"filename*=UTF-8''{quote(filename, safe='')}")
 
 
+# Types a browser would run as a page or script if it ever rendered them: sent as bytes.
+ACTIVE_TYPES = frozenset({"text/html", "application/xhtml+xml", "image/svg+xml", "text/xml",
+                          "application/xml", "text/javascript", "application/javascript"})
+
+
+def served_type(content_type: str | None) -> str:
+    ctype = (content_type or "").split(";")[0].strip().lower()
+    return "application/octet-stream" if not ctype or ctype in ACTIVE_TYPES else ctype
+
+
 def attachment_response(actor: Actor, attachment_id: int, settings: Settings) -> Response:
     """The attachment as a download after the permission check: never rendered inline,
     never sniffed, sandboxed if a browser opens it anyway, not cached."""
     a, data = attachments.open_attachment(actor, attachment_id, settings)
-    response = Response(data, mimetype=a.content_type or "application/octet-stream")
+    response = Response(data, mimetype=served_type(a.content_type))
     response.headers["Content-Disposition"] = content_disposition(a.filename)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"

@@ -16,7 +16,10 @@ CHANNEL_LABELS = {"web": lazy_gettext("Web"), "email": lazy_gettext("Email"),
 URGENCY_LABELS = {"low": lazy_gettext("Low"), "medium": lazy_gettext("Medium"),
                   "high": lazy_gettext("High")}
 ROLE_LABELS = {"customer": lazy_gettext("Customer"), "agent": lazy_gettext("Agent"),
-               "supervisor": lazy_gettext("Supervisor"), "admin": lazy_gettext("Administrator")}
+               "supervisor": lazy_gettext("Supervisor"), "admin": lazy_gettext("Administrator"),
+               # 三权分立 (decision 0029): "admin" above is the system administrator.
+               "security_admin": lazy_gettext("Security administrator"),
+               "audit_admin": lazy_gettext("Audit administrator")}
 
 
 def init_app(app: Flask) -> None:

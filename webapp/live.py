@@ -105,7 +105,7 @@ def stream():
         opened = Stream(hub, who, topics, since,
                         check=lambda: live.session_user(token, s) is not None)
     except hubs.Full:
-        wait = BUSY_RETRY_SECONDS + random.randint(0, BUSY_RETRY_SECONDS)
+        wait = BUSY_RETRY_SECONDS + random.randint(0, BUSY_RETRY_SECONDS)  # nosec B311  # retry jitter, not a secret
         return _fail(503, "busy", "too many live streams on this server; poll instead",
                      {"retry_ms": POLL_MS}, {"Retry-After": str(wait)})
     try:

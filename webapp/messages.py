@@ -17,7 +17,18 @@ def N_(msgid: str) -> str:
 
 
 FIXED = {m: _l(m) for m in (
+    # roles and permissions (services/roles.py, rules/access.py; decision 0029)
+    N_("your role does not permit this"),
+    N_("only the security administrator assigns this role"), N_("you may not change roles"),
+    N_("only the security administrator manages this account"),
+    N_("you may not manage roles"), N_("you may not assign roles"), N_("role not found"),
+    N_("is the name of a built-in role"), N_("a staff role needs ticket.view"),
+    N_("cannot change while users hold the role"), N_("no such role"),
+    N_("users hold this role; assign them another first"),
+    N_("customers and staff accounts are not interchangeable"),
+    N_("the role was changed by someone else"),
     N_("required"), N_("must be text"), N_("must be an id"), N_("does not exist"),
+    N_("the password is managed by the enterprise directory"),
     N_("already taken"), N_("already used"), N_("already exists"),
     N_("already exists at this level"), N_("already used in this department"),
     N_("must not contain /"), N_("a category cannot be inside itself"), N_("incorrect"),
@@ -96,12 +107,40 @@ FIXED = {m: _l(m) for m in (
     N_("only an open proposal to update an article can be merged"), N_("version not found"),
     N_("file not found"), N_("reviewer not found"), N_("must be an active staff member"),
     N_("a proposal to update an article is merged into it, not published"),
+    # Authentication (appliance/services/login.py, mfa.py, user_sessions.py, rate_limits.py,
+    # security/passwords.py; decision 0027)
+    N_("too common: it is in a list of breached passwords"),
+    N_("must not contain the user name or email address"),
+    N_("must use 3 of: lower-case letters, upper-case letters, digits, symbols"),
+    N_("invalid code"), N_("start the set-up again"), N_("set up an authenticator app first"),
+    N_("your role requires a second factor"), N_("enter your password to confirm this change"),
+    N_("too many attempts; try again later"), N_("session not found"),
+    N_("invalid user name or password"),
+    # Rate limits on suggestions (services/knowledge_suggest.py; decision 0031)
+    N_("too many suggestion requests; slow down"),
+    # Audit log (appliance/services/audit.py, audit_export.py; decision 0026)
+    N_("the audit log cannot be written; the action was not carried out"),
+    N_("audit administrators only"), N_("must be csv or jsonl"),
+    N_("must be one of success, failure, denied"),
+    # Encryption at rest and erasure (appliance/services/encryption.py, customers.py,
+    # erasure.py; decision 0030)
+    N_("a stored encrypted value failed authentication and was not shown; restore it from a backup"),
+    N_("a stored file failed authentication and was not served; restore it from a backup"),
+    N_("not a valid ID number"),
+    N_("only the system administrator may erase customer data"),
 )}
 
 # (pattern, msgid with named placeholders filled from the pattern's named groups).
 PATTERNS = [
+    (r"the last active (?P<role>[a-z_]+) cannot be removed",
+     N_("the last active %(role)s cannot be removed")),
+    (r"not available to this base role: (?P<names>.+)",
+     N_("not available to this base role: %(names)s")),
+    (r"unknown permission: (?P<names>.+)", N_("unknown permission: %(names)s")),
     (r"at most (?P<n>\d+) characters", N_("at most %(n)s characters")),
     (r"at least (?P<n>\d+) characters", N_("at least %(n)s characters")),
+    (r"must not be one of your last (?P<n>\d+) passwords",
+     N_("must not be one of your last %(n)s passwords")),
     (r"at most (?P<n>\d+) files", N_("at most %(n)s files")),
     (r"at most (?P<n>\d+) saved filters", N_("at most %(n)s saved filters")),
     (r"must be one of:? (?P<values>.+)", N_("must be one of: %(values)s")),

@@ -113,7 +113,7 @@ class PostgresBackend(_Resting):
         if self._conn is not None:
             try:
                 self._conn.close()
-            except Exception:
+            except Exception:  # nosec B110  # closing after use: nothing left to do
                 pass
             self._conn = None
 
@@ -182,7 +182,7 @@ class RedisBackend(_Resting):
         if self._pubsub is not None:
             try:
                 self._pubsub.close()
-            except Exception:
+            except Exception:  # nosec B110  # closing after use: nothing left to do
                 pass
             self._pubsub = None
 

@@ -232,7 +232,7 @@ class Hub:
 def _close_connection() -> None:
     try:
         database.close()
-    except Exception:
+    except Exception:  # nosec B110  # closing after use: nothing left to do
         pass
 
 

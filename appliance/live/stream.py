@@ -69,8 +69,8 @@ class Stream:
         self.hub, self.actor, self.topics, self.since = hub, actor, topics, since
         self.check = check
         # Spread the reconnects (and the login checks) of pages opened together.
-        self.max_seconds = max_seconds * random.uniform(0.9, 1.1)
-        self.check_seconds = CHECK_SECONDS * random.uniform(0.5, 1.5)
+        self.max_seconds = max_seconds * random.uniform(0.9, 1.1)  # nosec B311  # reconnect jitter, not a secret
+        self.check_seconds = CHECK_SECONDS * random.uniform(0.5, 1.5)  # nosec B311  # reconnect jitter, not a secret
         self.sub = hub.subscribe(actor, topics)  # raises hub.Full
         self._first: list[Message] = []
         self._sent: set[tuple[int, str]] = set()

@@ -110,7 +110,7 @@ class ImapSession:
             return
         try:
             conn.logout()
-        except Exception:  # closing a broken connection: nothing left to do
+        except Exception:  # closing a broken connection: nothing left to do  # nosec B110
             pass
 
     def new_mail(self, last_uid: int, limit: int) -> NewMail:

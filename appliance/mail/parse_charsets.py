@@ -113,7 +113,7 @@ def guess_decode(data: bytes) -> tuple[str, str]:
         score = plausibility(text) - (0.5 if codec == "latin-1" else 0.0)
         if best is None or score > best[0]:
             best = (score, text, codec)
-    assert best is not None  # latin-1 decodes every byte string
+    assert best is not None  # latin-1 decodes every byte string  # nosec B101  # invariant, not a check on input
     return best[1], best[2]
 
 

@@ -78,7 +78,7 @@ def html_to_text(html: str) -> str:
     try:
         builder.feed(html or "")
         builder.close()
-    except Exception:  # html.parser is lenient; this guards the "never raise" promise
+    except Exception:  # html.parser is lenient; this guards the "never raise" promise  # nosec B110
         pass
     builder.flush()
     text = "\n".join(line.rstrip() for line in builder.lines)

@@ -120,7 +120,7 @@ def up(migrator, db):
     db.create_tables([ArticleVersion, ArticleTicket, ArticleUse, ArticleFile, KnowledgeSearch,
                       SynonymSet, CategoryReviewer])
     db.execute_sql(
-        'INSERT INTO article_version (article_id, version, title, body, tags, category_id, '
+        'INSERT INTO article_version (article_id, version, title, body, tags, category_id, '  # nosec B608  # constant SQL, no input
         'visibility, editor_id, note, created_at) '
         'SELECT id, version, title, body, tags, category_id, visibility, created_by_id, %s, '
         'updated_at FROM article' % ("'imported'",))

@@ -14,6 +14,10 @@ from .mail import Mailbox, MailMessage
 from .intake import IntegrationToken, Conversation, WebForm, FormSubmission, Callback
 from .live import LiveEvent, LivePresence
 from .process import ProcessDefinition, ProcessInstance, ProcessStep, ProcessApproval
+from .audit import AuditRecord, AuditCheckpoint, AuditHead
+from .keys import DataKey, KeyCheck
+from .roles import Role
+from .auth import PasswordHistory, RecoveryCode, RateEvent
 
 ALL_MODELS = [
     Customer, CustomerContact,
@@ -29,6 +33,10 @@ ALL_MODELS = [
     IntegrationToken, Conversation, WebForm, FormSubmission, Callback,
     LiveEvent, LivePresence,
     ProcessDefinition, ProcessInstance, ProcessStep, ProcessApproval,
+    AuditRecord, AuditCheckpoint, AuditHead,
+    DataKey, KeyCheck,
+    Role,
+    PasswordHistory, RecoveryCode, RateEvent,
 ]
 
 __all__ = [m.__name__ for m in ALL_MODELS] + ["ALL_MODELS", "BaseModel", "utcnow"]

@@ -19,17 +19,26 @@ class Customer(BaseModel):
     # hidden from lists and matching; merged_into points to the survivor.
     merged_into = pw.ForeignKeyField("self", null=True, backref="merged", on_delete="SET NULL")
     merged_at = pw.DateTimeField(null=True)
+    # PII encrypted at rest (services.encryption, bound to customer|<column>|id); the
+    # resident ID number also has a blind index for exact lookups. Migration 0018.
+    id_number_enc = pw.TextField(default="")
+    id_number_bidx = pw.CharField(max_length=64, default="", index=True)
+    address_enc = pw.TextField(default="")
+    erased_at = pw.DateTimeField(null=True)  # anonymised on request (PIPL), services.erasure
 
 
 class CustomerContact(BaseModel):
     """One phone number, e-mail address or external id (CRM, chat system) of a customer.
 
-    `value` is stored as services.identity.normalize gives it, and (kind, value) is
-    unique: one address or number belongs to one customer."""
+    The value, as services.identity.normalize gives it, is stored encrypted (value_enc,
+    bound to customer_contact|value|id) with a blind index (value_bidx, HMAC of kind and
+    value); (kind, value_bidx) is unique: one address or number belongs to one customer.
+    Read and write it through services.contacts (migration 0018)."""
     customer = pw.ForeignKeyField(Customer, backref="contacts", on_delete="CASCADE")
     kind = pw.CharField(max_length=16)  # phone | email | external
-    value = pw.CharField(max_length=254)
+    value_enc = pw.TextField(default="")
+    value_bidx = pw.CharField(max_length=64)
     label = pw.CharField(max_length=64, default="")
 
     class Meta:
-        indexes = ((("kind", "value"), True),)
+        indexes = ((("kind", "value_bidx"), True),)

@@ -6,7 +6,8 @@ import peewee as pw
 from .base import BaseModel, utcnow
 from .customers import Customer
 
-ROLES = ("customer", "agent", "supervisor", "admin")
+# The built-in roles; the last two are the separated security and audit administrators.
+ROLES = ("customer", "agent", "supervisor", "admin", "security_admin", "audit_admin")
 STAFF_ROLES = ("agent", "supervisor", "admin")
 
 
@@ -45,6 +46,23 @@ class User(BaseModel):
     version = pw.IntegerField(default=1)
     # Who approves for this person in processes ("requester's manager"; decision 0018).
     manager = pw.ForeignKeyField("self", null=True, on_delete="SET NULL", backref="reports")
+    # A custom role narrowing `role` (models/roles.py; decision 0029); null: the built-in role.
+    custom_role = pw.DeferredForeignKey("Role", null=True, on_delete="RESTRICT", backref="+")
+    # Authentication (migration 0015, decision 0027): lockout, password age, TOTP.
+    failed_logins = pw.IntegerField(default=0)
+    locked_until = pw.DateTimeField(null=True)
+    password_changed_at = pw.DateTimeField(null=True)
+    totp_secret = pw.CharField(max_length=255, default="")   # encrypted; "" = no TOTP
+    totp_pending = pw.CharField(max_length=255, default="")  # encrypted, awaiting a first code
+    totp_last_step = pw.IntegerField(null=True)  # the last time step used: no replay
+    # Where the password is checked (migration 0016, decision 0028): "local" (password_hash)
+    # or "ldap" (the directory; no local password is kept). external_dn/external_id name the
+    # directory entry; directory_disabled marks an account the directory sync disabled (a
+    # later login re-enables it, unlike an account an administrator disabled).
+    auth_source = pw.CharField(max_length=8, default="local")
+    external_dn = pw.CharField(max_length=512, default="")
+    external_id = pw.CharField(max_length=64, default="")
+    directory_disabled = pw.BooleanField(default=False)
 
     @property
     def is_staff(self) -> bool:
@@ -101,3 +119,6 @@ class UserSession(BaseModel):
     ip = pw.CharField(max_length=64, default="")
     user_agent = pw.CharField(max_length=255, default="")
     revoked = pw.BooleanField(default=False)
+    # Password checked, second factor not yet: the session opens only the second step.
+    mfa_pending = pw.BooleanField(default=False)
+    reauth_at = pw.DateTimeField(null=True)  # last password entry (sensitive changes)

@@ -64,15 +64,17 @@ class ReviewFacts:
 
 
 def can_write(actor: Actor) -> bool:
-    return actor.is_staff
+    return actor.is_staff and actor.can("kb.edit")
 
 
 def can_review(actor: Actor, facts: ReviewFacts) -> bool:
-    if actor.is_admin:
+    """Knowledge administrators always; else a category's named reviewers, or holders of
+    kb.review (supervisors) where it names none."""
+    if actor.is_staff and actor.can("kb.admin"):
         return True
     if facts.reviewer_ids:
-        return actor.user_id in facts.reviewer_ids
-    return actor.role == "supervisor"
+        return actor.is_staff and actor.user_id in facts.reviewer_ids
+    return actor.is_staff and actor.can("kb.review")
 
 
 def can_edit(actor: Actor, status: str, facts: ReviewFacts) -> bool:
@@ -84,7 +86,7 @@ def can_edit(actor: Actor, status: str, facts: ReviewFacts) -> bool:
 
 
 def can_read(actor: Actor, status: str, visibility: str) -> bool:
-    if actor.is_staff:
+    if actor.is_staff and actor.can("kb.view"):
         return True
     return actor.is_customer and status == "published" and visibility == "public"
 

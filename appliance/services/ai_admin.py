@@ -1,7 +1,7 @@
 """Administration of AI triage: label profiles (cold start), priority rules, classifier
 versions (list, activate = roll back, train) and a cheap status for the web.
 
-Everything here is for administrators only (rules.access.can_manage_org). The seed
+Everything here is for administrators only (the ai.admin permission, rules.access). The seed
 functions create sensible defaults and are safe to run again.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from appliance.jobs import unit_of_work
 from appliance.models import (Category, ClassifierVersion, Department, Job, LabelProfile,
                               Ticket, TriageRule, utcnow)
 from appliance.rules import states
-from appliance.rules.access import Actor, can_manage_org
+from appliance.rules.access import Actor
 from appliance.services import ai_training as training
 from appliance.services import common
 from appliance.settings import Settings
@@ -27,7 +27,7 @@ MAX_EXAMPLES = 5
 
 
 def _require_admin(actor: Actor) -> None:
-    if not can_manage_org(actor):
+    if not actor.can("ai.admin"):
         raise PermissionDenied("administrators only")
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import re
 import time
 from dataclasses import dataclass
@@ -123,13 +124,26 @@ def _in_progress(settings: Settings):
     return AiDraft.status.in_(OPEN) & (AiDraft.created_at > alive)
 
 
+# Retry-After while MAX_OPEN_PER_USER drafts run: about one short generation.
+OPEN_RETRY_S = 15
+
+
 def _check_rate(actor: Actor, settings: Settings) -> None:
+    """Per user, counted in the database (so across gunicorn workers): MAX_OPEN_PER_USER
+    drafts and summaries at once, MAX_PER_HOUR an hour; AssistBusy says when to retry."""
     mine = AiDraft.select().where(AiDraft.user == actor.user_id)
     if mine.where(_in_progress(settings)).count() >= MAX_OPEN_PER_USER:
-        raise AssistBusy("too many drafts in progress; wait for one to finish")
-    hour_ago = utcnow() - dt.timedelta(hours=1)
-    if mine.where(AiDraft.created_at > hour_ago).count() >= MAX_PER_HOUR:
-        raise AssistBusy("too many draft requests; try again later")
+        raise AssistBusy("too many drafts in progress; wait for one to finish",
+                         retry_after=OPEN_RETRY_S)
+    now = utcnow()
+    hour_ago = now - dt.timedelta(hours=1)
+    recent = (mine.select(AiDraft.created_at).where(AiDraft.created_at > hour_ago)
+              .order_by(AiDraft.created_at.desc()).limit(MAX_PER_HOUR))
+    times = [r.created_at for r in recent]
+    if len(times) >= MAX_PER_HOUR:
+        wait = (times[-1] + dt.timedelta(hours=1) - now).total_seconds()
+        raise AssistBusy("too many draft requests; try again later",
+                         retry_after=max(1, math.ceil(wait)))
 
 
 def draft_language(actor: Actor, t: Ticket, kind: str, settings: Settings) -> str:

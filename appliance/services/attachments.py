@@ -16,8 +16,9 @@ import filetype
 from appliance.errors import NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationError
 from appliance.models import Attachment
 from appliance.rules.access import Actor, can_see_internal
-from appliance.services import common
+from appliance.services import common, encryption
 from appliance.settings import Settings
+from security import envelope
 
 _TEXT_TYPES = {"txt": "text/plain", "log": "text/plain", "csv": "text/csv",
                "eml": "message/rfc822"}
@@ -86,23 +87,58 @@ def _sniff(name: str, ext: str, data: bytes) -> str:
 
 
 # Limits against archive bombs (a few KB that expand to gigabytes when someone opens them).
+# Entries and bytes count across nested archives together; an archive inside an archive
+# is allowed (a workbook embedded in a document), one more level is not.
 MAX_ARCHIVE_ENTRIES = 2000
 MAX_ARCHIVE_BYTES = 200 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 200
+MAX_ARCHIVE_DEPTH = 2
+MAX_NESTED_ARCHIVE_BYTES = 20 * 1024 * 1024
+_ZIP_MAGIC = b"PK\x03\x04"
 
 
 def _check_archive(name: str, data: bytes) -> None:
-    """ZIP containers (zip, docx, xlsx, pptx): readable, bounded in entries, size and ratio."""
+    """ZIP containers (zip, docx, xlsx, pptx): readable, bounded in entries, size, ratio
+    and nesting; zipfile never yields more than an entry's declared size, so the
+    declared sizes bound what opening it costs."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            entries = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError):
+        entries, total = _archive_totals(data, depth=1)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError,
+            RuntimeError):
         raise UnsupportedMediaType(f"{name}: not a readable archive", field="attachments") from None
-    total = sum(e.file_size for e in entries)
-    ratio = total / max(1, sum(e.compress_size for e in entries))
-    if len(entries) > MAX_ARCHIVE_ENTRIES or total > MAX_ARCHIVE_BYTES \
-            or ratio > MAX_COMPRESSION_RATIO:
+    except _ArchiveTooBig:
+        raise UnsupportedMediaType(f"{name}: archive expands too much", field="attachments") from None
+    if entries > MAX_ARCHIVE_ENTRIES or total > MAX_ARCHIVE_BYTES \
+            or total / max(1, len(data)) > MAX_COMPRESSION_RATIO:
         raise UnsupportedMediaType(f"{name}: archive expands too much", field="attachments")
+
+
+class _ArchiveTooBig(Exception):
+    pass
+
+
+def _archive_totals(data: bytes, depth: int) -> tuple[int, int]:
+    """(entries, uncompressed bytes) of a ZIP and the ZIPs inside it, or _ArchiveTooBig."""
+    if depth > MAX_ARCHIVE_DEPTH:
+        raise _ArchiveTooBig()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        infos = archive.infolist()
+        entries, total = len(infos), sum(e.file_size for e in infos)
+        if entries > MAX_ARCHIVE_ENTRIES or total > MAX_ARCHIVE_BYTES:
+            raise _ArchiveTooBig()
+        for e in infos:
+            if e.is_dir() or e.file_size < len(_ZIP_MAGIC) or e.flag_bits & 0x1:
+                continue  # an encrypted entry cannot be looked into (nor opened by a bomb)
+            with archive.open(e) as fh:
+                if fh.read(len(_ZIP_MAGIC)) != _ZIP_MAGIC:
+                    continue
+            if e.file_size > MAX_NESTED_ARCHIVE_BYTES:
+                raise _ArchiveTooBig()
+            inner_entries, inner_total = _archive_totals(archive.read(e), depth + 1)
+            entries, total = entries + inner_entries, total + inner_total
+            if entries > MAX_ARCHIVE_ENTRIES or total > MAX_ARCHIVE_BYTES:
+                raise _ArchiveTooBig()
+    return entries, total
 
 
 def _path(settings: Settings, storage_name: str) -> Path:
@@ -120,7 +156,9 @@ def write_files(uploads: list[Upload], settings: Settings) -> list[dict]:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as fh:
-                fh.write(upload.data)
+                # Encrypted at rest, bound to the generated name (the file is written before
+                # its row exists; the name is unique and stored on the row).
+                fh.write(encryption.seal_bytes("attachment", storage_name, upload.data))
             written.append({"filename": name, "storage_name": storage_name, "content_type": ctype,
                             "size": len(upload.data),
                             "sha256": hashlib.sha256(upload.data).hexdigest()})
@@ -128,6 +166,16 @@ def write_files(uploads: list[Upload], settings: Settings) -> list[dict]:
         remove_files([w["storage_name"] for w in written], settings)
         raise
     return written
+
+
+def read_file(settings: Settings, storage_name: str) -> bytes:
+    """The stored file's bytes, decrypted; a file stored before encryption at rest (no
+    envelope header) is returned as it is until `gongdan keys rotate --reencrypt`
+    encrypts it. A file that fails authentication raises encryption.TamperedData."""
+    data = _path(settings, storage_name).read_bytes()
+    if not envelope.is_encrypted_blob(data):
+        return data
+    return encryption.unseal_bytes("attachment", storage_name, data)
 
 
 def remove_files(storage_names: list[str], settings: Settings) -> None:
@@ -150,4 +198,4 @@ def open_attachment(actor: Actor, attachment_id: int, settings: Settings
         raise NotFound("attachment not found", id=attachment_id) from None
     if a.internal and not can_see_internal(actor):
         raise NotFound("attachment not found", id=attachment_id)
-    return a, _path(settings, a.storage_name).read_bytes()
+    return a, read_file(settings, a.storage_name)

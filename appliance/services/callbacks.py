@@ -22,10 +22,10 @@ from peewee import fn
 from appliance import dto
 from appliance.errors import NotFound, ValidationError
 from appliance.jobs import unit_of_work
-from appliance.models import (Callback, CustomerContact, Notification, Ticket, TicketLink,
+from appliance.models import (Callback, Notification, Ticket, TicketLink,
                               User, utcnow)
 from appliance.rules.access import STAFF, Actor, can_view_ticket
-from appliance.services import common
+from appliance.services import common, contacts
 from appliance.rules.pii import mask_contact
 from appliance.services.customers import full_contacts
 from appliance.services.identity import normalize
@@ -159,9 +159,7 @@ def phone_choices(actor: Actor, ticket_id: int) -> list[str]:
     t = common.ticket_for(actor, ticket_id, edit=True)
     if t.customer_id is None or not full_contacts(actor, t.customer_id):
         return []  # masked numbers are no use to call; the agent types one
-    return [c.value for c in CustomerContact.select(CustomerContact.value).where(
-        (CustomerContact.customer == t.customer_id) & (CustomerContact.kind == "phone"))
-        .order_by(CustomerContact.id)]
+    return [c.value for c in contacts.of_customer(t.customer_id, "phone")]
 
 
 def agent_choices(actor: Actor, ticket_id: int) -> list[dto.Ref]:

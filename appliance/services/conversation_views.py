@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 from appliance.errors import NotFound
 from appliance.models import Conversation, Ticket
-from appliance.rules.access import Actor, can_view_customers, can_view_ticket
-from appliance.rules.pii import mask_contact, mask_pii, sees_full_contacts
+from appliance.rules.access import Actor, can_view_customers, can_view_ticket, sees_pii
+from appliance.rules.pii import mask_contact, mask_pii
 from appliance.services import common
 from appliance.services.customers import full_contact_ids
 
@@ -111,7 +111,7 @@ def _full_for(actor: Actor, rows: list[Conversation]) -> set[int]:
     contacts in full (supervisors, admins), as there is no customer to work on."""
     customer_ids = sorted({c.customer_id for c in rows if c.customer_id})
     full = full_contact_ids(actor, customer_ids)
-    anyone = sees_full_contacts(actor.role, works_on_customer=False)
+    anyone = sees_pii(actor, works_on_customer=False)
     return {c.id for c in rows if (c.customer_id in full if c.customer_id else anyone)}
 
 

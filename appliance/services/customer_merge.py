@@ -20,7 +20,7 @@ from appliance.jobs import schedule, unit_of_work
 from appliance.models import (AgentProfile, Conversation, Customer, CustomerContact, Ticket, User,
                               utcnow)
 from appliance.rules.access import Actor, can_merge_customers, can_view_customers
-from appliance.services import common, identity
+from appliance.services import common, contacts, encryption, identity
 from appliance.services.customers import customer_view
 
 MAX_TAGS = 20
@@ -121,7 +121,22 @@ def _combine(source: Customer, target: Customer) -> None:
         heading = f"--- merged from customer #{source.id} ({source.name}) ---"
         notes = f"{notes}\n\n{heading}\n{source.notes}" if notes else f"{heading}\n{source.notes}"
     Customer.update(tags=tags, notes=notes, company=target.company or source.company,
-                    version=Customer.version + 1).where(Customer.id == target.id).execute()
+                    version=Customer.version + 1, **_personal_from(source, target)
+                    ).where(Customer.id == target.id).execute()
+
+
+def _personal_from(source: Customer, target: Customer) -> dict:
+    """The source's ID number and address where the target has none, sealed again to
+    the target's row (a ciphertext is bound to the row it was written for)."""
+    out = {}
+    for column in ("id_number", "address"):
+        mine, theirs = getattr(target, f"{column}_enc"), getattr(source, f"{column}_enc")
+        if theirs and not mine:
+            plain = encryption.unseal("customer", column, source.id, theirs)
+            out[f"{column}_enc"] = encryption.seal("customer", column, target.id, plain)
+            if column == "id_number":
+                out["id_number_bidx"] = source.id_number_bidx
+    return out
 
 
 # --- likely duplicates -----------------------------------------------------------------------
@@ -203,8 +218,7 @@ def _name_pattern(key: str) -> str:
 
 
 def _contacts(c: Customer) -> list[tuple[str, str]]:
-    return list(CustomerContact.select(CustomerContact.kind, CustomerContact.value)
-                .where(CustomerContact.customer == c.id).tuples())
+    return [(x.kind, x.value) for x in contacts.of_customer(c.id)]
 
 
 def _phone_in_external(c: Customer):
@@ -218,7 +232,8 @@ def _phone_in_external(c: Customer):
         prefixes = _external_prefixes()
         wanted = [f"{p}:{phone}" for phone in phones for p in prefixes] + phones
         q = CustomerContact.select(CustomerContact.customer).where(
-            (CustomerContact.kind == "external") & CustomerContact.value.in_(wanted))
+            (CustomerContact.kind == "external")
+            & CustomerContact.value_bidx.in_([encryption.blind("external", w) for w in wanted]))
         out += [(r.customer_id, "phone_in_external") for r in q.limit(20)]
     for kind, value in contacts:
         if kind == "external":
@@ -235,10 +250,11 @@ def _external_prefixes() -> list[str]:
     every external id for a suffix. A source silent for longer is still found from the
     other side: its customer's page lists the phone's owner."""
     newest = CustomerContact.select(fn.MAX(CustomerContact.id)).scalar() or 0
-    rows = CustomerContact.select(CustomerContact.value).where(
+    rows = CustomerContact.select(CustomerContact.id, CustomerContact.value_enc).where(
         (CustomerContact.id > newest - PREFIX_WINDOW)
-        & (CustomerContact.kind == "external")).tuples()
-    return sorted({v.rpartition(":")[0] for (v,) in rows if ":" in v})[:MAX_PREFIXES]
+        & (CustomerContact.kind == "external"))
+    values = [contacts.value_of(r) for r in rows]  # encrypted: decrypted here, not in SQL
+    return sorted({v.rpartition(":")[0] for v in values if ":" in v})[:MAX_PREFIXES]
 
 
 def _portal_email(c: Customer):

@@ -11,7 +11,7 @@ from appliance.errors import PermissionDenied
 from appliance.models import Customer
 from appliance.rules import states
 from appliance.rules.access import Actor, can_view_customers
-from appliance.services import common, conversation_views, identity
+from appliance.services import audit, common, conversation_views, identity
 from appliance.services.customers import customer_view
 from appliance.services.dispatch_state import vip_tier
 from appliance.services.queues import TicketQuery, list_tickets
@@ -55,6 +55,7 @@ def ticket_customer_panel(actor: Actor, ticket_id: int) -> CustomerPanel | None:
               if x.id != t.id][:OPEN_SHOWN]
     past = [x for x in _tickets(actor, c.id, ["resolved", "closed"], PAST_SHOWN + 1)
             if x.id != t.id][:PAST_SHOWN]
+    audit.record("customer.pii_viewed", actor_id=actor.user_id, object_type="customer", object_id=c.id, detail={"ticket_id": t.id})
     return CustomerPanel(t.id, customer_view(c, actor), vip_tier(c.id), others, past,
                          recent_conversations(actor, c.id))
 

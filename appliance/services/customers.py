@@ -1,8 +1,10 @@
 """Customers: profiles, contacts, ticket history, and portal sign-up.
 
-Contacts are stored normalised (services.identity.normalize) and belong to one customer
-each; what a reader sees of them follows rules.pii.sees_full_contacts. Merging lives in
-services.customer_merge. See docs/decisions/0016-customer-identity.md.
+Contacts are stored normalised (services.identity.normalize), encrypted, and belong to
+one customer each; what a reader sees of them follows rules.pii.sees_full_contacts.
+Contacts, ID numbers and addresses are encrypted at rest and decrypted here for display
+(services.contacts, services.encryption; docs/decisions/0030-encryption-at-rest.md).
+Merging lives in services.customer_merge. See docs/decisions/0016-customer-identity.md.
 """
 from __future__ import annotations
 
@@ -15,15 +17,17 @@ from appliance.db import database
 from appliance.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from appliance.jobs import unit_of_work
 from appliance.models import Customer, CustomerContact, Ticket, User
-from appliance.rules.access import Actor, can_view_customers
-from appliance.rules.pii import mask_contact, sees_full_contacts
+from appliance.rules import id_numbers
+from appliance.rules.access import Actor, can_view_customers, sees_pii
+from appliance.rules.pii import mask_contact
 from appliance.rules.states import OPEN_STATUSES
-from appliance.services import common, identity
+from appliance.services import audit, common, contacts, encryption, identity, password_policy
 from appliance.services.queues import TicketQuery, list_tickets
-from security.passwords import hash_password, password_problem
+from security.passwords import hash_password
 
 _EMAIL = re.compile(r"^[^@\s<>\r\n]{1,64}@[^@\s<>\r\n]{1,190}\.[^@\s<>\r\n]{1,63}$")
 BAD_CONTACT = "a valid phone number or email address"
+PERSONAL = {"contacts", "id_number", "address"}  # shown masked to some readers
 
 
 def worked_on(actor: Actor, customer_ids: list[int]) -> set[int]:
@@ -44,8 +48,10 @@ def full_contact_ids(actor: Actor | None, customer_ids: list[int]) -> set[int]:
     actor: the domain's own use, in full."""
     if actor is None:
         return set(customer_ids)
-    worked = worked_on(actor, customer_ids) if actor.role == "agent" else set()
-    return {cid for cid in customer_ids if sees_full_contacts(actor.role, cid in worked)}
+    if actor.can("customer.view_pii"):
+        return set(customer_ids)
+    worked = worked_on(actor, customer_ids) if actor.can("customer.view_pii_worked") else set()
+    return {cid for cid in customer_ids if sees_pii(actor, cid in worked)}
 
 
 def full_contacts(actor: Actor | None, customer_id: int) -> bool:
@@ -56,12 +62,15 @@ def customer_view(c: Customer, actor: Actor | None = None,
                   full: bool | None = None) -> dto.CustomerView:
     """The profile as `actor` may see it (no actor: in full, for the domain's own use)."""
     full = full_contacts(actor, c.id) if full is None else full
-    contacts = [dto.ContactView(x.id, x.kind, x.value if full else mask_contact(x.kind, x.value),
-                                x.label) for x in
-                CustomerContact.select().where(CustomerContact.customer == c.id)
-                .order_by(CustomerContact.id)]
-    return dto.CustomerView(c.id, c.name, c.company, list(c.tags or []), c.notes, contacts,
-                            c.created_at, c.version, not full, c.merged_into_id, c.merged_at)
+    shown = [dto.ContactView(x.id, x.kind, x.value if full else mask_contact(x.kind, x.value),
+                             x.label) for x in contacts.of_customer(c.id)]
+    id_number = encryption.unseal("customer", "id_number", c.id, c.id_number_enc)
+    address = encryption.unseal("customer", "address", c.id, c.address_enc)
+    return dto.CustomerView(c.id, c.name, c.company, list(c.tags or []), c.notes, shown,
+                            c.created_at, c.version, not full, c.merged_into_id, c.merged_at,
+                            id_number if full else id_numbers.mask(id_number),
+                            address if full else id_numbers.mask_address(address),
+                            c.erased_at)
 
 
 def _clean_contacts(contacts, customer_id: int | None = None) -> list[tuple[str, str, str]]:
@@ -87,11 +96,10 @@ def _clean_contacts(contacts, customer_id: int | None = None) -> list[tuple[str,
 
 
 def _taken(kind: str, value: str, customer_id: int | None) -> str:
-    row = (CustomerContact.select(CustomerContact.customer)
-           .where((CustomerContact.kind == kind) & (CustomerContact.value == value)).first())
-    if row is None or row.customer_id == customer_id:
+    found = contacts.owner(kind, value)
+    if found is None or found == customer_id:
         return ""
-    owner = Customer.get_by_id(row.customer_id)
+    owner = Customer.get_by_id(found)
     return f"already belongs to customer #{owner.id} ({owner.name})"
 
 
@@ -100,7 +108,7 @@ def _write_contacts(customer_id: int, clean) -> None:
     try:
         with database.atomic():
             for kind, value, label in clean:
-                CustomerContact.create(customer=customer_id, kind=kind, value=value, label=label)
+                contacts.add(customer_id, kind, value, label)
     except peewee.IntegrityError:
         raise ValidationError({"contacts": "already belongs to another customer"}) from None
 
@@ -111,22 +119,54 @@ def _require_staff(actor: Actor) -> None:
 
 
 def create_customer(actor: Actor, name: str, *, company: str = "", tags=(), notes: str = "",
-                    contacts=()) -> dto.CustomerView:
+                    contacts=(), id_number: str = "", address: str = "") -> dto.CustomerView:
     _require_staff(actor)
     name = common.clean_text(name, "name", required=True, max_len=200, single_line=True)
+    personal = _clean_personal({"id_number": id_number, "address": address})
     with unit_of_work():
         clean = _clean_contacts(contacts)
         c = Customer.create(name=name, company=common.clean_text(company, "company", max_len=200),
                             tags=[t for t in tags if t][:20],
                             notes=common.clean_text(notes, "notes", max_len=10_000))
         _write_contacts(c.id, clean)
-    return customer_view(c, actor)
+        if personal.get("id_number") or personal.get("address"):
+            Customer.update(**_sealed_personal(c.id, personal)).where(
+                Customer.id == c.id).execute()
+    # Read again (the sealed columns were written after the row); no pii_viewed event:
+    # the creator typed what is shown.
+    return customer_view(Customer.get_by_id(c.id), actor)
+
+
+def _clean_personal(values: dict) -> dict:
+    """ID number (normalised; a mainland resident ID must pass its checksum) and address."""
+    out = {}
+    if "id_number" in values:
+        raw = values["id_number"] or ""
+        out["id_number"] = id_numbers.normalise(raw) if isinstance(raw, str) else None
+        if out["id_number"] is None:
+            raise ValidationError({"id_number": "not a valid ID number"})
+    if "address" in values:
+        out["address"] = common.clean_text(values["address"], "address", max_len=500)
+    return out
+
+
+def _sealed_personal(customer_id: int, personal: dict) -> dict:
+    """Model column values for the cleaned ID number and address, sealed to this row."""
+    out = {}
+    if "id_number" in personal:
+        out["id_number_enc"] = encryption.seal("customer", "id_number", customer_id,
+                                               personal["id_number"])
+        out["id_number_bidx"] = encryption.blind("id_number", personal["id_number"])
+    if "address" in personal:
+        out["address_enc"] = encryption.seal("customer", "address", customer_id,
+                                             personal["address"])
+    return out
 
 
 def update_customer(actor: Actor, customer_id: int, changes: dict, expected_version=None
                     ) -> dto.CustomerView:
     _require_staff(actor)
-    allowed = {"name", "company", "tags", "notes", "contacts"}
+    allowed = {"name", "company", "tags", "notes", "contacts", "id_number", "address"}
     unknown = set(changes) - allowed
     if unknown:
         raise ValidationError({k: "unknown or read-only field" for k in unknown})
@@ -135,11 +175,13 @@ def update_customer(actor: Actor, customer_id: int, changes: dict, expected_vers
         if c is None:
             raise NotFound("customer not found", id=customer_id)
         expected = _version(expected_version, c.version)
-        if "contacts" in changes and not full_contacts(actor, c.id):
+        if PERSONAL & set(changes) and not full_contacts(actor, c.id):
             # A masked reader would write back what it saw (138****5678).
             raise PermissionDenied("only staff who see this customer's contacts in full "
                                    "may change them")
         values = _clean_changes(changes, c.id)
+        values.update(_sealed_personal(c.id, _clean_personal(
+            {k: v for k, v in changes.items() if k in ("id_number", "address")})))
         # Guarded by the version read: a concurrent save makes this update match no row.
         n = Customer.update(version=Customer.version + 1, **values).where(
             (Customer.id == c.id) & (Customer.version == expected)).execute()
@@ -186,6 +228,7 @@ def get_customer(actor: Actor, customer_id: int) -> dto.CustomerView:
     c = Customer.get_or_none(Customer.id == customer_id)
     if c is None:
         raise NotFound("customer not found", id=customer_id)
+    audit.record("customer.pii_viewed", actor_id=actor.user_id, object_type="customer", object_id=c.id)
     return customer_view(c, actor)
 
 
@@ -196,7 +239,11 @@ def list_customers(actor: Actor, *, name_prefix: str = "", after_id: int = 0, li
     q = (Customer.select().where((Customer.id > after_id) & Customer.merged_at.is_null())
          .order_by(Customer.id).limit(limit + 1))
     if name_prefix:
-        q = q.where(Customer.name.startswith(name_prefix))
+        # Names are searched by prefix; contacts and ID numbers are encrypted, so they are
+        # found only when typed in full (blind index), never by a part.
+        exact = _exact_ids(name_prefix)
+        q = q.where(Customer.name.startswith(name_prefix) | Customer.id.in_(exact)
+                    if exact else Customer.name.startswith(name_prefix))
     rows = list(q)
     nxt = str(rows[limit - 1].id) if len(rows) > limit else None
     rows = rows[:limit]
@@ -207,12 +254,33 @@ def list_customers(actor: Actor, *, name_prefix: str = "", after_id: int = 0, li
 def find_customer_by_contact(actor: Actor, value: str) -> dto.CustomerView | None:
     """The (surviving) customer with this e-mail address, phone number or external id."""
     _require_staff(actor)
+    found = _exact_ids(value)
+    if found:  # who a phone number or address belongs to is a PII read (never the value)
+        audit.record("customer.found_by_contact", actor_id=actor.user_id, object_type="customer", object_id=found[0])
+    return customer_view(Customer.get_by_id(found[0]), actor) if found else None
+
+
+def _exact_ids(value: str) -> list[int]:
+    """The (surviving) customers this exact e-mail address, phone number, external id or
+    ID number belongs to, through the blind indexes."""
     for kind in ("email", "phone", "external"):
         normal = identity.normalize(kind, value)
         found = identity.owner_of(kind, normal) if normal else None
         if found is not None:
-            return customer_view(Customer.get_by_id(found), actor)
-    return None
+            return [found]
+    number = id_numbers.normalise(value) if value and value.strip() else None
+    if not number:
+        return []
+    rows = Customer.select(Customer.id).where(
+        (Customer.id_number_bidx == encryption.blind("id_number", number))
+        & Customer.merged_at.is_null()).order_by(Customer.id).limit(20)
+    return [r.id for r in rows]
+
+
+def erase(actor: Actor, customer_id: int) -> None:
+    """Erase the customer's personal data on request (PIPL): services.erasure."""
+    from appliance.services import erasure  # erasure's follow-up job imports indexing
+    erasure.erase_customer(actor, customer_id)
 
 
 def customer_history(actor: Actor, customer_id: int, cursor: str | None = None) -> dto.Page:
@@ -229,9 +297,10 @@ def sign_up(username: str, display_name: str, email: str, password: str) -> User
         errors["display_name"] = "required"
     if not _EMAIL.match((email or "").strip()):
         errors["email"] = "not a valid email address"
-    problem = password_problem(password or "", username or "")
-    if problem:
-        errors["password"] = problem
+    try:  # the policy in force (asvs or mlps), as for staff
+        password_policy.check(password or "", username or "", (email or "").strip())
+    except ValidationError as exc:
+        errors.update(exc.fields)
     if errors:
         raise ValidationError(errors)
     email = identity.normalize("email", email) or email.strip().lower()
@@ -254,7 +323,7 @@ def _sign_up_contact(c: Customer, email: str) -> None:
     if owner is None:
         try:
             with database.atomic():
-                CustomerContact.create(customer=c, kind="email", value=email)
+                contacts.add(c.id, "email", email)
             return
         except peewee.IntegrityError:
             owner = identity.owner_of("email", email)

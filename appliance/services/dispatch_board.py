@@ -22,7 +22,7 @@ from appliance.errors import NotFound, PermissionDenied
 from appliance.models import (Department, DispatchPolicy, QueueEntry, RoutingDecision, Ticket,
                               User, utcnow)
 from appliance.rules import routing
-from appliance.rules.access import Actor
+from appliance.rules.access import Actor, can_view_reports
 from appliance.services import common, dispatch_actions
 from appliance.services import dispatch_state as state
 
@@ -118,7 +118,7 @@ class TicketRouting:
 def scope(actor: Actor) -> list[int] | None:
     """Ids of the departments the actor oversees in full (their own); None means all
     (administrators)."""
-    if actor.role not in BOARD_ROLES:
+    if not can_view_reports(actor):
         raise PermissionDenied("only supervisors and administrators may see the dispatch board")
     if actor.is_admin:
         return None

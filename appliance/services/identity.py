@@ -1,8 +1,9 @@
 """One customer across channels: find the customer an e-mail address, phone number or
 external id belongs to, or create one. Display names never decide identity.
 
-Contacts are stored in the form `normalize` gives, and (kind, value) is unique
-(migration 0009), so one address or number belongs to at most one customer. Callers
+Contacts are stored in the form `normalize` gives, encrypted, and (kind, blind index of
+the value) is unique (migrations 0009, 0018), so one address or number belongs to at
+most one customer; lookups go through services.contacts. Callers
 (mail intake, chat/call intake, web forms) run these inside their own transaction, so a
 new customer and the ticket it is for commit together; two intakes racing for the same
 new address end on one customer (the loser's insert fails on the unique index inside a
@@ -18,8 +19,9 @@ from collections.abc import Collection
 import peewee
 
 from appliance.db import database
-from appliance.models import Customer, CustomerContact, utcnow
+from appliance.models import Customer, utcnow
 from appliance.rules.pii import FULLWIDTH_TO_ASCII, mask_contact
+from appliance.services import contacts
 
 KINDS = ("email", "phone", "external")
 MAX_VALUE = 254
@@ -97,9 +99,8 @@ def survivor(customer_id: int | None) -> int | None:
 
 def owner_of(kind: str, value: str) -> int | None:
     """The customer holding this (already normalised) contact, resolved to the survivor."""
-    row = (CustomerContact.select(CustomerContact.customer)
-           .where((CustomerContact.kind == kind) & (CustomerContact.value == value)).first())
-    return survivor(row.customer_id) if row is not None else None
+    found = contacts.owner(kind, value)
+    return survivor(found) if found is not None else None
 
 
 def match_customer(*, email: str = "", phone: str = "", external_id: str = "") -> int | None:
@@ -172,7 +173,7 @@ def _create(name: str, given: dict[str, str]) -> int | None:
         with database.atomic():  # nested: a savepoint, so the caller's transaction lives on
             c = Customer.create(name=_label(name, given))
             for kind, value in given.items():
-                CustomerContact.create(customer=c, kind=kind, value=value)
+                contacts.add(c.id, kind, value)
     except peewee.IntegrityError:
         return None
     return c.id
@@ -192,7 +193,7 @@ def _add_contact(customer_id: int, kind: str, value: str) -> bool:
     """Give the customer this contact; False when somebody got it first."""
     try:
         with database.atomic():
-            CustomerContact.create(customer=customer_id, kind=kind, value=value)
+            contacts.add(customer_id, kind, value)
     except peewee.IntegrityError:
         return False  # taken concurrently: it stays with whoever got it first
     return True

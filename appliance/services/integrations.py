@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from appliance.errors import NotFound, PermissionDenied, ValidationError
 from appliance.jobs import unit_of_work
 from appliance.models import IntegrationToken, utcnow
-from appliance.rules.access import Actor, can_manage_org
+from appliance.rules.access import Actor
 from appliance.services import common
 from security.tokens import new_token, token_hash
 
@@ -51,7 +51,7 @@ class Caller:
 
 
 def _require_admin(actor: Actor) -> None:
-    if not can_manage_org(actor):
+    if not actor.can("config.manage"):
         raise PermissionDenied("only administrators manage integration tokens")
 
 

@@ -23,7 +23,7 @@ class CategoryReviewers:
 
 
 def _require_admin(actor: Actor) -> None:
-    if not actor.is_admin:
+    if not actor.can("kb.admin"):
         raise PermissionDenied("administrators only")
 
 

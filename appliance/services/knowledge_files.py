@@ -131,4 +131,4 @@ def open_file(actor: Actor, file_id: int, settings: Settings, *,
     if a is None or not knowledge.can_read_article(actor, a.status, a.visibility) or (
             public_only and not (a.status == "published" and a.visibility == "public")):
         raise NotFound("file not found", id=file_id)
-    return _view(f), attachments._path(settings, f.storage_name).read_bytes()
+    return _view(f), attachments.read_file(settings, f.storage_name)

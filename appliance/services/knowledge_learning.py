@@ -31,13 +31,13 @@ from appliance import prompts_knowledge as P
 from appliance import registry, runtime
 from appliance.jobs import handler, unit_of_work
 from appliance.models import (Article, ArticleTicket, ArticleVersion, Comment, Customer,
-                              CustomerContact, Ticket, TicketTag, User)
+                              Ticket, TicketTag, User)
 from appliance.ports import ModelBusy, ModelTimeout, ModelUnavailable
 from appliance.rules import knowledge_drafts as rules
 from appliance.rules.access import SYSTEM
 from appliance.rules.pii import mask_pii
 from appliance.services import assist_context as ctx
-from appliance.services import common, knowledge, knowledge_review
+from appliance.services import common, contacts, knowledge, knowledge_review
 from appliance.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -167,8 +167,7 @@ def personal_data(t: Ticket, conversation: list[Comment]) -> list[str]:
             customer_ids.add(u.customer_id)
     for c in Customer.select().where(Customer.id.in_(list(customer_ids))):
         values += [c.name, c.company]
-    values += [row.value for row in CustomerContact.select(CustomerContact.value)
-               .where(CustomerContact.customer.in_(list(customer_ids)))]
+    values += [row.value for row in contacts.of_customers(customer_ids - {None})]
     # Longest first, so "John Miller" is replaced before "John".
     return sorted({v.strip() for v in values if v and len(v.strip()) >= 2}, key=len, reverse=True)
 

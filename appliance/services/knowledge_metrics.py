@@ -23,7 +23,7 @@ from appliance.errors import NotFound, PermissionDenied, ValidationError
 from appliance.models import (Article, ArticleTicket, ArticleUse, KnowledgeSearch, Ticket, User,
                               utcnow)
 from appliance.rules import knowledge as rules
-from appliance.rules.access import Actor
+from appliance.rules.access import Actor, can_view_reports
 from appliance.services import knowledge_review
 
 DEFAULT_DAYS = 30
@@ -99,7 +99,7 @@ class KnowledgeMetrics:
 
 def can_view_metrics(actor: Actor) -> bool:
     """Knowledge managers: supervisors and administrators."""
-    return actor.role in ("supervisor", "admin")
+    return can_view_reports(actor)
 
 
 def clean_days(days) -> int:

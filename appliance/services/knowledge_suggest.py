@@ -43,6 +43,12 @@ class SuggestBusy(DomainError):
     http_status = 429
 
 
+# Ticket-page suggestions per staff user (one per ticket opened; a script is stopped).
+# Per process (rate_window): each gunicorn worker counts on its own.
+TICKET_SUGGEST_LIMIT, TICKET_SUGGEST_WINDOW_S = 60, 60.0
+_ticket_window = SlidingWindow(TICKET_SUGGEST_LIMIT, TICKET_SUGGEST_WINDOW_S)
+
+
 class TicketSuggestions(NamedTuple):
     articles: list  # knowledge_search.ArticleHit
     tickets: list   # knowledge_search.TicketHit
@@ -62,6 +68,9 @@ def ticket_suggestions(actor: Actor, ticket_id: int, *, article_limit: int = ART
     the terms that matched (the reason). Staff get internal articles too (hit.article
     .visibility says so: customers cannot open those)."""
     t = common.ticket_for(actor, ticket_id)
+    if not _ticket_window.allow(actor.user_id):
+        raise SuggestBusy("too many suggestion requests; slow down",
+                          retry_after=_ticket_window.retry_after(actor.user_id))
     text = query_text(t.subject, t.description)
     if not text:
         return TicketSuggestions([], [])
@@ -160,7 +169,8 @@ def portal_suggestions(actor: Actor, text: str, *, limit: int = PORTAL_LIMIT) ->
     if len(text) < PORTAL_MIN_CHARS:
         return []
     if not _suggest_window.allow(actor.user_id):
-        raise SuggestBusy("too many suggestion requests; slow down")
+        raise SuggestBusy("too many suggestion requests; slow down",
+                          retry_after=_suggest_window.retry_after(actor.user_id))
     page = knowledge_search.search_articles(actor, text, scope="portal", limit=limit, log=False)
     return [h for h in page.hits if h.article.status == "published"
             and h.article.visibility == "public"][:limit]

@@ -15,7 +15,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
-from peewee import IntegrityError, fn
+from peewee import IntegrityError
 
 from appliance.db import database
 from appliance.errors import DomainError, NotFound
@@ -23,13 +23,13 @@ from appliance.jobs import unit_of_work
 from appliance.mail import dedupe
 from appliance.mail.dsn import read_bounce
 from appliance.mail.parse import ParsedMessage, fold_quoted, parse_message
-from appliance.models import (Attachment, CustomerContact, Mailbox, MailMessage, Ticket,
+from appliance.models import (Attachment, Mailbox, MailMessage, Ticket,
                               utcnow)
 from appliance.rules import mail_loops
 from appliance.rules.access import SYSTEM
 from appliance.rules.mail_threading import (InboundRef, after_reply_to_closed,
                                             normalise_message_id, thread_target)
-from appliance.services import common, identity, mail_notify, mail_outbound
+from appliance.services import common, contacts, identity, mail_notify, mail_outbound
 from appliance.services.attachments import Upload, remove_files, write_files
 from appliance.services.comments import add_inbound_comment
 from appliance.services.links import _insert_link
@@ -300,9 +300,8 @@ def _sender_belongs(t: Ticket, address: str) -> bool:
     if not address:
         return False
     if t.customer_id:
-        return CustomerContact.select().where(
-            (CustomerContact.customer == t.customer_id) & (CustomerContact.kind == "email")
-            & (fn.LOWER(CustomerContact.value) == address)).exists()
+        normal = identity.normalize("email", address)
+        return bool(normal) and contacts.exists("email", normal, t.customer_id)
     return MailMessage.select().where(
         (MailMessage.ticket == t.id) & (MailMessage.direction == "in")
         & (MailMessage.from_address == address) & (MailMessage.status == "processed")).exists()

@@ -25,11 +25,11 @@ from appliance.errors import Conflict, NotFound, PermissionDenied, ValidationErr
 from appliance.jobs import schedule, unit_of_work
 from appliance.mail import compose
 from appliance.mail.dsn import Bounce
-from appliance.models import CustomerContact, Job, Ticket, utcnow
+from appliance.models import Job, Ticket, utcnow
 from appliance.models.mail import MailMessage
 from appliance.ports import MailSendError
 from appliance.rules.access import Actor, can_edit_ticket
-from appliance.services import common
+from appliance.services import common, contacts
 # sender_mailbox is imported from here by mail_notify (and was defined here).
 from appliance.services.mail_outbound_message import (  # noqa: F401
     NoSender, Unsendable, build_message, notice_kind, sender_mailbox,
@@ -85,10 +85,8 @@ def customer_email(customer_id: int | None) -> str:
     """The customer's first e-mail contact (the oldest), or "" when there is none."""
     if customer_id is None:
         return ""
-    contact = (CustomerContact.select(CustomerContact.value)
-               .where((CustomerContact.customer == customer_id)
-                      & (CustomerContact.kind == "email")).order_by(CustomerContact.id).first())
-    return contact.value if contact else ""
+    emails = contacts.of_customer(customer_id, "email")
+    return emails[0].value if emails else ""
 
 
 def _thread_ids(ticket_id: int) -> list[str]:

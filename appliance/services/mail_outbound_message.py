@@ -9,12 +9,12 @@ whether or when to send.
 from __future__ import annotations
 
 import html
-from pathlib import Path
 
 from appliance.errors import ValidationError
 from appliance.mail import compose, notices
 from appliance.models import Attachment, Comment, Ticket
 from appliance.models.mail import Mailbox, MailMessage
+from appliance.services import attachments
 from appliance.settings import Settings
 
 
@@ -62,9 +62,8 @@ def _attachments(comment_id: int, settings: Settings) -> list[compose.Attachment
     for a in (Attachment.select().where((Attachment.comment == comment_id)
                                         & (Attachment.internal == False))  # noqa: E712
               .order_by(Attachment.id)):
-        path = Path(settings.attachment_dir) / a.storage_name[:2] / a.storage_name
         try:
-            data = path.read_bytes()
+            data = attachments.read_file(settings, a.storage_name)  # decrypted
         except OSError:
             raise Unsendable(f"attachment {a.id} is missing from storage") from None
         out.append(compose.Attachment(a.filename, a.content_type, data))

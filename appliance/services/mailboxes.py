@@ -14,7 +14,7 @@ from appliance.mail import probe
 from appliance.mail.imap import ImapConfig, check_security
 from appliance.mail.smtp import SmtpMailer
 from appliance.models import Department, Mailbox
-from appliance.rules.access import Actor, can_manage_org
+from appliance.rules.access import Actor
 from appliance.services import common
 from appliance.settings import Settings
 from security.crypto import SecretDecryptError, decrypt_secret, encrypt_secret
@@ -65,7 +65,7 @@ def _view(m: Mailbox) -> MailboxView:
 
 
 def _require_admin(actor: Actor) -> None:
-    if not can_manage_org(actor):
+    if not actor.can("config.manage"):
         raise PermissionDenied("administrators only")
 
 

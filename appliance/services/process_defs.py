@@ -73,7 +73,7 @@ class DefinitionSummary:
 
 
 def _require_admin(actor: Actor) -> None:
-    if not actor.is_admin:
+    if not actor.can("process.admin"):
         raise PermissionDenied("administrators only")
 
 

@@ -249,7 +249,8 @@ def _run_webhook(step_id: int) -> None:
     try:
         reply = webhook.post(url, body, key=webhook.idempotency_key(instance_id, step_id),
                              attempt=attempt, allowed=settings.process_webhook_hosts,
-                             timeout=settings.process_webhook_timeout_seconds)
+                             timeout=settings.process_webhook_timeout_seconds,
+                             private_networks=settings.webhook_private_networks)
     except webhook.WebhookRefused as exc:
         _fail(step_id, str(exc), from_states=("running",))
         return

@@ -4,12 +4,19 @@
 The call carries `Idempotency-Key: gongdan-process-<instance>-<step>`, the same on every
 attempt of the step, so a receiver can drop a repeat (a worker killed after the call and
 before recording it makes the engine call again); `X-Gongdan-Attempt` says which attempt.
+
+SSRF: the host is resolved once, every address it resolves to must be public (or inside
+an administrator's `webhook_private_networks`, or be an address the allow-list names
+itself), and the connection goes to that checked address, so a DNS answer that changes
+between the check and the call (rebinding) cannot reach loopback or the metadata service.
+
 The body names the ticket by id and number with its routing fields and custom fields;
 no subject, description or customer data is sent.
 """
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import json
 import socket
 from dataclasses import dataclass
@@ -50,8 +57,59 @@ def idempotency_key(instance_id: int, step_id: int) -> str:
     return f"gongdan-process-{instance_id}-{step_id}"
 
 
+def _address_allowed(address: str, port: int, allowed: tuple[str, ...],
+                     networks: tuple[str, ...]) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if getattr(ip, "ipv4_mapped", None):
+        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is loopback too
+    if ip.is_global and not ip.is_multicast:
+        return True
+    if rules_host_allowed(str(ip), port, allowed):
+        return True  # the administrator listed this very address
+    return any(ip in ipaddress.ip_network(n, strict=False) for n in networks)
+
+
+def resolve_checked(host: str, port: int, allowed: tuple[str, ...],
+                    networks: tuple[str, ...] = ()) -> str:
+    """The address to connect to; WebhookRefused if any address `host` resolves to is
+    loopback, private, link-local or reserved without the administrator's say-so."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise WebhookFailed(f"cannot resolve {host}: {exc}") from None
+    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    refused = [a for a in addresses if not _address_allowed(a, port, allowed, networks)]
+    if refused or not addresses:
+        shown = refused[0] if refused else "nothing"
+        raise WebhookRefused(f"{host} resolves to {shown}, not a public address (SSRF guard)")
+    return addresses[0]
+
+
+class _PinnedHTTP(http.client.HTTPConnection):
+    """Connects to the address already checked, whatever DNS says now."""
+
+    def __init__(self, host, port, address, timeout):
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self):
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    """TLS to the checked address; the certificate is verified for the host name."""
+
+    def __init__(self, host, port, address, timeout):
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self):
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
 def post(url: str, body: dict, *, key: str, attempt: int, allowed: tuple[str, ...],
-         timeout: float) -> Reply:
+         timeout: float, private_networks: tuple[str, ...] = ()) -> Reply:
     """POST once; raises WebhookRefused or WebhookFailed, returns the reply on 2xx."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.username \
@@ -59,8 +117,10 @@ def post(url: str, body: dict, *, key: str, attempt: int, allowed: tuple[str, ..
         raise WebhookRefused("the webhook address must be http(s) without credentials")
     if not host_allowed(url, allowed):
         raise WebhookRefused(f"{parts.hostname} is not on the webhook allow-list")
-    cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    conn = cls(parts.hostname, parts.port, timeout=timeout)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    address = resolve_checked(parts.hostname, port, allowed, private_networks)
+    cls = _PinnedHTTPS if parts.scheme == "https" else _PinnedHTTP
+    conn = cls(parts.hostname, port, address, timeout)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     payload = json.dumps(body, ensure_ascii=False, default=str).encode("utf-8")
     headers = {"Content-Type": "application/json; charset=utf-8", "Idempotency-Key": key,

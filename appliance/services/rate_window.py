@@ -36,6 +36,15 @@ class SlidingWindow:
             q.append(now)
             return True
 
+    def retry_after(self, key) -> int:
+        """Whole seconds until `key` may count another event (0: now)."""
+        now = time.monotonic()
+        with self._lock:
+            q = self._seen.get(key)
+            if not q or len(q) < self.limit:
+                return 0
+            return max(1, int(q[-self.limit] + self.seconds - now + 0.999))
+
 
 def clear_all() -> None:
     """Forget every count (tests: user ids repeat from one test database to the next)."""

@@ -6,25 +6,25 @@ import re
 
 from appliance import dto
 from appliance.db import database
-from appliance.errors import AuthenticationFailed, NotFound, PermissionDenied, ValidationError
+from appliance.errors import NotFound, PermissionDenied, ValidationError
 from appliance.jobs import unit_of_work
 from appliance.models import (AgentSkill, ApiToken, Customer, Department, Skill, User, UserSession,
                               utcnow)
 from appliance.models.org import ROLES
-from appliance.rules.access import Actor, can_manage_org
-from appliance.services import common, dispatch
+from appliance.rules.access import Actor, can_manage_org, role_change_problem
+from appliance.services import audit, common, dispatch, password_policy
 from appliance.settings import Settings
-from security.passwords import (generate_password, hash_password, needs_rehash, password_problem,
-                                verify_password)
+from security.passwords import generate_password, hash_password, verify_password
 from security.tokens import new_token, token_hash
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
-LOGIN_FAILED = "invalid user name or password"
 
 
 def actor_of(user: User) -> Actor:
+    from appliance.services.roles import custom_grant  # a custom role's permissions
     return Actor(user_id=user.id, role=user.role, department_id=user.department_id,
-                 customer_id=user.customer_id, display_name=user.display_name)
+                 customer_id=user.customer_id, display_name=user.display_name,
+                 **custom_grant(user))
 
 
 def user_view(u: User) -> dto.UserView:
@@ -75,10 +75,9 @@ def create_user(actor: Actor, username: str, display_name: str, role: str, *,
     """Create a user; returns the view and the password (generated if none was given)."""
     _require_admin(actor)
     _validate_user(username, display_name, role, email)
+    _may_grant(actor, "", role)
     password = password or generate_password()
-    problem = password_problem(password, username)
-    if problem:
-        raise ValidationError({"password": problem})
+    password_policy.check(password, username, email)
     dept = common.exists(Department, department_id, "department_id")
     customer = common.exists(Customer, customer_id, "customer_id")
     capacity, locale = _capacity(capacity), _locale(locale)
@@ -89,6 +88,7 @@ def create_user(actor: Actor, username: str, display_name: str, role: str, *,
                         email=email.strip(), department=dept, customer=customer,
                         password_hash=hash_password(password), locale=locale,
                         must_change_password=must_change_password, capacity=capacity)
+        audit.record("user.created", actor_id=actor.user_id, object_type="user", object_id=u.id, detail={"role": role})
     return user_view(u), password
 
 
@@ -138,10 +138,33 @@ def update_user(actor: Actor, user_id: int, changes: dict) -> dto.UserView:
         if "manager_id" in changes:
             changes["manager"] = _manager(user_id, changes.pop("manager_id"))
         _keep_own_admin_access(actor, user_id, changes)
+        _separation_of_duties(actor, u, changes)
         User.update(version=User.version + 1, **changes).where(User.id == user_id).execute()
+        audit.record_user_change(actor.user_id, user_id, u.role, changes)
         if changes.get("active") is False:
             _end_sessions(user_id)
     return get_user(actor, user_id)
+
+
+def _may_grant(actor: Actor, old_role: str, new_role: str, custom: bool = False) -> None:
+    problem = role_change_problem(actor, old_role, new_role, custom=custom)
+    if problem:
+        raise ValidationError({"role": problem})
+
+
+def _separation_of_duties(actor: Actor, u: User, changes: dict) -> None:
+    """三权分立 (decision 0029): the other administrators' accounts are not the system
+    administrator's to change (a password reset would let it log in as them), roles into
+    or out of an administrator role are the security administrator's, and the last
+    active holder of each administrator role stays."""
+    from appliance.services.roles import ensure_not_last_admin
+    if u.role in ("security_admin", "audit_admin") and not actor.can("role.assign"):
+        raise PermissionDenied("only the security administrator manages this account")
+    role_changes = changes.get("role", u.role) != u.role
+    if role_changes:
+        _may_grant(actor, u.role, changes["role"], custom=bool(u.custom_role_id))
+        changes["custom_role"] = None
+    ensure_not_last_admin(u, leaving=role_changes or changes.get("active") is False)
 
 
 def _manager(user_id: int, manager_id) -> int | None:
@@ -202,15 +225,20 @@ def _end_sessions(user_id: int) -> None:
                                               & ApiToken.revoked_at.is_null()).execute()
 
 
-def set_password(user_id: int, password: str, *, must_change: bool = False) -> None:
+def set_password(user_id: int, password: str, *, must_change: bool = False,
+                 field: str = "password") -> None:
+    """Policy-checked (history included), the old hash kept, the lockout cleared, every
+    session and API token ended."""
     u = User.get_or_none(User.id == user_id)
     if u is None:
         raise NotFound("user not found", id=user_id)
-    problem = password_problem(password, u.username)
-    if problem:
-        raise ValidationError({"password": problem})
+    if u.auth_source == "ldap":  # no local password for directory users (decision 0028)
+        raise ValidationError({field: "the password is managed by the enterprise directory"})
+    password_policy.check_new_for(u, password, field=field)
     with unit_of_work():
+        password_policy.remember(user_id, u.password_hash)
         User.update(password_hash=hash_password(password), must_change_password=must_change,
+                    password_changed_at=utcnow(), failed_logins=0, locked_until=None,
                     version=User.version + 1).where(User.id == user_id).execute()
         _end_sessions(user_id)
 
@@ -218,50 +246,75 @@ def set_password(user_id: int, password: str, *, must_change: bool = False) -> N
 def reset_password(actor: Actor, user_id: int) -> str:
     """Admin reset: a generated one-time password the user must change at next login."""
     _require_admin(actor)
+    target = User.get_or_none(User.id == user_id)
+    if target is not None and target.role in ("security_admin", "audit_admin") \
+            and not actor.can("role.assign"):
+        raise PermissionDenied("only the security administrator manages this account")
     password = generate_password()
-    set_password(user_id, password, must_change=True)
+    with unit_of_work():  # the reset and its audit record commit together, or neither
+        set_password(user_id, password, must_change=True)
+        audit.record("auth.password_reset", actor_id=actor.user_id, object_type="user", object_id=user_id)
     return password
 
 
-def change_own_password(actor: Actor, current: str, new: str) -> None:
+def change_own_password(actor: Actor, current: str, new: str, ip: str = "") -> None:
+    """The current password is always asked (re-authentication), the new one checked
+    against the policy; audited."""
     u = User.get_by_id(actor.user_id)
     if not verify_password(u.password_hash, current):
         raise ValidationError({"current_password": "incorrect"})
     if current == new:
         raise ValidationError({"new_password": "must differ from the current password"})
-    problem = password_problem(new, u.username)
-    if problem:
-        raise ValidationError({"new_password": problem})
-    set_password(u.id, new)
+    set_password(u.id, new, field="new_password")
+    audit.record("auth.password_changed", actor_id=u.id, ip=ip, object_type="user",
+                 object_id=u.id)
 
 
-def authenticate(username: str, password: str) -> User:
-    """The active user with these credentials; one message for every failure."""
-    u = User.get_or_none(User.username == (username or "").strip())
-    ok = verify_password(u.password_hash if u else None, password or "")
-    if not ok or u is None or not u.active:
-        raise AuthenticationFailed(LOGIN_FAILED)
-    if needs_rehash(u.password_hash):
-        User.update(password_hash=hash_password(password)).where(User.id == u.id).execute()
-    return u
+def authenticate(username: str, password: str, settings: Settings | None = None, *,
+                 ip: str = "") -> User:
+    """The active, unlocked user with these credentials; one message for every failure
+    (services.login: lockout, equal cost, audit, the directory seam)."""
+    from appliance.services import login
+    return login.authenticate(username, password, settings, ip=ip)
 
 
-def start_session(user: User, ip: str, user_agent: str) -> str:
-    """New random session id at every login (no fixation); only its hash is stored."""
+def start_session(user: User, ip: str, user_agent: str, *, mfa_pending: bool = False,
+                  fresh_login: bool = True) -> str:
+    """New random session id at every login (no fixation); only its hash is stored. A
+    session with `mfa_pending` opens nothing but the second step (webapp.auth); a
+    complete fresh login is audited (auth.login)."""
     token = new_token("s")
     with unit_of_work():
         UserSession.create(id_hash=token_hash(token), user=user.id, ip=ip[:64],
-                           user_agent=(user_agent or "")[:255])
+                           user_agent=(user_agent or "")[:255], mfa_pending=mfa_pending,
+                           reauth_at=utcnow())
         User.update(last_login_at=utcnow()).where(User.id == user.id).execute()
-    from appliance.services import presence
-    presence.on_login(user)  # agents come online for routing when they log in
+        if not mfa_pending:  # in the transaction: no session without its audit record
+            login_completed(user, ip if fresh_login else None)
     return token
 
 
+def login_completed(user: User, ip: str | None) -> None:
+    """After the last step of a login: audited (unless `ip` is None: a new session after a
+    password change is no new login), and agents come online for routing."""
+    from appliance.services import presence
+    if ip is not None:
+        audit.record("auth.login", actor_id=user.id, ip=ip, object_type="user",
+                     object_id=user.id)
+    presence.on_login(user)
+
+
 def resume_session(token: str, settings: Settings, touch: bool = True) -> User | None:
-    """The session's user if the session is live; touches last_seen (at most once a minute)
-    unless `touch` is False (a page that only listens for live updates must not keep its
-    session from idling out)."""
+    """The session's user if the session is live and past its second step."""
+    found = resume_login(token, settings, touch)
+    return found[0] if found and not found[1].mfa_pending else None
+
+
+def resume_login(token: str, settings: Settings, touch: bool = True
+                 ) -> tuple[User, UserSession] | None:
+    """(user, session) if the session is live, half-authenticated (mfa_pending) ones
+    included; touches last_seen (at most once a minute) unless `touch` is False (a page
+    that only listens for live updates must not keep its session from idling out)."""
     if not token:
         return None
     s = UserSession.get_or_none(UserSession.id_hash == token_hash(token))
@@ -278,7 +331,7 @@ def resume_session(token: str, settings: Settings, touch: bool = True) -> User |
         return None
     if touch and now - s.last_seen_at > dt.timedelta(seconds=60):
         UserSession.update(last_seen_at=now).where(UserSession.id_hash == s.id_hash).execute()
-    return user
+    return user, s
 
 
 def end_session(token: str) -> None:
@@ -287,6 +340,8 @@ def end_session(token: str) -> None:
         return
     s = UserSession.get_or_none(UserSession.id_hash == token_hash(token))
     UserSession.update(revoked=True).where(UserSession.id_hash == token_hash(token)).execute()
+    if s is not None and not s.revoked:
+        audit.record("auth.logout", actor_id=s.user_id, object_type="user", object_id=s.user_id)
     if s is not None and not s.revoked and not UserSession.select().where(
             (UserSession.user == s.user_id) & ~UserSession.revoked).exists():
         from appliance.services import presence
@@ -300,6 +355,7 @@ def create_api_token(actor: Actor, name: str) -> tuple[int, str]:
     with unit_of_work():
         row = ApiToken.create(user=actor.user_id, name=name, prefix=token[:10],
                               token_hash=token_hash(token))
+        audit.record("token.created", actor_id=actor.user_id, object_type="api_token", object_id=row.id, detail={"name": name})
     return row.id, token
 
 
@@ -313,7 +369,9 @@ def revoke_api_token(actor: Actor, token_id: int) -> None:
     row = ApiToken.get_or_none(ApiToken.id == token_id)
     if row is None or (row.user_id != actor.user_id and not actor.is_admin):
         raise NotFound("token not found", id=token_id)
-    ApiToken.update(revoked_at=utcnow()).where(ApiToken.id == token_id).execute()
+    with unit_of_work():
+        ApiToken.update(revoked_at=utcnow()).where(ApiToken.id == token_id).execute()
+        audit.record("token.revoked", actor_id=actor.user_id, object_type="api_token", object_id=token_id)
 
 
 # The token lookup runs on every API request. Its SQL text is fixed rather than composed by

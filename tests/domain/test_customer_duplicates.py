@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from appliance.models import Customer, CustomerContact
-from appliance.services import customer_merge, customers
+from appliance.services import contacts as contact_store, customer_merge, customers
 from tests.factories import make_org
 
 
@@ -19,7 +19,7 @@ def person(name: str, company: str = "", **contacts: str) -> int:
     """A customer stored as intake or an older version may have left it (spacing kept)."""
     c = Customer.create(name=name, company=company)
     for kind, value in contacts.items():
-        CustomerContact.create(customer=c.id, kind=kind, value=value)
+        contact_store.add(c.id, kind, value)
     return c.id
 
 

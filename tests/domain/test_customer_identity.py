@@ -11,10 +11,10 @@ import pytest
 from appliance.db import database
 from appliance.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from appliance.jobs import unit_of_work
-from appliance.models import (AgentProfile, Callback, Conversation, Customer, CustomerContact,
+from appliance.models import (AgentProfile, Callback, Conversation, Customer,
                               Ticket, TimelineEvent, User, utcnow)
 from appliance.rules.access import SYSTEM
-from appliance.services import (customer_merge, customer_profile, customers, identity,
+from appliance.services import (contacts, customer_merge, customer_profile, customers, identity,
                                 mail_intake, mailboxes, tickets, webforms)
 from tests.factories import make_org, ticket
 
@@ -27,8 +27,7 @@ def site(settings):
 
 
 def contacts_of(customer_id: int) -> list[tuple[str, str]]:
-    return sorted(CustomerContact.select(CustomerContact.kind, CustomerContact.value)
-                  .where(CustomerContact.customer == customer_id).tuples())
+    return sorted((c.kind, c.value) for c in contacts.of_customer(customer_id))
 
 
 def conversation(channel: str, external_id: str, customer_id: int | None) -> Conversation:
@@ -300,7 +299,7 @@ def test_a_merged_customer_is_resolved_to_its_survivor_when_matched(backend, set
     b = customers.create_customer(site.admin, "B", contacts=[{"kind": "email", "value": "b@x.cn"}])
     customer_merge.merge_customers(site.admin, a.id, b.id)
     # A contact left on the merged row (e.g. written by an old client) still leads on.
-    CustomerContact.create(customer=a.id, kind="phone", value="13811112222")
+    contacts.add(a.id, "phone", "13811112222")
     assert identity.match_customer(phone="13811112222") == b.id
     assert identity.survivor(a.id) == b.id
 

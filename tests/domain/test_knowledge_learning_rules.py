@@ -185,9 +185,9 @@ def resolved(settings, org, *, subject="打印机不能打印，指示灯闪红�
     """A ticket of the portal customer 张三 (zhangsan@example.com, 13812345678), answered
     in public by 王芳, with an internal note and the customer's thanks, then resolved."""
     cid = org.customer.customer_id
-    from appliance.models import CustomerContact
-    if not CustomerContact.select().where(CustomerContact.value == "13812345678").exists():
-        CustomerContact.create(customer=cid, kind="phone", value="13812345678")
+    from appliance.services import contacts
+    if not contacts.exists("phone", "13812345678"):
+        contacts.add(cid, "phone", "13812345678")
     tid = ticket(settings, org.agent, subject, description=description, department_id=org.after_sales,
                  customer_id=cid, assignee_id=org.agent.user_id).summary.id
     comments.add_comment(org.agent, tid, answer, settings)

@@ -10,10 +10,10 @@ import pytest
 
 from appliance.errors import PermissionDenied, ValidationError
 from appliance.mail import dedupe
-from appliance.models import (Attachment, Comment, Customer, CustomerContact, Mailbox, MailMessage,
+from appliance.models import (Attachment, Comment, Customer, Mailbox, MailMessage,
                               Ticket, TicketLink, utcnow)
 from appliance.rules.access import SYSTEM
-from appliance.services import mail_intake, mailboxes, tickets
+from appliance.services import contacts, mail_intake, mailboxes, tickets
 from tests.conftest import with_settings
 from tests.factories import make_org
 
@@ -74,7 +74,7 @@ def test_a_new_message_makes_an_email_ticket_for_a_new_customer(backend, setting
     assert (t.channel, t.subject, t.department_id) == ("email", "打印机无法打印", site.after_sales)
     assert t.description == "打印机一直卡纸。"
     assert Customer.get_by_id(t.customer_id).name == "王小明"
-    contact = CustomerContact.get(CustomerContact.customer == t.customer_id)
+    contact, = contacts.of_customer(t.customer_id)
     assert (contact.kind, contact.value) == ("email", "xiaoming@customer.example")
     atts = {a.filename: a.internal for a in Attachment.select().where(Attachment.ticket == t.id)}
     assert atts == {"screen.png": False, "invoice.pdf": False, "original.eml": True}

@@ -12,9 +12,9 @@ import pytest
 
 from appliance.db import database
 from appliance.errors import PermissionDenied, UnsupportedMediaType, ValidationError
-from appliance.models import Attachment, CustomerContact, FormSubmission, Job, Ticket
+from appliance.models import Attachment, FormSubmission, Job, Ticket
 from appliance.rules.access import SYSTEM
-from appliance.services import webforms
+from appliance.services import contacts, webforms
 from appliance.services.attachments import Upload
 from tests.conftest import with_settings
 from tests.factories import make_org
@@ -50,8 +50,7 @@ def test_an_accepted_post_stores_everything_together(settings, form, org):
     t = Ticket.get()
     assert (result.outcome, result.ticket_number) == ("accepted", t.number)
     assert (t.channel, t.department_id) == ("web", org.after_sales)
-    assert CustomerContact.get(CustomerContact.value == "zhao@example.com").customer_id == \
-        t.customer_id
+    assert contacts.owner("email", "zhao@example.com") == t.customer_id
     assert Attachment.get().ticket_id == t.id and len(files(settings)) == 1
     assert FormSubmission.get().ticket_id == t.id
     assert Job.select().where(Job.name == "triage_ticket").exists()  # as for any ticket
@@ -134,8 +133,7 @@ def test_a_failure_inside_the_transaction_rolls_everything_back(settings, form, 
     with pytest.raises(RuntimeError):
         submit(settings, uploads=[Upload("a.png", PNG)])
     assert Ticket.select().count() == 0 and Attachment.select().count() == 0
-    assert not CustomerContact.select().where(
-        CustomerContact.value == "zhao@example.com").exists()
+    assert not contacts.exists("email", "zhao@example.com")
     assert FormSubmission.select().count() == 0 and not files(settings)
 
 

@@ -37,6 +37,16 @@ def _wait_healthy(url: str, proc: subprocess.Popen, seconds: float = 60) -> None
     raise RuntimeError("server did not become healthy")
 
 
+# What `gongdan init` does to a new site's keys and schema, as a script prefix for the
+# subprocesses that set sites up (the site's config names keys_dir).
+INIT_SITE = ("from appliance import keystore; from appliance.settings import load_settings\n"
+             "keystore.create_master(load_settings())\n"
+             "from appliance.bootstrap import boot; boot(queue=False)\n"
+             "from appliance import audit_keys, runtime; audit_keys.create(runtime.settings())\n"
+             "from appliance import migrate; migrate.upgrade()\n"
+             "from appliance.services import keys; keys.activate(runtime.settings())\n")
+
+
 @pytest.fixture(scope="module")
 def appliance_site(tmp_path_factory):
     """Initialised site with demo org users; yields (base_url, passwords)."""
@@ -48,12 +58,13 @@ def appliance_site(tmp_path_factory):
     cfg.write_text(f'database_url = "sqlite:///{root}/g.db"\nqueue_url = "sqlite:///{root}/q.db"\n'
                    f'index_dir = "{root}/index"\nattachment_dir = "{root}/att"\n'
                    f'secret_key = "e2e-secret"\nbind = "127.0.0.1:{port}"\nweb_workers = 2\n'
-                   f'sweeper_seconds = 5\ntimezone = "Asia/Shanghai"\n', encoding="utf-8")
+                   f'sweeper_seconds = 5\ntimezone = "Asia/Shanghai"\n'
+                   f'keys_dir = "{root}/keys"\n'
+                   # One-step logins here; test_auth_e2e.py starts its own site with TOTP.
+                   'mfa_required_roles = []\n', encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("GONGDAN_")}
     env["GONGDAN_CONFIG"] = str(cfg)
-    setup = ("from appliance.bootstrap import boot; boot(queue=False)\n"
-             "from appliance import migrate; migrate.upgrade()\n"
-             "from tests.factories import make_org; import json\n"
+    setup = (INIT_SITE + "from tests.factories import make_org; import json\n"
              "print(json.dumps(make_org().passwords))\n")
     root_dir = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-c", setup], env={**env, "PYTHONPATH": str(root_dir)},

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import CHROMIUM, _free_port, _wait_healthy
+from tests.e2e.conftest import CHROMIUM, INIT_SITE, _free_port, _wait_healthy
 from tests.e2e.test_web_form import host_site
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -24,9 +24,7 @@ PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452") + b"\x00" * 64
 
 
 def _setup(env: dict, origin: str) -> None:
-    script = ("from appliance.bootstrap import boot; boot(queue=False)\n"
-              "from appliance import migrate; migrate.upgrade()\n"
-              "from appliance.rules.access import SYSTEM\n"
+    script = (INIT_SITE + "from appliance.rules.access import SYSTEM\n"
               "from appliance.services import webforms\n"
               "webforms.save_form(SYSTEM, webforms.WebFormInput(slug='shop', title='商城售后',"
               f" embed_origins={json.dumps(origin)}))\n")
@@ -46,7 +44,8 @@ def framed_form(tmp_path_factory):
     cfg.write_text(f'database_url = "sqlite:///{root}/g.db"\nqueue_url = "sqlite:///{root}/q.db"\n'
                    f'index_dir = "{root}/index"\nattachment_dir = "{root}/att"\n'
                    f'secret_key = "e2e-secret"\nbind = "127.0.0.1:{port}"\nweb_workers = 1\n'
-                   f'max_request_bytes = 1048576\nmax_attachment_bytes = 262144\n',
+                   f'max_request_bytes = 1048576\nmax_attachment_bytes = 262144\n'
+                   f'keys_dir = "{root}/keys"\n',
                    encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("GONGDAN_")}
     env["GONGDAN_CONFIG"] = str(cfg)

@@ -30,7 +30,8 @@ class Worker:
     def __init__(self, settings, tmp_path: Path):
         self.config = tmp_path / "worker.toml"
         self.config.write_text("".join(f'{k} = "{getattr(settings, k)}"\n' for k in (
-            "database_url", "queue_url", "index_dir", "attachment_dir", "secret_key"))
+            "database_url", "queue_url", "index_dir", "attachment_dir", "secret_key",
+            "keys_dir"))
             + "sweeper_seconds = 1\nlog_level = \"WARNING\"\n", encoding="utf-8")
         self.log = tmp_path / "worker.log"
         self.proc: subprocess.Popen | None = None

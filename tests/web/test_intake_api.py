@@ -10,7 +10,7 @@ import pytest
 from appliance import jobs
 from appliance.models import Conversation, Customer, CustomerContact, Job, Ticket
 from appliance.rules.access import SYSTEM
-from appliance.services import identity, integrations
+from appliance.services import contacts, identity, integrations
 from tests.web.apiclient import ApiClient, token_for
 
 
@@ -62,11 +62,10 @@ def test_a_chat_is_accepted_with_202_stored_with_its_customer_and_queued(integra
     assert row.participants == {"agent": "王芳", "source": "wechat"}
     assert [m["speaker"] for m in row.messages] == ["customer", "agent"]
     assert row.messages[0]["at"] == "2026-05-01T01:30:05Z"
-    contacts = {(c.kind, c.value) for c in CustomerContact.select().where(
-        CustomerContact.customer == row.customer_id)}
-    assert ("phone", identity.normalize("phone", "138 0013 8000")) in contacts
+    found = {(c.kind, c.value) for c in contacts.of_customer(row.customer_id)}
+    assert ("phone", identity.normalize("phone", "138 0013 8000")) in found
     # The chat system's user id is kept in this integration's namespace.
-    assert ("external", f"integration-{row.token_id}:wx_openid_1") in contacts
+    assert ("external", f"integration-{row.token_id}:wx_openid_1") in found
     assert Customer.get_by_id(row.customer_id).name == "张三"
     job = Job.get(Job.name == "analyse_conversation")
     assert job.object_id == row.id and job.done_at is None
@@ -82,7 +81,7 @@ def test_a_call_maps_the_caller_to_the_customer_and_stores_the_recording(integra
     assert row.recording_ref == "rec/2026/05/01/pbx-77.wav"
     assert row.identifiers["phone"] == "+86 138 0013 8000"
     phone = identity.normalize("phone", "+86 138 0013 8000")  # identity decides the form
-    assert CustomerContact.get(CustomerContact.customer == row.customer_id).value == phone
+    assert contacts.of_customer(row.customer_id)[0].value == phone
     assert Customer.get_by_id(row.customer_id).name == "138****8000"  # never the full number
     out = post(integration("call"), "/intake/call",
                call_payload(call_id="pbx-78", direction="outbound"))
@@ -257,12 +256,12 @@ def test_a_visitor_typing_a_known_customers_email_in_a_chat_adds_nothing_to_that
                   "external_id": "visitor-9"}))
     row = Conversation.get_by_id(r.get_json()["id"])
     assert row.customer_id == known  # a typed address still matches
-    assert [(c.kind, c.value) for c in CustomerContact.select().where(
-        CustomerContact.customer == known)] == [("email", "w5@example.com")]
+    assert [(c.kind, c.value) for c in contacts.of_customer(known)] == \
+        [("email", "w5@example.com")]
     notes = Customer.get_by_id(known).notes
     assert f"[chat conversation #{row.id} " in notes and "139****5678" in notes
     assert "13912345678" not in notes and "visitor-9" not in notes
-    assert not CustomerContact.select().where(CustomerContact.value == "13912345678").exists()
+    assert not contacts.exists("phone", "13912345678")
 
 
 def test_a_pbx_links_the_callers_number_to_the_customer_of_its_own_customer_id(integration):
@@ -276,8 +275,7 @@ def test_a_pbx_links_the_callers_number_to_the_customer_of_its_own_customer_id(i
     post(pbx, "/intake/call", call_payload(call_id="pbx-79", caller="13700002222",
                                            customer={"external_id": "crm-9",
                                                      "phone": "13700003333"}))
-    values = {c.value for c in CustomerContact.select().where(
-        CustomerContact.customer == customer_id)}
+    values = {c.value for c in contacts.of_customer(customer_id)}
     token_id = Conversation.get_by_id(first.get_json()["id"]).token_id
     assert values == {"13800138000", "13700001111", f"integration-{token_id}:crm-9"}
     assert "137****3333" in Customer.get_by_id(customer_id).notes

@@ -87,7 +87,7 @@ def test_a_visitor_signs_up_and_is_logged_in_on_the_portal(browser, org):
 
 
 @pytest.mark.parametrize("overrides, field, message", [
-    ({"password": "short", "confirm_password": "short"}, "password", "at least 10 characters"),
+    ({"password": "short", "confirm_password": "short"}, "password", "at least 12 characters"),
     ({"email": "not-an-email"}, "email", "not a valid email address"),
     ({"username": "a"}, "username", "2-64 letters, digits or . _ @ -"),
     ({"display_name": "  "}, "display_name", "required"),

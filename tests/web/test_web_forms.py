@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from appliance.models import (Attachment, Customer, CustomerContact, FormSubmission, Job, Ticket,
+from appliance.models import (Attachment, Customer, FormSubmission, Job, Ticket,
                               WebForm)
 from appliance.rules.access import SYSTEM
-from appliance.services import webforms
+from appliance.services import contacts, webforms
 from tests.conftest import with_settings
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452") + b"\x00" * 64
@@ -48,7 +48,7 @@ def post(client, settings, data=None, files=(), slug="support", age=10.0, header
 
 
 def zhao_known() -> bool:
-    return CustomerContact.select().where(CustomerContact.value == "zhao@example.com").exists()
+    return contacts.exists("email", "zhao@example.com")
 
 
 def stored_files(settings) -> list[Path]:
@@ -104,8 +104,7 @@ def test_a_post_creates_customer_ticket_attachment_and_queues_the_confirmation(
     assert r.status_code == 303, r.get_data(as_text=True)[:1500]
     t = Ticket.get()
     assert (t.channel, t.department_id, t.subject) == ("web", org.after_sales, "打印机卡纸")
-    contact = CustomerContact.get(CustomerContact.value == "zhao@example.com")
-    assert t.customer_id == contact.customer_id
+    assert t.customer_id == contacts.owner("email", "zhao@example.com")
     assert Customer.get_by_id(t.customer_id).name == "赵六"
     assert [a.filename for a in Attachment.select().where(Attachment.ticket == t.id)] == ["照片.png"]
     sub = FormSubmission.get()

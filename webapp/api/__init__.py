@@ -18,3 +18,4 @@ from webapp.api import dispatch_admin, presence, supervisor  # noqa: E402,F401
 from webapp.api import callbacks, intake  # noqa: E402,F401
 from webapp.api import processes  # noqa: E402,F401
 from webapp.api import knowledge  # noqa: E402,F401
+from webapp.api import roles  # noqa: E402,F401

@@ -12,7 +12,8 @@ from webapp.api.payload import (ID_RULE, MAX_ID, choice, if_match, integer, json
 CONTACT = record({"kind": choice("phone", "email", "external"), "value": text(254), "label": text(64)},
                  required=("kind", "value"))
 CUSTOMER_FIELDS = {"name": text(200), "company": text(200), "tags": text_list(20, 64),
-                   "notes": text(10_000), "contacts": list_of(CONTACT, 20)}
+                   "notes": text(10_000), "contacts": list_of(CONTACT, 20),
+                   "id_number": text(32), "address": text(500)}
 
 
 @api_bp.get("/customers")

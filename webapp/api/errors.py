@@ -7,7 +7,7 @@ from werkzeug.exceptions import HTTPException
 from appliance.errors import DomainError
 from webapp.api import api_bp
 from webapp.api.payload import reply
-from webapp.errors import error_body
+from webapp.errors import error_body, retry_headers
 
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
               405: "method_not_allowed", 406: "not_acceptable", 409: "conflict",
@@ -23,7 +23,8 @@ class Unauthorized(DomainError):
 
 @api_bp.errorhandler(DomainError)
 def domain_error(exc: DomainError):
-    return reply(error_body(exc.code, exc.message, exc.details), exc.http_status)
+    return reply(error_body(exc.code, exc.message, exc.details), exc.http_status,
+                 retry_headers(exc))
 
 
 @api_bp.errorhandler(HTTPException)

@@ -15,6 +15,7 @@ from webapp.api import api_bp
 from webapp.api.openapi_parts import json_body, json_response, operation
 from webapp.api.openapi_schemas import ID, SCHEMAS, array, ref
 from webapp.api import openapi_dispatch_admin, openapi_presence, openapi_supervisor
+from webapp.api import openapi_roles
 from webapp.api import openapi_callbacks
 from webapp.api import openapi_intake
 from webapp.api import openapi_processes
@@ -271,7 +272,8 @@ def document() -> dict:
         "paths": {**TICKET_PATHS, **PEOPLE_PATHS, **ORG_PATHS, **TRIAGE_PATHS,
                   **openapi_presence.PATHS, **openapi_supervisor.PATHS,
                   **openapi_dispatch_admin.PATHS, **openapi_callbacks.PATHS,
-                  **openapi_intake.PATHS, **openapi_processes.PATHS, **openapi_knowledge.PATHS},
+                  **openapi_intake.PATHS, **openapi_processes.PATHS, **openapi_knowledge.PATHS,
+                  **openapi_roles.PATHS},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "A personal API token (gd_…)"},
@@ -279,7 +281,7 @@ def document() -> dict:
             "schemas": {**SCHEMAS, **openapi_presence.SCHEMAS, **openapi_supervisor.SCHEMAS,
                         **openapi_dispatch_admin.SCHEMAS, **openapi_callbacks.SCHEMAS,
                         **openapi_intake.SCHEMAS, **openapi_processes.SCHEMAS,
-                        **openapi_knowledge.SCHEMAS},
+                        **openapi_knowledge.SCHEMAS, **openapi_roles.SCHEMAS},
             "parameters": PARAMETERS,
             "responses": {name: _error_response(code, name, text)
                           for code, (name, text) in ERRORS.items()},

@@ -105,7 +105,12 @@ RESPONSES = {
                          "Agents see contacts in full only for customers with an open ticket "
                          "assigned to them or in their department")},
                      "merged_into": nullable({"type": "integer"}),
-                     "merged_at": nullable(TIME)}),
+                     "merged_at": nullable(TIME),
+                     "id_number": {"type": "string", "description": (
+                         "Identity document number, encrypted at rest; masked "
+                         "(110105**********2X) when contacts_masked")},
+                     "address": {"type": "string", "description": (
+                         "Encrypted at rest; masked (first characters) when contacts_masked")}}),
     "CustomerPage": {"allOf": [ref("Page"), {"properties": {"items": array(ref("Customer"))}}]},
     "User": obj({
         "id": {"type": "integer"}, "username": TEXT, "display_name": TEXT, "email": TEXT,
@@ -159,7 +164,8 @@ CONTACT_IN = obj({"kind": {"type": "string", "enum": ["phone", "email", "externa
                   "label": _text(64)}, required=("kind", "value"))
 CUSTOMER_FIELDS = {"name": _text(200, 1), "company": _text(200),
                    "tags": array(_text(64), maxItems=20),
-                   "notes": _text(10_000), "contacts": array(CONTACT_IN, maxItems=20)}
+                   "notes": _text(10_000), "contacts": array(CONTACT_IN, maxItems=20),
+                   "id_number": _text(32), "address": _text(500)}
 
 REQUESTS = {
     "TicketCreate": obj(TICKET_FIELDS, required=("subject",),

@@ -5,25 +5,30 @@ endpoint is `admin.<area>.<action>` and the role check below covers them all.
 """
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, g, render_template, request
 
 from webapp.auth import login_required
+from webapp.permission_matrix import permits, requirement
 from webapp.views import admin_ai, admin_catalog, admin_dispatch, admin_org, admin_users
 from webapp.views import admin_integrations, admin_mailboxes, admin_processes, admin_webforms
-from webapp.views import admin_kb
+from webapp.views import admin_kb, admin_roles
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 for _area in (admin_org.departments, admin_org.skills, admin_users.bp,
               admin_catalog.categories, admin_catalog.fields, admin_ai.bp, admin_dispatch.bp,
               admin_mailboxes.bp, admin_integrations.bp, admin_webforms.bp, admin_processes.bp,
-              admin_kb.bp):
+              admin_kb.bp, admin_roles.bp):
     bp.register_blueprint(_area)
 
 
 @bp.before_request
-@login_required("admin")
+@login_required()
 def _admins_only():
-    """Runs before every admin endpoint, nested ones included; None lets the request on."""
+    """Runs before every admin endpoint, nested ones included; None lets the request on.
+    Each area is one administrator's job (三权分立): the rule in webapp.permission_matrix
+    names its permission (the app-wide gate checks it first; this is the second lock)."""
+    if not permits(g.actor.permissions, requirement(request.endpoint)):
+        abort(403)
     return None
 
 

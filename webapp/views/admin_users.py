@@ -5,13 +5,14 @@ and never stored anywhere else (not in a flash message, which lives in a cookie)
 """
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
-from appliance.errors import ValidationError
+from appliance.errors import PermissionDenied, ValidationError
 from appliance.models.org import ROLES, STAFF_ROLES
-from appliance.services import org, users
+from appliance.services import org, user_sessions, users
+from webapp.client import client_address
 from webapp.filters import ROLE_LABELS
 from webapp.views.admin_forms import form_page, values
 
@@ -73,9 +74,43 @@ def _edit_page(user_id: int, errors=None, form=None):
     managers = [m for role in STAFF_ROLES for m in users.list_users(g.actor, role=role)
                 if m.active and m.id != user_id]
     return form_page("admin/user.html", errors, u=u, form=form, roles=_roles(ROLES),
+                     sessions=_sessions(user_id), locked_until=_locked_until(user_id),
                      locales=LOCALES, levels=LEVELS, departments=org.list_departments(),
                      skills=skills, skill_ids={s.name: s.id for s in skills},
                      managers=managers)
+
+
+def _sessions(user_id: int):
+    """The user's open sessions, for an administrator who may end them (else None)."""
+    try:
+        return user_sessions.list_for_user(g.actor, user_id, current_app.config["GONGDAN"])
+    except PermissionDenied:
+        return None
+
+
+def _locked_until(user_id: int):
+    try:
+        return user_sessions.locked_until(g.actor, user_id)
+    except PermissionDenied:
+        return None
+
+
+@bp.post("/<int:user_id>/unlock")
+def unlock(user_id: int):
+    users.get_user(g.actor, user_id)
+    user_sessions.unlock(g.actor, user_id, ip=client_address())
+    flash(_("The account was unlocked."), "success")
+    return redirect(url_for("admin.users.edit", user_id=user_id))
+
+
+@bp.post("/<int:user_id>/sessions/end")
+def end_sessions(user_id: int):
+    """End one session (form field session_id) or, without it, all of the user's."""
+    users.get_user(g.actor, user_id)
+    n = user_sessions.end_for_user(g.actor, user_id, request.form.get("session_id") or None,
+                                   ip=client_address())
+    flash(_("%(n)s sessions were ended.", n=n), "success")
+    return redirect(url_for("admin.users.edit", user_id=user_id))
 
 
 @bp.get("/<int:user_id>")

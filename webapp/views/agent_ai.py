@@ -23,6 +23,7 @@ from appliance.db import end_request
 from appliance.errors import DomainError, NotFound, ValidationError
 from appliance.services import assist, common
 from webapp import ai_status as model_status
+from webapp.errors import retry_headers
 from webapp.messages import translate
 from webapp.views.agent_common import actor, bp, settings
 
@@ -120,7 +121,8 @@ def ai_request_draft(ticket_id: int):
         return _error(400, exc.code, _("Invalid request."),
                       {k: translate(v) for k, v in exc.fields.items()})
     except assist.AssistBusy as exc:
-        return _error(429, exc.code, str(BUSY.get(exc.message, REASONS["busy"])))
+        return (*_error(429, exc.code, str(BUSY.get(exc.message, REASONS["busy"]))),
+                retry_headers(exc))
     except NotFound:
         return _error(404, "not_found", _("Not Found"))
     d = assist.get_draft(actor(), draft_id, ticket_id, settings())

@@ -6,8 +6,8 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from appliance.errors import Conflict, ValidationError
-from appliance.rules.access import can_merge_customers
-from appliance.services import customer_merge, customers
+from appliance.rules.access import can_erase_customers, can_merge_customers
+from appliance.services import customer_merge, customers, erasure
 from appliance.services.dispatch_state import vip_tier
 from webapp.views.agent_common import actor, bp
 from webapp.views.agent_forms import customer_fields
@@ -27,6 +27,10 @@ def customers_list():
 
 @bp.get("/customers/<int:customer_id>")
 def customer(customer_id: int):
+    return _customer_page(customer_id)
+
+
+def _customer_page(customer_id: int, status: int = 200, erase_error: str | None = None):
     profile = customers.get_customer(actor(), customer_id)
     if profile.merged_into:
         # History lives on in the survivor; the old address keeps leading there.
@@ -38,7 +42,21 @@ def customer(customer_id: int):
         if history.next_cursor else None
     return render_template("agent/customer.html", c=profile, history=history, next_url=next_url,
                            duplicates=customer_merge.possible_duplicates(actor(), customer_id),
-                           can_merge=can_merge_customers(actor()), vip=vip_tier(customer_id))
+                           can_merge=can_merge_customers(actor()), vip=vip_tier(customer_id),
+                           can_erase=can_erase_customers(actor()), erase_error=erase_error
+                           ), status
+
+
+@bp.post("/customers/<int:customer_id>/erase")
+def customer_erase(customer_id: int):
+    """PIPL erasure on the customer's request. It cannot be undone, so the operator types
+    the customer id to confirm; the service checks the permission and records it."""
+    if request.form.get("confirm", "").strip() != str(customer_id):
+        return _customer_page(customer_id, 400, _("Type the customer id %(id)s to confirm.",
+                                                  id=customer_id))
+    erasure.erase_customer(actor(), customer_id)
+    flash(_("The customer's personal data was erased."), "success")
+    return redirect(url_for("agent.customer", customer_id=customer_id), 303)
 
 
 def _form_values(profile=None) -> dict:

@@ -1,7 +1,7 @@
 """The root URL sends each role to its home; the language switch."""
 from __future__ import annotations
 
-from flask import Blueprint, g, redirect, request, url_for
+from flask import Blueprint, current_app, g, redirect, request, url_for
 
 from appliance.services import users
 from webapp.auth import safe_next
@@ -16,6 +16,11 @@ def index():
         return redirect(url_for("account.login"))
     if g.user.role == "customer":
         return redirect(url_for("portal.tickets"))
+    if g.user.role == "security_admin":
+        return redirect(url_for("admin.roles.index"))
+    if g.user.role == "audit_admin":  # the audit log's pages, where installed
+        return redirect(url_for("audit.index") if "audit.index" in current_app.view_functions
+                        else url_for("account.password"))
     return redirect(url_for("agent.queue"))
 
 

@@ -16,6 +16,7 @@ from appliance.errors import (Conflict, DomainError, IllegalTransition, PayloadT
 from appliance.services import comments, customers, org, portal, tickets, users
 from appliance.services.queues import TicketQuery, list_tickets
 from webapp.auth import cookie_name, login_required, set_session_cookie
+from webapp.client import client_address
 from webapp.files import attachment_response, uploads_from_request
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
@@ -76,7 +77,7 @@ def signup():
 def _logged_in(user):
     """Start a fresh session for the new customer (never reuse one from before)."""
     users.end_session(request.cookies.get(cookie_name(), ""))
-    token = users.start_session(user, request.remote_addr or "",
+    token = users.start_session(user, client_address(),
                                 request.headers.get("User-Agent", ""))
     flash(_("Welcome! Your account is ready."), "success")
     response = redirect(url_for("portal.tickets"))

@@ -15,7 +15,8 @@ from markupsafe import Markup
 from appliance.errors import ValidationError
 from appliance.rules.markdown import plain_text, render_markdown, safe_highlight
 from appliance.services import knowledge, knowledge_files, knowledge_search, knowledge_suggest
-from webapp.files import content_disposition
+from webapp.files import content_disposition, served_type
+from webapp.errors import retry_headers
 from webapp.messages import translate
 from webapp.views.portal import _settings, bp, customer_only
 
@@ -26,8 +27,8 @@ EXCERPT_CHARS = 160
 def _hit_item(hit) -> dict:
     a, marks = hit.article, hit.highlights or {}
     return {"article": a, "terms": list(hit.terms or [])[:8],
-            "title": Markup(safe_highlight(marks["title"])) if marks.get("title") else a.title,
-            "excerpt": (Markup(safe_highlight(marks["body"])) if marks.get("body")
+            "title": Markup(safe_highlight(marks["title"])) if marks.get("title") else a.title,  # nosec B704  # safe_highlight escapes first, adds only <mark>
+            "excerpt": (Markup(safe_highlight(marks["body"])) if marks.get("body")  # nosec B704  # safe_highlight escapes first, adds only <mark>
                         else plain_text(a.body, EXCERPT_CHARS))}
 
 
@@ -71,7 +72,7 @@ def kb_article(article_id: int):
     # Images point at the staff file URL in the source; customers fetch them here.
     files_base = url_for("portal.kb_file", file_id=0).rsplit("/", 1)[0]
     body = render_markdown(a.body, file_ids=knowledge_files.file_ids(a.id), files_base=files_base)
-    return render_template("portal/kb_article.html", article=a, body_html=Markup(body),
+    return render_template("portal/kb_article.html", article=a, body_html=Markup(body),  # nosec B704  # render_markdown output is nh3-sanitised
                            translations=knowledge.translations(g.actor, a.id))
 
 
@@ -99,7 +100,7 @@ def kb_suggest():
         hits = knowledge_suggest.portal_suggestions(g.actor, request.args.get("q", ""))
     except (ValidationError, knowledge_suggest.SuggestBusy) as exc:
         return jsonify({"error": {"code": exc.code, "message": translate(exc.message)},
-                        "results": []}), exc.http_status
+                        "results": []}), exc.http_status, retry_headers(exc)
     return jsonify({"results": [{
         "id": h.article.id, "title": h.article.title,
         "excerpt": _excerpt_text(h), "terms": list(h.terms or [])[:8],
@@ -113,7 +114,7 @@ def kb_suggest():
 def kb_file(file_id: int):
     """An image or attachment of a published public article; never rendered as a page."""
     f, data = knowledge_files.open_file(g.actor, file_id, _settings(), public_only=True)
-    response = Response(data, mimetype=f.content_type or "application/octet-stream")
+    response = Response(data, mimetype=served_type(f.content_type))
     response.headers["Content-Disposition"] = content_disposition(f.filename)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"

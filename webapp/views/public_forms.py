@@ -23,6 +23,7 @@ from appliance.errors import DomainError, NotFound, ValidationError
 from appliance.services import webforms
 from appliance.services.attachments import Upload
 from webapp.auth import csrf
+from webapp.client import client_address
 from webapp.i18n import LANGUAGES
 from webapp.security_headers import CSP
 from webapp.views.forms_labels import translate, translated
@@ -47,21 +48,6 @@ def language(body: bool = True) -> str:
     if best:
         return "en" if best == "en" else "zh_CN"
     return _settings().default_locale
-
-
-def client_address() -> str:
-    """The client: the peer address, unless the peer is a trusted proxy (nginx on the same
-    machine by default); then the nearest X-Forwarded-For hop that is not a trusted proxy.
-    Hops further left are client-supplied and never believed."""
-    trusted = set(_settings().trusted_proxies)
-    remote = request.remote_addr or ""
-    if remote not in trusted:
-        return remote
-    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",")]
-    for hop in reversed([h for h in hops if h]):
-        if hop not in trusted:
-            return hop[:64]
-    return remote
 
 
 def frame_csp(origins: list[str]) -> str:

@@ -110,7 +110,9 @@ RESPONSES = {
                          "Identity document number, encrypted at rest; masked "
                          "(110105**********2X) when contacts_masked")},
                      "address": {"type": "string", "description": (
-                         "Encrypted at rest; masked (first characters) when contacts_masked")}}),
+                         "Encrypted at rest; masked (first characters) when contacts_masked")},
+                     "erased_at": {**nullable(TIME), "description": (
+                         "When the personal data was erased on request (PIPL); null if never")}}),
     "CustomerPage": {"allOf": [ref("Page"), {"properties": {"items": array(ref("Customer"))}}]},
     "User": obj({
         "id": {"type": "integer"}, "username": TEXT, "display_name": TEXT, "email": TEXT,

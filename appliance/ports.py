@@ -159,6 +159,7 @@ class IndexedArticle:
     category_id: int | None
     updated_at: dt.datetime
     ai_generated: bool = False
+    department_id: int | None = None  # the department scope while unpublished (None: none)
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,12 @@ class ArticleFilters:
     languages: tuple[str, ...] = ()
     category_ids: tuple[int, ...] = ()  # the article's own category is one of these
     ai_generated: bool | None = None     # None: either
+    # Department scope (rules.knowledge.in_department_scope): None, no limit; else an
+    # article that is not published passes only when its department is one of these
+    # (None in it: organisation-wide articles) or its own category one of
+    # `review_categories`.
+    departments: tuple[int | None, ...] | None = None
+    review_categories: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ swaps it in atomically, one writer at a time across processes.
 Every article is indexed whatever its status (staff search drafts and articles in
 review); status, visibility, language, category and "AI-generated" are filters
 applied in the index before ranking, so totals, facets and pages only ever count what
-the caller may see. Only the article's own category is indexed (the caller expands a
+the caller may see; so is the department scope of unpublished articles (`dept`,
+docs/decisions/0033). Only the article's own category is indexed (the caller expands a
 parent to its sub-categories), so moving a category needs no re-indexing. Title and
 tags are separate fields with a higher weight than the body.
 
@@ -71,7 +72,7 @@ def schema() -> Schema:
     return Schema(
         id=ID(unique=True, stored=True),
         title=TEXT(analyzer=an), tags=TEXT(analyzer=an), body=TEXT(analyzer=an),
-        language=ID(), visibility=ID(), status=ID(), category=ID(), ai=ID(),
+        language=ID(), visibility=ID(), status=ID(), category=ID(), ai=ID(), dept=ID(),
         updated_at=DATETIME(), snippets=STORED())
 
 
@@ -87,6 +88,7 @@ def _fields(doc: IndexedArticle) -> dict:
                 visibility=doc.visibility, status=doc.status,
                 category=str(doc.category_id) if doc.category_id else wi.NONE,
                 ai="1" if doc.ai_generated else "0",
+                dept=str(doc.department_id) if doc.department_id else wi.NONE,
                 updated_at=doc.updated_at,
                 snippets=(title, plain(body)[:SNIPPET_CHARS], " · ".join(t.strip() for t in doc.tags)))
 
@@ -101,6 +103,14 @@ def filter_query(f: ArticleFilters):
         parts.append(wq.Or([wq.Term("category", str(c)) for c in sorted(set(f.category_ids))]))
     if f.ai_generated is not None:
         parts.append(wq.Term("ai", "1" if f.ai_generated else "0"))
+    if f.departments is not None:
+        # An index built before the field existed has no "dept" terms: its unpublished
+        # articles match none of these, so they are left out, never shown (rebuild it).
+        scope = [wq.Term("status", "published")]
+        scope += [wq.Term("dept", str(d) if d else wi.NONE) for d in sorted(set(f.departments),
+                                                                          key=str)]
+        scope += [wq.Term("category", str(c)) for c in sorted(set(f.review_categories))]
+        parts.append(wq.Or(scope))
     if not parts:
         return wq.Every()
     return parts[0] if len(parts) == 1 else wq.And(parts)
@@ -158,8 +168,11 @@ class KnowledgeIndex(wi.WhooshIndex):
         if not upserts and not deletes:
             return
         with self._writer() as w:
+            known = set(w.schema.names())
             for doc in upserts:
-                w.update_document(**_fields(doc))
+                # An index of an older schema (no "dept") takes what it has fields for
+                # until `gongdan search rebuild` builds a current one.
+                w.update_document(**{k: v for k, v in _fields(doc).items() if k in known})
             for article_id in deletes:
                 w.delete_by_term("id", str(article_id))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import peewee as pw
 
 from .base import BaseModel, utcnow
-from .org import User
+from .org import Department, User
 from .tickets import Category, Comment, Ticket
 
 
@@ -41,6 +41,9 @@ class Article(BaseModel):
     updated_at = pw.DateTimeField(default=utcnow)
     published_at = pw.DateTimeField(null=True)
     version = pw.IntegerField(default=1)
+    # Who may see it while unpublished (rules.knowledge.in_department_scope; None =
+    # organisation-wide). RESTRICT: deleting the department must not widen the scope.
+    department = pw.ForeignKeyField(Department, null=True, on_delete="RESTRICT", backref="+")
 
     class Meta:
         # Retrieval reads the published articles of one language, newest first; a

@@ -12,6 +12,12 @@ Life cycle::
 Reviewers: a category's reviewers (on the category or an ancestor) approve its
 articles; where no reviewer is configured, supervisors and admins do. Admins always
 may. Writers are staff; customers only ever read published public articles.
+
+Department scope (docs/decisions/0033-kb-department-scope.md): an article that is not
+published belongs to a department (its source ticket's, else its author's at creation;
+None = organisation-wide). Staff outside it do not see it, except holders of
+ticket.view_all or kb.admin and the named reviewers of its category. Published articles
+are organisation-wide.
 """
 from __future__ import annotations
 
@@ -89,6 +95,35 @@ def can_read(actor: Actor, status: str, visibility: str) -> bool:
     if actor.is_staff and actor.can("kb.view"):
         return True
     return actor.is_customer and status == "published" and visibility == "public"
+
+
+# Every status but published: drafts, proposals in review, rejected and merged proposals
+# carry a ticket's content; an archived article may never have been published.
+SCOPED_STATUSES = frozenset(STATUSES) - {"published"}
+
+
+def sees_every_department(actor: Actor) -> bool:
+    return actor.is_staff and (actor.can("ticket.view_all") or actor.can("kb.admin"))
+
+
+def in_department_scope(actor: Actor, status: str, department_id: int | None,
+                        facts: ReviewFacts = ReviewFacts()) -> bool:
+    """Whether the article's department scope lets `actor` see it (can_read decides the
+    rest): published or organisation-wide articles, everyone; else its department's
+    staff, its category's named reviewers, and those who see every department."""
+    if status not in SCOPED_STATUSES or department_id is None:
+        return True
+    if not actor.is_staff:
+        return False
+    return (sees_every_department(actor) or department_id == actor.department_id
+            or actor.user_id in facts.reviewer_ids)
+
+
+def article_department(source_ticket_department: int | None, has_source_ticket: bool,
+                       author_department: int | None) -> int | None:
+    """An article's department at creation: its source ticket's (even None: a ticket
+    still in the triage pool), else its author's (None for e.g. an administrator)."""
+    return source_ticket_department if has_source_ticket else author_department
 
 
 def can_hard_delete(status: str, uses: int) -> bool:

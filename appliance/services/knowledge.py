@@ -4,7 +4,9 @@ services/knowledge_review.py; search in services/knowledge_search.py.
 
 Permissions (appliance/rules/knowledge.py): staff write drafts; a category's
 reviewers (else supervisors and admins) publish and change published articles;
-customers only ever read published public articles.
+customers only ever read published public articles. Unpublished articles are scoped
+to a department (rules.in_department_scope, docs/decisions/0033): every read here
+checks it, and a scoped-out article is "not found", as a missing one.
 """
 from __future__ import annotations
 
@@ -22,7 +24,8 @@ import peewee as pw
 from appliance import dto
 from appliance.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from appliance.jobs import schedule, unit_of_work
-from appliance.models import Article, ArticleVersion, Category, CategoryReviewer, User, utcnow
+from appliance.models import (Article, ArticleVersion, Category, CategoryReviewer, Ticket, User,
+                              utcnow)
 from appliance.rules import knowledge as rules
 from appliance.rules.access import Actor
 from appliance.services import common
@@ -151,6 +154,78 @@ def can_review_article(actor: Actor, a: Article) -> bool:
     return rules.can_review(actor, review_facts(a.category_id))
 
 
+def in_scope(actor: Actor, a: Article) -> bool:
+    """The department scope (rules.in_department_scope); the category's reviewers are
+    looked up only for an article outside the actor's own scope."""
+    if rules.in_department_scope(actor, a.status, a.department_id):
+        return True
+    return rules.in_department_scope(actor, a.status, a.department_id,
+                                     review_facts(a.category_id))
+
+
+def can_see(actor: Actor, a: Article) -> bool:
+    """Whether `actor` may read the article row at all (status, visibility, scope)."""
+    return can_read_article(actor, a.status, a.visibility) and in_scope(actor, a)
+
+
+def reviewed_categories(actor: Actor) -> tuple[int, ...]:
+    """The categories whose effective named reviewers (review_facts: the nearest
+    category in the chain that names any) include the actor."""
+    named: dict[int, set[int]] = {}
+    for cid, uid in CategoryReviewer.select(CategoryReviewer.category, CategoryReviewer.user).tuples():
+        named.setdefault(cid, set()).add(uid)
+    if not any(actor.user_id in users for users in named.values()):
+        return ()
+    parents = dict(Category.select(Category.id, Category.parent).tuples())
+    out = []
+    for cid in parents:
+        seen, at = set(), cid
+        while at is not None and at not in seen and len(seen) < 20:
+            seen.add(at)
+            if at in named:
+                if actor.user_id in named[at]:
+                    out.append(cid)
+                break
+            at = parents.get(at)
+    return tuple(sorted(out))
+
+
+def department_scope(actor: Actor) -> tuple[tuple[int | None, ...] | None, tuple[int, ...]]:
+    """(departments, reviewed categories) an unpublished article must match for the
+    actor (ports.ArticleFilters); departments None: no limit. Customers are limited to
+    published articles elsewhere."""
+    if not actor.is_staff or rules.sees_every_department(actor):
+        return None, ()
+    own = (None,) if actor.department_id is None else (None, actor.department_id)
+    return own, reviewed_categories(actor)
+
+
+def scope_where(actor: Actor):
+    """department_scope() as a condition on Article (None: no limit)."""
+    departments, categories = department_scope(actor)
+    if departments is None:
+        return None
+    cond = (Article.status == "published") | Article.department.is_null()
+    real = [d for d in departments if d is not None]
+    if real:
+        cond = cond | Article.department.in_(real)
+    if categories:
+        cond = cond | Article.category.in_(list(categories))
+    return cond
+
+
+def _department(actor: Actor, source_ticket_id, translation_of) -> int | None:
+    """The department a new article is scoped to (rules.article_department); a
+    translation shares its original's."""
+    if translation_of not in (None, "") and str(translation_of).isdigit():
+        original = Article.get_or_none(Article.id == int(translation_of))
+        if original is not None:
+            return original.department_id
+    source = Ticket.get_or_none(Ticket.id == source_ticket_id) if source_ticket_id else None
+    return rules.article_department(source.department_id if source else None, source is not None,
+                                    actor.department_id)
+
+
 # --- writing ---------------------------------------------------------------------------------
 
 def _date(value, name: str, errors: dict):
@@ -227,17 +302,24 @@ def _one_per_language():
 
 
 def create_article(actor: Actor, data: ArticleInput, *, ai_generated: bool = False,
-                   update_of: int | None = None) -> ArticleView:
-    """A new draft; nobody but staff sees it until it is published."""
+                   update_of: int | None = None,
+                   source_ticket_id: int | None = None) -> ArticleView:
+    """A new draft; nobody but staff of its department (the source ticket's, else the
+    author's) sees it until it is published."""
     if not can_write_articles(actor):
         raise PermissionDenied("staff only")
     values = _clean(data)
+    original = Article.get_or_none(Article.id == int(data.translation_of)) \
+        if str(data.translation_of or "").isdigit() else None
+    if original is not None and not can_see(actor, original):
+        raise ValidationError({"translation_of": "does not exist"})  # as for a missing one
     with _one_per_language(), unit_of_work():
         group = _translation_group(data.translation_of, values["language"])
         if values["owner"] is None:
             values["owner"] = actor.user_id or None
         a = Article.create(**values, status="draft", created_by=actor.user_id or None,
-                           ai_generated=ai_generated, update_of=update_of)
+                           ai_generated=ai_generated, update_of=update_of,
+                           department=_department(actor, source_ticket_id, data.translation_of))
         if group is None:
             Article.update(translation_group=a.id).where(Article.id == a.id).execute()
         else:
@@ -257,10 +339,18 @@ def load(article_id) -> Article:
     return a
 
 
+def load_visible(actor: Actor, article_id) -> Article:
+    """The article if the actor may read it; else NotFound, as for a missing one."""
+    a = load(article_id)
+    if not can_see(actor, a):
+        raise NotFound("article not found", id=article_id)
+    return a
+
+
 def load_for_change(actor: Actor, article_id: int, expected_version) -> Article:
     if not can_write_articles(actor):
         raise NotFound("article not found", id=article_id)
-    a = load(article_id)
+    a = load_visible(actor, article_id)
     if expected_version not in (None, "") and int(expected_version) != a.version:
         raise Conflict("the article was changed by someone else; reload and try again",
                        current_version=a.version)
@@ -326,31 +416,43 @@ def publish_article(actor: Actor, article_id: int, *, expected_version=None) -> 
 
 def get_article(actor: Actor, article_id: int) -> ArticleView:
     a = Article.get_or_none(Article.id == article_id) if str(article_id).isdigit() else None
-    if a is None or not can_read_article(actor, a.status, a.visibility):
+    if a is None or not can_see(actor, a):
         raise NotFound("article not found", id=article_id)  # 404, so ids cannot be probed
     return view(a)
+
+
+def visible_article(actor: Actor, article_id) -> ArticleView | None:
+    """get_article(), or None where the actor may not see it (an AI proposal's target
+    may be out of the reader's scope: the proposal is still shown)."""
+    try:
+        return get_article(actor, article_id)
+    except NotFound:
+        return None
 
 
 def translations(actor: Actor, article_id: int) -> list[ArticleView]:
     """The other-language versions of an article the actor may read."""
     a = load(article_id)
-    if not a.translation_group or not can_read_article(actor, a.status, a.visibility):
+    if not a.translation_group or not can_see(actor, a):
         return []
     rows = Article.select().where((Article.translation_group == a.translation_group)
                                   & (Article.id != a.id)).order_by(Article.language)
-    return [view(r) for r in rows if can_read_article(actor, r.status, r.visibility)]
+    return [view(r) for r in rows if can_see(actor, r)]
 
 
 def list_articles(actor: Actor, *, status: str | None = None, language: str | None = None,
                   category_id: int | None = None, ai_generated: bool | None = None,
                   visibility: str | None = None, limit: int = 50,
                   offset: int = 0) -> list[ArticleView]:
-    """Newest first; customers get published public articles only."""
+    """Newest first; customers get published public articles only, staff what their
+    department scope allows."""
     q = Article.select().order_by(Article.updated_at.desc(), Article.id.desc())
     if not actor.is_staff:
         if not actor.is_customer:
             return []
         q = q.where((Article.status == "published") & (Article.visibility == "public"))
+    elif (scope := scope_where(actor)) is not None:
+        q = q.where(scope)
     if status:
         q = q.where(Article.status == status)
     if language:

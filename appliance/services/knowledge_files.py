@@ -75,7 +75,7 @@ def check_uploads(uploads: list[Upload], settings: Settings) -> None:
 def _editable(actor: Actor, article_id) -> Article:
     if not knowledge.can_write_articles(actor):
         raise NotFound("article not found", id=article_id)
-    a = knowledge.load(article_id)
+    a = knowledge.load_visible(actor, article_id)
     if not rules.can_edit(actor, a.status, knowledge.review_facts(a.category_id)):
         raise PermissionDenied("published articles are changed by their reviewers")
     return a
@@ -128,7 +128,7 @@ def open_file(actor: Actor, file_id: int, settings: Settings, *,
     portal) serves only files of published public articles, whoever asks."""
     f = ArticleFile.get_or_none(ArticleFile.id == file_id) if str(file_id).isdigit() else None
     a = Article.get_or_none(Article.id == f.article_id) if f else None
-    if a is None or not knowledge.can_read_article(actor, a.status, a.visibility) or (
+    if a is None or not knowledge.can_see(actor, a) or (
             public_only and not (a.status == "published" and a.visibility == "public")):
         raise NotFound("file not found", id=file_id)
     return _view(f), attachments.read_file(settings, f.storage_name)

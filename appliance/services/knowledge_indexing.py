@@ -20,7 +20,7 @@ def document(a: Article) -> IndexedArticle:
     return IndexedArticle(id=a.id, title=a.title, body=a.body or "", tags=tuple(a.tags or ()),
                           language=a.language, visibility=a.visibility, status=a.status,
                           category_id=a.category_id, updated_at=a.updated_at,
-                          ai_generated=bool(a.ai_generated))
+                          ai_generated=bool(a.ai_generated), department_id=a.department_id)
 
 
 @jobs.batch_handler("index_article")

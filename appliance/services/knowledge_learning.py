@@ -298,7 +298,8 @@ def _create(t: Ticket, title: str, body: str, language: str, update_of: int | No
     data = knowledge.ArticleInput(title=title[:255], body=body, language=language,
                                   visibility="internal", category_id=t.category_id,
                                   owner_id=owner.id if owner and owner.is_staff else None)
-    a = knowledge.create_article(SYSTEM, data, ai_generated=True, update_of=update_of)
+    a = knowledge.create_article(SYSTEM, data, ai_generated=True, update_of=update_of,
+                                 source_ticket_id=t.id)  # scoped to the ticket's department
     ArticleVersion.update(note=note[:255]).where((ArticleVersion.article == a.id)
                                                  & (ArticleVersion.version == a.version)).execute()
     knowledge_review.transition(SYSTEM, a.id, "submit")

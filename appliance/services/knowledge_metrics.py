@@ -24,7 +24,7 @@ from appliance.models import (Article, ArticleTicket, ArticleUse, KnowledgeSearc
                               utcnow)
 from appliance.rules import knowledge as rules
 from appliance.rules.access import Actor, can_view_reports
-from appliance.services import knowledge_review
+from appliance.services import knowledge, knowledge_review
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 365
@@ -123,7 +123,7 @@ def knowledge_metrics(actor: Actor, days=DEFAULT_DAYS, *, now: dt.datetime | Non
     since = until - dt.timedelta(days=days)
     stale_count, stale_rows = stale_articles(until.date())
     gaps_total, gaps = no_result_searches(since, until)
-    return KnowledgeMetrics(days, since, until, coverage(since, until), reuse(since, until),
+    return KnowledgeMetrics(days, since, until, coverage(since, until), reuse(since, until, actor),
                             stale_count, stale_rows, gaps_total, gaps, status_counts(),
                             ai_pending_review())
 
@@ -145,21 +145,23 @@ def coverage(since: dt.datetime, until: dt.datetime) -> Coverage:
     return Coverage(k, n, round(k / n, 4) if n else None)
 
 
-def reuse(since: dt.datetime, until: dt.datetime) -> Reuse:
+def reuse(since: dt.datetime, until: dt.datetime, actor: Actor | None = None) -> Reuse:
     in_period = ((ArticleUse.kind.in_(knowledge_review.USE_KINDS))
                  & (ArticleUse.created_at >= since) & (ArticleUse.created_at < until))
     counts = dict(ArticleUse.select(ArticleUse.kind, fn.COUNT(ArticleUse.id))
                   .where(in_period).group_by(ArticleUse.kind).tuples())
     links, snippets = counts.get("link", 0), counts.get("snippet", 0)
     return Reuse(links + snippets, links, snippets, counts.get("deflection", 0),
-                 counts.get("cited", 0), _top_articles(in_period))
+                 counts.get("cited", 0), _top_articles(in_period, actor))
 
 
 def _kind_count(kinds: tuple[str, ...]):
     return fn.SUM(Case(None, ((ArticleUse.kind.in_(kinds), 1),), 0))
 
 
-def _top_articles(in_period) -> list[ArticleUses]:
+def _top_articles(in_period, actor: Actor | None = None) -> list[ArticleUses]:
+    """The most used articles; for `actor`, only those its department scope shows (an
+    archived draft of another department is not named)."""
     uses = fn.COUNT(ArticleUse.id)
     rows = list(ArticleUse.select(ArticleUse.article, uses.alias("uses"),
                                   _kind_count(INSERT_KINDS).alias("inserted"),
@@ -167,11 +169,13 @@ def _top_articles(in_period) -> list[ArticleUses]:
                                   _kind_count(("cited",)).alias("cited"))
                 .where(in_period).group_by(ArticleUse.article)
                 .order_by(uses.desc(), ArticleUse.article).limit(TOP_ARTICLES).dicts())
+    where = Article.id.in_([r["article"] for r in rows])
+    scope = knowledge.scope_where(actor) if actor is not None else None
     titles = dict(Article.select(Article.id, Article.title)
-                  .where(Article.id.in_([r["article"] for r in rows])).tuples()) if rows else {}
-    return [ArticleUses(dto.Ref(r["article"], titles.get(r["article"], "")), int(r["uses"]),
+                  .where(where if scope is None else where & scope).tuples()) if rows else {}
+    return [ArticleUses(dto.Ref(r["article"], titles[r["article"]]), int(r["uses"]),
                         int(r["inserted"] or 0), int(r["deflections"] or 0), int(r["cited"] or 0))
-            for r in rows]
+            for r in rows if r["article"] in titles]
 
 
 def stale_articles(today: dt.date) -> tuple[int, list[StaleArticle]]:
@@ -228,7 +232,7 @@ def record_deflection(actor: Actor, article_id: int, *, now: dt.datetime | None 
     """"This solved my problem" for an article the actor may read (404 otherwise); False
     when the same person said so for it within DEFLECTION_WINDOW (not counted again)."""
     a = Article.get_or_none(Article.id == article_id) if str(article_id).isdigit() else None
-    if a is None or not rules.can_read(actor, a.status, a.visibility):
+    if a is None or not knowledge.can_see(actor, a):
         raise NotFound("article not found", id=article_id)
     since = (now or utcnow()) - DEFLECTION_WINDOW
     if actor.user_id and ArticleUse.select(ArticleUse.id).where(

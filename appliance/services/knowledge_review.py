@@ -73,8 +73,10 @@ def review_queue(actor: Actor, *, limit: int = 100) -> list[QueueItem]:
     are loaded for all rows at once, review facts once per distinct category."""
     if not actor.is_staff:
         raise PermissionDenied("staff only")
-    rows = list(Article.select().where(Article.status == "in_review")
-                .order_by(Article.updated_at, Article.id).limit(max(1, min(limit, 500))))
+    q = Article.select().where(Article.status == "in_review")
+    if (scope := knowledge.scope_where(actor)) is not None:
+        q = q.where(scope)  # other departments' drafts, unless the actor reviews their category
+    rows = list(q.order_by(Article.updated_at, Article.id).limit(max(1, min(limit, 500))))
     target_ids = list({a.update_of_id for a in rows if a.update_of_id})
     targets = {t.id: t for t in Article.select().where(Article.id.in_(target_ids))} \
         if target_ids else {}
@@ -142,7 +144,7 @@ def merge_proposal(actor: Actor, proposal_id: int, *, title: str | None = None,
         if p.update_of_id is None or p.status not in ("in_review", "draft"):
             raise Conflict("only an open proposal to update an article can be merged",
                            status=p.status)
-        target = knowledge.load(p.update_of_id)
+        target = knowledge.load_visible(actor, p.update_of_id)
         if not knowledge.can_review_article(actor, target) or not knowledge.can_review_article(actor, p):
             raise PermissionDenied("the category's reviewers only")
         new_title = common.clean_text(p.title if title is None else title, "title",
@@ -181,7 +183,7 @@ def _version_view(v: ArticleVersion) -> VersionView:
 def _staff_article(actor: Actor, article_id) -> Article:
     if not actor.is_staff:
         raise NotFound("article not found", id=article_id)
-    return knowledge.load(article_id)
+    return knowledge.load_visible(actor, article_id)
 
 
 def versions(actor: Actor, article_id: int) -> list[VersionView]:
@@ -290,7 +292,7 @@ def record_use(actor: Actor, article_id: int, kind: str, *, ticket_id: int | Non
     if kind not in USE_KINDS:
         raise ValidationError({"kind": "must be one of: " + ", ".join(USE_KINDS)})
     a = Article.get_or_none(Article.id == article_id) if str(article_id).isdigit() else None
-    if a is None or not knowledge.can_read_article(actor, a.status, a.visibility):
+    if a is None or not knowledge.can_see(actor, a):
         raise NotFound("article not found", id=article_id)
     with unit_of_work():
         if ticket_id is not None:

@@ -6,7 +6,9 @@ who sees what. Staff search every status; customers, and anything asked with
 scope="portal", only ever get published public articles: the limit is a filter in
 the index (so totals and facets never count what the caller cannot see) and every
 returned row is checked once more against the database (so an index that is behind
-a change, e.g. an article just made internal, cannot leak it).
+a change, e.g. an article just made internal, cannot leak it). The department scope
+of unpublished articles (docs/decisions/0033) is applied the same way: in the index
+(ArticleFilters.departments) and again per returned row.
 
 A category filter means the category and everything below it, read from the category
 tree at search time (the index holds each article's own category only), so moving a
@@ -31,7 +33,8 @@ from appliance.rules.access import Actor, can_view_ticket
 from appliance.rules.pii import FULLWIDTH_TO_ASCII, mask_pii
 from appliance.services import common
 from appliance.services.rate_window import SlidingWindow
-from appliance.services.knowledge import LANGUAGES, STATUSES, VISIBILITIES, ArticleView, views
+from appliance.services.knowledge import (LANGUAGES, STATUSES, VISIBILITIES, ArticleView, can_see,
+                                          department_scope, views)
 
 # How the ticket index marks matches in snippets (search/highlight.py; the domain does
 # not import back-ends): private-use characters, turned into <mark> after escaping.
@@ -155,18 +158,23 @@ def _filters(actor: Actor, scope: str, language, category_id, visibility, status
         statuses, visibilities = ("published",), ("public",)
     categories = () if category_id in (None, "") else \
         _with_descendants(int(category_id), _tree() if tree is None else tree)
+    departments, reviewed = department_scope(actor)
     return ArticleFilters(statuses=statuses, visibilities=visibilities,
                           languages=(language,) if language else (), category_ids=categories,
-                          ai_generated=ai_generated)
+                          ai_generated=ai_generated, departments=departments,
+                          review_categories=reviewed)
 
 
-def _readable(a: Article, public_only: bool) -> bool:
+def _readable(a: Article, public_only: bool, actor: Actor | None = None) -> bool:
+    if actor is not None and not can_see(actor, a):
+        return False
     return not public_only or (a.status == "published" and a.visibility == "public")
 
 
-def _articles(ids: list[int], public_only: bool) -> dict[int, Article]:
+def _articles(ids: list[int], public_only: bool, actor: Actor | None = None) -> dict[int, Article]:
+    """The rows of `ids` that may be shown (to `actor`, if given: its scope as of now)."""
     rows = Article.select().where(Article.id.in_(ids)) if ids else []
-    return {a.id: a for a in rows if _readable(a, public_only)}
+    return {a.id: a for a in rows if _readable(a, public_only, actor)}
 
 
 def search_articles(actor: Actor, query: str, *, scope: str = "agent", language: str | None = None,
@@ -192,7 +200,7 @@ def search_articles(actor: Actor, query: str, *, scope: str = "agent", language:
     else:
         found, total, facets = _index().search(query, filters, limit=limit, offset=offset,
                                                facets=True, synonyms=synonym_words())
-        rows = _articles([h.id for h in found], _public_only(actor, scope))
+        rows = _articles([h.id for h in found], _public_only(actor, scope), actor)
         shown = views(list(rows.values()))
         hits = [ArticleHit(shown[h.id], h.score, dict(h.highlights), list(h.terms))
                 for h in found if h.id in rows]

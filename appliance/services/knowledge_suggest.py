@@ -88,7 +88,8 @@ def _articles(actor: Actor, text: str, scope: str, language, limit: int) -> list
     page = knowledge_search.search_articles(actor, text, scope=scope, language=language,
                                             status="published", limit=limit, log=False)
     return [h for h in page.hits if knowledge.can_read_article(actor, h.article.status,
-                                                               h.article.visibility)][:limit]
+                                                               h.article.visibility)
+            and h.article.status == "published"][:limit]  # published: organisation-wide
 
 
 def snippet(article: knowledge.ArticleView) -> str:
@@ -148,8 +149,8 @@ def _valid_pairs(uses) -> list[tuple[int, str]]:
 
 
 def _readable_ids(actor: Actor, ids: set[int]) -> set[int]:
-    rows = Article.select(Article.id, Article.status, Article.visibility).where(Article.id.in_(ids))
-    return {a.id for a in rows if knowledge.can_read_article(actor, a.status, a.visibility)}
+    rows = Article.select().where(Article.id.in_(ids))
+    return {a.id for a in rows if knowledge.can_see(actor, a)}
 
 
 # --- the customer portal ---------------------------------------------------------------------

@@ -66,7 +66,7 @@ def test_a_stale_edit_is_refused_with_409_and_changes_nothing(org):
     a = _new(org.agent)
     _edit(org.agent, a, "王芳的版本", version=1)
     with pytest.raises(Conflict) as exc:
-        _edit(org.agent2, a, "李雷的版本", version=1)
+        _edit(org.supervisor, a, "主管的版本", version=1)  # same department: the draft's scope
     assert exc.value.http_status == 409 and exc.value.details["current_version"] == 2
     assert Article.get_by_id(a.id).body == "王芳的版本"
     assert ArticleVersion.select().where(ArticleVersion.article == a.id).count() == 2

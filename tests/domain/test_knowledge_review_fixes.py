@@ -76,7 +76,8 @@ def test_listing_articles_takes_the_same_queries_for_one_or_many(settings, o, qu
         queries.clear()
         listed = knowledge.list_articles(o.agent)
         counts.append(len(queries))
-    assert len(listed) == 13 and counts[0] == counts[1] <= 3, queries
+    # 4: the rows, users, categories, and once the category reviewers (department scope, 0033)
+    assert len(listed) == 13 and counts[0] == counts[1] <= 4, queries
     first = listed[0]  # newest first, with the names a page shows
     assert (first.title, first.created_by.name, first.owner.name, first.category) == (
         "文章 12-11", "王芳", "陈主管", "类别2")

@@ -140,7 +140,7 @@ def _render_article(article_id: int, status: int = 200, **extra):
         related=knowledge_review.related_tickets(who, a.id),
         sources=knowledge_review.source_tickets(who, a.id),
         versions=knowledge_review.versions(who, a.id), files=knowledge_files.list_files(who, a.id),
-        target=knowledge.get_article(who, a.update_of) if a.update_of else None,
+        target=knowledge.visible_article(who, a.update_of) if a.update_of else None,
         max_image=knowledge_files.image_limit(settings()),
         max_file=knowledge_files.file_limit(settings()),
         **extra), status

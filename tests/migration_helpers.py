@@ -4,8 +4,10 @@ database is bound again afterwards."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import uuid
 
+from peewee import CharField, DateTimeField, IntegerField, JSONField, Model, TextField
 from playhouse.migrations import Runner
 
 from appliance import migrate
@@ -42,3 +44,30 @@ def database_at(step: str, backend: str, settings, tmp_path):
                             "WHERE datname = %s", (name,))
                 cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
             admin.close()
+
+
+def old_customer_tables():
+    """customer and customer_contact as 0008 left them (no merged_* columns, contacts in
+    plaintext): for tests of later migrations over rows written the old way."""
+    class OldCustomer(Model):
+        name = CharField()
+        company = CharField(default="")
+        tags = JSONField(default=list)
+        notes = TextField(default="")
+        created_at = DateTimeField(default=dt.datetime(2025, 1, 1))
+        version = IntegerField(default=1)
+
+        class Meta:
+            database = database.obj
+            table_name = "customer"
+
+    class OldContact(Model):
+        customer_id = IntegerField()
+        kind = CharField()
+        value = CharField()
+        label = CharField(default="")
+
+        class Meta:
+            database = database.obj
+            table_name = "customer_contact"
+    return OldCustomer, OldContact

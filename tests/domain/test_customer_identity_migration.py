@@ -2,17 +2,15 @@
 duplicates: normalised, the oldest row kept, the conflict noted, then unique."""
 from __future__ import annotations
 
-import datetime as dt
 
 import peewee
 import pytest
-from peewee import CharField, DateTimeField, IntegerField, JSONField, Model, TextField
 
 from appliance import migrate
 from appliance.db import database
 from appliance.models import Customer
 from appliance.services import contacts
-from tests.migration_helpers import database_at
+from tests.migration_helpers import database_at, old_customer_tables as old_tables
 
 
 @pytest.fixture
@@ -20,32 +18,6 @@ def old_database(backend, settings, tmp_path):
     """A database migrated only up to 0008."""
     with database_at("0008_omnichannel", backend, settings, tmp_path):
         yield
-
-
-def old_tables():
-    """The two tables as 0008 left them (no merged_* columns yet)."""
-    class OldCustomer(Model):
-        name = CharField()
-        company = CharField(default="")
-        tags = JSONField(default=list)
-        notes = TextField(default="")
-        created_at = DateTimeField(default=dt.datetime(2025, 1, 1))
-        version = IntegerField(default=1)
-
-        class Meta:
-            database = database.obj
-            table_name = "customer"
-
-    class OldContact(Model):
-        customer_id = IntegerField()
-        kind = CharField()
-        value = CharField()
-        label = CharField(default="")
-
-        class Meta:
-            database = database.obj
-            table_name = "customer_contact"
-    return OldCustomer, OldContact
 
 
 def test_upgrading_keeps_the_oldest_of_duplicate_contacts_and_notes_the_conflict(

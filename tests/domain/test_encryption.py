@@ -8,7 +8,6 @@ from pathlib import Path
 
 import peewee
 import pytest
-from peewee import CharField, IntegerField, Model
 
 from appliance import keystore, migrate
 from appliance.db import database
@@ -20,7 +19,7 @@ from appliance.services import (attachments, contacts, customers, encryption, id
 from appliance.services.attachments import Upload
 from appliance.services.tickets import TicketInput, create_ticket
 from tests.factories import make_org
-from tests.migration_helpers import database_at
+from tests.migration_helpers import database_at, old_customer_tables
 
 PHONE = "13812345678"
 ID_NUMBER = "11010519491231002X"   # check digit X is right for these 17 digits
@@ -205,27 +204,7 @@ def old_database(backend, settings, tmp_path):
 
 
 def test_migration_0018_encrypts_contacts_written_before_it(backend, settings, old_database):
-    class OldCustomer(Model):
-        name = CharField()
-        company = CharField(default="")
-        tags = CharField(default="[]")
-        notes = CharField(default="")
-        created_at = CharField(default="2026-01-01 00:00:00")
-        version = IntegerField(default=1)
-
-        class Meta:
-            database = database.obj
-            table_name = "customer"
-
-    class OldContact(Model):
-        customer_id = IntegerField()
-        kind = CharField()
-        value = CharField()
-        label = CharField(default="")
-
-        class Meta:
-            database = database.obj
-            table_name = "customer_contact"
+    OldCustomer, OldContact = old_customer_tables()
     a = OldCustomer.create(name="王五").id
     b = OldCustomer.create(name="赵六").id
     OldContact.create(customer_id=a, kind="phone", value=PHONE)

@@ -4,4 +4,4 @@ Nothing here imports Flask, Whoosh or llama.cpp; back-ends are reached through
 the protocols in `appliance.ports` and chosen by `appliance.registry`.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -10,12 +10,9 @@ def ai() -> None:
 
 
 def _boot():
-    from appliance.bootstrap import boot
-    from appliance.settings import SettingsError
-    try:
-        return boot()
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
+    # one start-up path for every command: settings and key problems become a message
+    from appliance.cli import _boot as boot  # here: appliance.cli imports this module
+    return boot()
 
 
 def _fail(exc) -> click.ClickException:

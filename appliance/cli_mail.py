@@ -22,12 +22,9 @@ EX_TEMPFAIL = 75   # sysexits.h: "try again later"
 
 
 def _boot():
-    from appliance.bootstrap import boot
-    from appliance.settings import SettingsError
-    try:
-        return boot()  # with the queue: a new ticket's triage and dispatch are enqueued
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
+    # one start-up path for every command: settings and key problems become a message
+    from appliance.cli import _boot as boot  # here: appliance.cli imports this module
+    return boot()  # with the queue: a new ticket's triage and dispatch are enqueued
 
 
 @click.group()

@@ -48,3 +48,21 @@ def test_keys_status_and_rotate_with_reencryption(site):
     status = site("keys", "status").stdout
     assert "versions: [3]" in status and "retired" in status
     assert site("keys", "rotate", "--batch", "0", check=False).returncode != 0
+
+
+# Every command group that opens the data: without the master key each says which file
+# is missing and how to make it, and none dies with a Python traceback.
+KEYED_COMMANDS = [
+    ("ai", "status"), ("dispatch", "stats"), ("integration", "list"), ("mailbox", "list"),
+    ("mail", "ingest", "-"), ("keys", "status"), ("model", "list"), ("audit", "verify"),
+    ("backup", "create", "--out", "b.gdbk"), ("search", "rebuild"), ("user", "disable", "x"),
+]
+
+
+def test_commands_without_the_master_key_explain_instead_of_a_traceback(site):
+    (site.path / KEY).unlink()
+    for args in KEYED_COMMANDS:
+        r = site(*args, check=False)
+        assert r.returncode != 0, args
+        assert "Traceback" not in r.stderr, (args, r.stderr[-800:])
+        assert "no master key" in r.stderr and "gongdan init" in r.stderr, (args, r.stderr)

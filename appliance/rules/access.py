@@ -245,6 +245,12 @@ def can_assign_to(actor: Actor, assignee_department_id: int | None, ticket_depar
         ticket_department_id is None or assignee_department_id == ticket_department_id)
 
 
+def can_export_customers(actor: Actor) -> bool:
+    """A full copy of a customer's personal data (PIPL access request): supervisors and
+    the system administrator, each for the tickets in their scope."""
+    return actor.is_staff and actor.can("customer.export")
+
+
 def can_erase_customers(actor: Actor) -> bool:
     """Erasure under PIPL cannot be undone: the system administrator (docs/decisions/0030)."""
     return actor.is_staff and actor.can("customer.erase")

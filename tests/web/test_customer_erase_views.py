@@ -43,3 +43,38 @@ def test_a_supervisor_neither_sees_nor_may_use_the_erasure(login, org):
     assert r.status_code == 403
     assert CustomerContact.select().where(CustomerContact.customer == c.id).count() == 1
     assert customers.get_customer(org.admin, c.id).name == "赵六"
+
+
+# --- PIPL copy of the data (services.customer_export) ----------------------------------
+
+def test_a_supervisor_downloads_the_customers_data_as_json(login, org):
+    import json
+    c = _customer(org)
+    lead = login("lead")
+    page = lead.get(f"/agent/customers/{c.id}").get_data(as_text=True)
+    assert 'id="export-customer"' in page
+    r = lead.post(f"/agent/customers/{c.id}/export", {}, csrf_from=f"/agent/customers/{c.id}")
+    assert r.status_code == 200 and r.mimetype == "application/json"
+    assert r.headers["Content-Disposition"].startswith(f'attachment; filename="customer-{c.id}-')
+    assert r.headers["Cache-Control"] == "no-store"
+    doc = json.loads(r.get_data(as_text=True))
+    assert doc["customer"]["name"] == "赵六"
+    assert [x["value"] for x in doc["customer"]["contacts"]] == ["13912345678"]
+    assert AuditRecord.select().where(AuditRecord.action == "customer.exported").count() == 1
+
+
+def test_an_agent_neither_sees_nor_may_use_the_export(login, org):
+    c = _customer(org)
+    agent = login("wangfang")
+    assert 'id="export-customer"' not in agent.get(f"/agent/customers/{c.id}").get_data(as_text=True)
+    r = agent.post(f"/agent/customers/{c.id}/export", {}, csrf_from=f"/agent/customers/{c.id}")
+    assert r.status_code == 403
+    assert AuditRecord.select().where(AuditRecord.action == "customer.exported").count() == 0
+
+
+def test_the_export_needs_a_csrf_token(login, org):
+    c = _customer(org)
+    lead = login("lead")
+    r = lead.client.post(f"/agent/customers/{c.id}/export")
+    assert r.status_code == 400
+    assert AuditRecord.select().where(AuditRecord.action == "customer.exported").count() == 0

@@ -2,12 +2,16 @@
 ticket history, create and edit."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+import datetime as dt
+import json
+
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from appliance.errors import Conflict, ValidationError
-from appliance.rules.access import can_erase_customers, can_merge_customers
-from appliance.services import customer_merge, customers, erasure
+from appliance.rules.access import (can_erase_customers, can_export_customers,
+                                    can_merge_customers)
+from appliance.services import customer_export, customer_merge, customers, erasure
 from appliance.services.dispatch_state import vip_tier
 from webapp.views.agent_common import actor, bp
 from webapp.views.agent_forms import customer_fields
@@ -43,7 +47,8 @@ def _customer_page(customer_id: int, status: int = 200, erase_error: str | None 
     return render_template("agent/customer.html", c=profile, history=history, next_url=next_url,
                            duplicates=customer_merge.possible_duplicates(actor(), customer_id),
                            can_merge=can_merge_customers(actor()), vip=vip_tier(customer_id),
-                           can_erase=can_erase_customers(actor()), erase_error=erase_error
+                           can_erase=can_erase_customers(actor()), erase_error=erase_error,
+                           can_export=can_export_customers(actor())
                            ), status
 
 
@@ -57,6 +62,17 @@ def customer_erase(customer_id: int):
     erasure.erase_customer(actor(), customer_id)
     flash(_("The customer's personal data was erased."), "success")
     return redirect(url_for("agent.customer", customer_id=customer_id), 303)
+
+
+@bp.post("/customers/<int:customer_id>/export")
+def customer_export_post(customer_id: int):
+    """A PIPL copy of the customer's data as a JSON download (POST: it is an audited
+    PII read, so a link or a prefetch must not trigger it)."""
+    doc = customer_export.export_customer(actor(), customer_id)
+    name = f"customer-{doc['customer']['id']}-{dt.date.today():%Y%m%d}.json"
+    body = json.dumps(doc, ensure_ascii=False, indent=2)
+    return Response(body, mimetype="application/json", headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 
 def _form_values(profile=None) -> dict:

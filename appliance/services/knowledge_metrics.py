@@ -123,18 +123,30 @@ def knowledge_metrics(actor: Actor, days=DEFAULT_DAYS, *, now: dt.datetime | Non
     since = until - dt.timedelta(days=days)
     stale_count, stale_rows = stale_articles(until.date())
     gaps_total, gaps = no_result_searches(since, until)
-    return KnowledgeMetrics(days, since, until, coverage(since, until), reuse(since, until, actor),
+    return KnowledgeMetrics(days, since, until, coverage(since, until, ticket_departments(actor)),
+                            reuse(since, until, actor),
                             stale_count, stale_rows, gaps_total, gaps, status_counts(),
                             ai_pending_review())
 
 
-def coverage(since: dt.datetime, until: dt.datetime) -> Coverage:
+def ticket_departments(actor: Actor) -> list[int] | None:
+    """Whose tickets the coverage counts: every department's for those who see them all
+    (administrators), else the actor's own department's (tickets are department data)."""
+    if actor.can("ticket.view_all"):
+        return None
+    return [actor.department_id] if actor.department_id else []
+
+
+def coverage(since: dt.datetime, until: dt.datetime, departments: list[int] | None = None
+             ) -> Coverage:
     """Tickets resolved in the period (merged duplicates left out: the ticket they were
     merged into carries the problem) and how many of them a live article is linked to.
     Live means published or archived: every AI draft is linked to its source ticket, so
     counting any link would report a draft still in review, or rejected, as coverage."""
     resolved = (Ticket.select().where((Ticket.resolved_at >= since) & (Ticket.resolved_at < until)
                                       & Ticket.merged_into.is_null()))
+    if departments is not None:
+        resolved = resolved.where(Ticket.department.in_(departments or [0]))
     linked = fn.EXISTS(ArticleTicket.select(ArticleTicket.id)
                        .join(Article, on=(ArticleTicket.article == Article.id))
                        .where((ArticleTicket.ticket == Ticket.id)

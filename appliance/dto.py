@@ -110,6 +110,7 @@ class TicketDetail:
     allowed_transitions: list[str]
     children_progress: tuple[int, int] = (0, 0)   # (done, total)
     can_reply: bool = True                        # may this viewer add to the conversation now
+    sla: object | None = None                     # services.sla_views.TicketSlaView (staff)
 
 
 @dataclass(frozen=True)

@@ -252,3 +252,4 @@ def import_handlers() -> None:
     import appliance.services.process_engine  # noqa: F401
     import appliance.services.knowledge_indexing  # noqa: F401
     import appliance.services.knowledge_learning  # noqa: F401
+    import appliance.services.sla_timers  # noqa: F401

@@ -101,6 +101,15 @@ def nightly() -> None:
         agent_stats.recompute_all()
 
 
+def nps_daily() -> None:
+    """The periodic NPS question to recently served customers (services.nps), once a day
+    (02:23 UTC, 10:23 in China; the mails wait in the outbox like any other)."""
+    from appliance import runtime
+    from appliance.services import nps
+    with database.connection_context():
+        nps.send_due(runtime.settings())
+
+
 def audit_hourly() -> None:
     """A signed checkpoint of the audit chain's end, if it moved (docs/decisions/0026)."""
     from appliance.services import audit
@@ -125,6 +134,26 @@ def directory_sync() -> None:
         changes = directory.sync_if_due(runtime.settings())
     if changes:
         log.info("directory sync: %d changes", len(changes))
+
+
+def sla_run() -> None:
+    """Every open ticket's SLA clocks, warnings and escalations (services.sla_timers)."""
+    from appliance import runtime
+    from appliance.services import sla_timers
+    settings = runtime.settings()
+    # A run that outlasts its minute is not stacked on by the next one in this worker
+    # (runs on two workers only repeat idempotent work).
+    if not _sla_running.acquire(blocking=False):
+        log.warning("SLA run still busy after a minute; skipping this one")
+        return
+    try:
+        with database.connection_context():
+            sla_timers.tick(settings.sla_pause_statuses, settings.sla_batch_size)
+    finally:
+        _sla_running.release()
+
+
+_sla_running = threading.Lock()
 
 
 def register(huey, sweeper_seconds: int) -> None:
@@ -161,6 +190,14 @@ def register(huey, sweeper_seconds: int) -> None:
         from appliance.services import process_timers
         with database.connection_context():
             process_timers.tick()
+
+    @huey.periodic_task(crontab(minute="*"), name="gongdan.sla_tick")
+    def sla_tick() -> None:
+        sla_run()
+
+    @huey.periodic_task(crontab(hour="2", minute="23"), name="gongdan.nps_send")
+    def nps_send() -> None:
+        nps_daily()
 
     @huey.periodic_task(crontab(minute="7"), name="gongdan.audit_checkpoint")
     def audit_checkpoint() -> None:

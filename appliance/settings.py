@@ -61,6 +61,11 @@ class Settings:
         "Days after resolution during which a resolved/closed ticket may be reopened."))
     auto_close_days: int = field(default=3, metadata=_doc(
         "Days after resolution before a resolved ticket is closed automatically."))
+    sla_pause_statuses: tuple[str, ...] = field(default=("pending_customer",), metadata=_doc(
+        "Ticket statuses during which SLA clocks stand still (open statuses, e.g. "
+        "pending_customer, pending_internal)."))
+    sla_batch_size: int = field(default=500, metadata=_doc(
+        "Open tickets the periodic SLA run evaluates per transaction."))
     ticket_number_prefix: str = field(default="GD", metadata=_doc(
         "Prefix of ticket numbers, e.g. GD-2026-000123."))
     default_locale: str = field(default="zh_CN", metadata=_doc(
@@ -170,6 +175,28 @@ class Settings:
         "Mail the \"we received your request\" confirmation with the ticket number for new "
         "tickets from e-mail and web forms, and a notice when a message is too large (never "
         "to automatic mail, at most 3 per address per hour); false: none."))
+    csat_enabled: bool = field(default=True, metadata=_doc(
+        "Mail a satisfaction survey (1-5, one click, optional comment) to the customer when a "
+        "ticket is resolved, and show it on the portal's ticket page; false: none."))
+    csat_link_days: int = field(default=14, metadata=_doc(
+        "Days a survey link stays valid; an older link gets a polite \"expired\" page (410)."))
+    csat_comment_minutes: int = field(default=60, metadata=_doc(
+        "Minutes after the rating during which the survey link still takes a comment."))
+    csat_follow_up: bool = field(default=True, metadata=_doc(
+        "A rating at or below csat_follow_up_at reopens the ticket within the reopen window, "
+        "else opens a follow-up ticket linked to it, with the customer's comment."))
+    csat_follow_up_at: int = field(default=2, metadata=_doc(
+        "The highest rating (1-5) that counts as bad and starts a follow-up."))
+    nps_enabled: bool = field(default=True, metadata=_doc(
+        "Once a day, mail the NPS question (0-10, how likely to recommend us) to customers "
+        "with a ticket resolved in the last nps_recent_days, at most once per nps_period_days."))
+    nps_period_days: int = field(default=90, metadata=_doc(
+        "A customer gets the NPS question at most once in this many days."))
+    nps_recent_days: int = field(default=30, metadata=_doc(
+        "Customers with a ticket resolved within this many days are asked the NPS question."))
+    public_url: str = field(default="http://127.0.0.1:8000", metadata=_doc(
+        "Address customers reach the appliance at (scheme://host[:port]), used in the links "
+        "of survey mails."))
     process_webhook_hosts: tuple[str, ...] = field(default=(), metadata=_doc(
         "Hosts (host or host:port) that webhook actions of processes may call; a definition "
         "naming another host cannot be published, and a call to one is refused."))
@@ -315,6 +342,11 @@ def _coerce(name: str, ftype: str, value: Any) -> Any:
         raise SettingsError(f"setting '{name}': expected {ftype}, got {value!r}") from None
 
 
+# Open statuses a clock may stand still in (rules.states.OPEN_STATUSES; not imported, so
+# settings stay free of domain imports).
+_SLA_PAUSABLE = frozenset({"new", "open", "pending_customer", "pending_internal"})
+
+
 def _validate(s: Settings) -> None:
     checks = [
         ("database_url", s.database_url.startswith(("sqlite:///", "postgresql://", "postgres://")),
@@ -332,6 +364,9 @@ def _validate(s: Settings) -> None:
                 "session_idle_minutes", "session_absolute_hours", "page_size", "sweeper_seconds")
     checks += [(n, getattr(s, n) > 0, "must be greater than 0") for n in positive]
     checks.append(("page_size", s.page_size <= 500, "must be at most 500"))
+    checks.append(("sla_pause_statuses", set(s.sla_pause_statuses) <= _SLA_PAUSABLE,
+                   "each must be one of " + ", ".join(sorted(_SLA_PAUSABLE))))
+    checks.append(("sla_batch_size", 0 < s.sla_batch_size <= 5000, "must be from 1 to 5000"))
     checks += [(n, getattr(s, n) > 0, "must be greater than 0") for n in (
         "llm_threads", "llm_context", "llm_timeout_seconds", "llm_concurrency", "ai_retrain_hours",
         "presence_idle_minutes", "dispatch_stats_window_days", "mail_max_bytes",
@@ -340,6 +375,11 @@ def _validate(s: Settings) -> None:
     checks += [(n, getattr(s, n) > 0, "must be greater than 0") for n in (
         "password_max_age_days", "password_history", "lockout_threshold", "lockout_minutes",
         "auth_rate_per_ip", "auth_rate_per_account", "auth_rate_window_minutes")]
+    checks += [(n, getattr(s, n) > 0, "must be greater than 0") for n in (
+        "csat_link_days", "csat_comment_minutes", "nps_period_days", "nps_recent_days")]
+    checks.append(("csat_follow_up_at", 1 <= s.csat_follow_up_at <= 5, "must be from 1 to 5"))
+    checks.append(("public_url", s.public_url.startswith(("http://", "https://")),
+                   "must start with http:// or https://"))
     checks.append(("password_policy", s.password_policy in ("asvs", "mlps"),
                    "must be asvs or mlps"))
     checks += [(n, getattr(s, n) > 0, "must be greater than 0") for n in (

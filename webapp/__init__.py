@@ -56,3 +56,5 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(bp)
     from webapp.views import admin_audit
     app.register_blueprint(admin_audit.bp)
+    from webapp.views import survey   # public satisfaction survey links
+    app.register_blueprint(survey.bp)

@@ -39,6 +39,7 @@ RULES: tuple[tuple[str, object], ...] = (
     ("health.*", PUBLIC),
     ("home.*", PUBLIC),
     ("forms.*", PUBLIC),
+    ("survey.*", PUBLIC),   # survey links: the token is the credential (decision 0037)
     ("account.login", PUBLIC),
     ("account.logout", PUBLIC),
     ("account.second_step", PUBLIC),  # the login's second factor (a pending session)
@@ -61,6 +62,7 @@ RULES: tuple[tuple[str, object], ...] = (
     ("admin.fields.*", "org.manage"),
     ("admin.ai.*", "ai.admin"),
     ("admin.processes.*", "process.admin"),
+    ("admin.sla.*", "config.manage"),
     ("admin.kb.*", "kb.admin"),
     ("admin.*", "config.manage"),
     ("audit.*", "audit.read"),
@@ -68,12 +70,14 @@ RULES: tuple[tuple[str, object], ...] = (
     ("agent.board", "report.view"),
     ("agent.board_json", "report.view"),
     ("agent.kb_metrics", "report.view"),
+    ("agent.csat_results", "report.view"),
     ("agent.process_monitor", "process.admin"),
     ("agent.retry_process", "process.admin"),
     ("agent.customer_new", "customer.edit"),
     ("agent.customer_edit", "customer.edit"),
     ("agent.customer_merge_post", "customer.merge"),
     ("agent.customer_erase", "customer.erase"),
+    ("agent.customer_export_post", "customer.export"),
     ("agent.customer*", "customer.view"),
     ("agent.kb_review", "kb.edit"),
     ("agent.kb_merge", "kb.view"),  # reading; deciding needs kb.review (the service)
@@ -93,6 +97,7 @@ RULES: tuple[tuple[str, object], ...] = (
     ("api.admin_*", "config.manage"),
     ("api.supervisor_*", "report.view"),
     ("api.kb_metrics", "report.view"),
+    ("api.reports_csat", "report.view"),
     ("api.kb_article_deflection", "portal.use"),
     ("api.*_process_definition*", "process.admin"),
     ("api.*_process_draft", "process.admin"),

@@ -18,6 +18,8 @@ from .audit import AuditRecord, AuditCheckpoint, AuditHead
 from .keys import DataKey, KeyCheck
 from .roles import Role
 from .auth import PasswordHistory, RecoveryCode, RateEvent
+from .sla import SlaCalendar, SlaPolicy, TicketSla, SlaEvent
+from .survey import Survey
 
 ALL_MODELS = [
     Customer, CustomerContact,
@@ -37,6 +39,8 @@ ALL_MODELS = [
     DataKey, KeyCheck,
     Role,
     PasswordHistory, RecoveryCode, RateEvent,
+    SlaCalendar, SlaPolicy, TicketSla, SlaEvent,
+    Survey,
 ]
 
 __all__ = [m.__name__ for m in ALL_MODELS] + ["ALL_MODELS", "BaseModel", "utcnow"]

@@ -98,6 +98,8 @@ def record(ticket_id: int, actor: Actor | None, kind: str, field: str = "", befo
                                kind=kind, field=field, before=before, after=after,
                                internal=internal)
     live.on_timeline(ticket_id, row.actor_id, kind, field, before, after, internal)
+    from appliance.services import sla_timers  # lazily: sla_timers imports this module
+    sla_timers.on_timeline(ticket_id, kind, field)
     return row
 
 

@@ -7,7 +7,7 @@ from appliance.models import (Attachment, Comment, Ticket, TicketLink, TicketTag
                               User, utcnow)
 from appliance.rules import states
 from appliance.rules.access import Actor, TicketFacts, can_see_internal, can_view_ticket
-from appliance.services import common
+from appliance.services import common, sla_views
 from appliance.settings import Settings
 
 
@@ -42,7 +42,7 @@ def ticket_detail(actor: Actor, t: Ticket, settings: Settings) -> dto.TicketDeta
         attachments=atts, links=links,
         allowed_transitions=_allowed(actor, t, settings),
         children_progress=(sum(1 for c in children if not states.is_open(c.status)), len(children)),
-        can_reply=_can_reply(actor, t, settings))
+        can_reply=_can_reply(actor, t, settings), sla=sla_views.for_ticket(actor, t.id))
 
 
 def new_ticket_detail(actor: Actor, t: Ticket, tags: list[str], events: list[TimelineEvent],

@@ -52,6 +52,11 @@ def _erase_around(customer_id: int) -> None:
     Callback.update(phone="").where(Callback.ticket.in_(tickets)).execute()
     User.update(display_name="-", email="", active=False).where(
         User.customer == customer_id).execute()
+    # Satisfaction survey comments are the customer's own words outside any ticket (a bad
+    # rating's comment copied onto the ticket stays, as ticket text does); the ratings stay
+    # for the statistics, and the survey's pending link cannot mail anyone any more.
+    from appliance.models import Survey
+    Survey.update(comment="").where(Survey.customer == customer_id).execute()
 
 
 def overwrite_freed_pages() -> None:

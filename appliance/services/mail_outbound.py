@@ -262,7 +262,8 @@ def _view(row: MailMessage, can_retry: bool) -> OutboundView:
     return OutboundView(row.id, row.comment_id, row.status, row.error, row.attempts,
                         list(row.to_addresses or []), row.created_at, row.next_attempt_at,
                         row.sent_at, can_retry and row.status == "failed",
-                        notice[0] if notice else "")
+                        notice[0] if notice else
+                        ("csat" if (row.kind or "").startswith("csat:") else ""))
 
 
 def outbound_for_ticket(actor: Actor, ticket_id: int) -> list[OutboundView]:

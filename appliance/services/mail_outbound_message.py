@@ -103,6 +103,13 @@ def build_message(row: MailMessage, settings: Settings):
 def _content(row: MailMessage, t: Ticket | None, settings: Settings
              ) -> tuple[str, str, list[compose.Attachment], str]:
     """(text, html, attachments, kind): a notice's rendered body, or the agent's reply."""
+    from appliance.services import csat   # lazily: csat imports the outbox's helpers
+    if csat.is_survey_mail(row):
+        try:
+            text, html_body = csat.mail_content(row, settings)
+        except LookupError as exc:
+            raise Unsendable(str(exc)) from None
+        return text, html_body, [], "system"
     notice = notice_kind(row)
     if notice is not None:
         if notice[0] == "received" and t is None:

@@ -20,7 +20,7 @@ from appliance.rules.access import Actor
 from appliance.services import common
 
 VIEWS = ("mine", "unassigned", "open", "all", "requested")
-SORTS = ("newest", "oldest", "priority")
+SORTS = ("newest", "oldest", "priority", "sla_due")
 
 
 @dataclass
@@ -132,6 +132,8 @@ def _order(query: TicketQuery, q):
         if after:
             q = q.where(Ticket.id > after[0])
         return q.order_by(Ticket.id.asc())
+    if query.sort == "sla_due":
+        return _order_by_due(q, after)
     # priority: P1 first, oldest first within a priority (a work queue is FIFO)
     if after:
         if len(after) != 2:
@@ -141,7 +143,38 @@ def _order(query: TicketQuery, q):
     return q.order_by(Ticket.priority.asc(), Ticket.id.asc())
 
 
+_EPOCH = dt.datetime(1970, 1, 1)
+
+
+def _order_by_due(q, after):
+    """Earliest SLA due time first (services.sla_timers stores it to the second; tickets
+    without a running clock last), then id; the cursor is [no due, days, seconds, id]."""
+    from appliance.models import TicketSla
+    due = TicketSla.next_due_at
+    q = q.select_extend(due.alias("sla_due")).join(
+        TicketSla, pw.JOIN.LEFT_OUTER, on=((TicketSla.ticket == Ticket.id) & TicketSla.is_open))
+    if after:
+        if len(after) != 4 or after[0] not in (0, 1):
+            raise ValidationError({"cursor": "invalid paging cursor"})
+        if after[0]:
+            q = q.where(due.is_null() & (Ticket.id > after[3]))
+        else:
+            at = _EPOCH + dt.timedelta(days=after[1], seconds=after[2])
+            q = q.where((due > at) | ((due == at) & (Ticket.id > after[3])) | due.is_null())
+    # objects(): the aliased column lands on the Ticket row (for the cursor), not on a
+    # joined TicketSla instance
+    return q.order_by(due.is_null(), due, Ticket.id).objects()
+
+
 def _cursor_of(query: TicketQuery, t: Ticket) -> str:
+    if query.sort == "sla_due":
+        due = getattr(t, "sla_due", None)
+        if due is None:
+            return encode_cursor([1, 0, 0, t.id])
+        if isinstance(due, str):   # SQLite hands back an aliased column as text
+            due = dt.datetime.fromisoformat(due)
+        span = due - _EPOCH
+        return encode_cursor([0, span.days, span.seconds, t.id])
     return encode_cursor([t.priority, t.id] if query.sort == "priority" else [t.id])
 
 

@@ -18,7 +18,7 @@ from appliance.jobs import unit_of_work
 from appliance.models import RateEvent, utcnow
 from appliance.settings import Settings
 
-KINDS = ("login", "mfa", "password", "token")
+KINDS = ("login", "mfa", "password", "token", "survey")  # survey: public survey links
 
 
 class RateLimited(DomainError):

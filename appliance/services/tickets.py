@@ -442,7 +442,13 @@ def _transition(actor: Actor, t: Ticket, to_status: str, settings: Settings) -> 
         common.record(t.id, actor, "reopened", "status", t.status, to_status)
     else:
         common.record(t.id, actor, "status_changed", "status", t.status, to_status)
+    # A resolution (resolved, or closed by staff without one) gets its satisfaction survey.
+    resolution = to_status == "resolved" or (to_status == "closed" and t.resolved_at is None
+                                             and not actor.is_customer)
     _save(t, changes, now)
+    if resolution:
+        from appliance.services import csat
+        csat.on_resolved(t, now, settings)
 
 
 def transition_ticket(actor: Actor, ticket_id: int, to_status: str, settings: Settings, *,

@@ -19,3 +19,4 @@ from webapp.api import callbacks, intake  # noqa: E402,F401
 from webapp.api import processes  # noqa: E402,F401
 from webapp.api import knowledge  # noqa: E402,F401
 from webapp.api import roles  # noqa: E402,F401
+from webapp.api import reports  # noqa: E402,F401

@@ -48,8 +48,10 @@ SCHEMAS: dict = {
         description="The ticket now assigned to the caller, or null and the reason."),
     "Notification": obj({
         "id": INT, "kind": {"type": "string", "description": "routing_no_agents, "
-                            "routing_nobody_qualified (data.department) or queue_escalated "
-                            "(data.waited_minutes); more kinds may come"},
+                            "routing_nobody_qualified (data.department), queue_escalated "
+                            "(data.waited_minutes), sla_warning, sla_breached or "
+                            "sla_escalated (data.clock, data.threshold, data.policy, "
+                            "data.due_at); more kinds may come"},
         "ticket_id": nullable(INT), "ticket_number": TEXT, "data": {"type": "object"},
         "created_at": nullable(TIME), "read": BOOL}),
     "NotificationList": obj({"items": array(ref("Notification"))}),

@@ -87,8 +87,23 @@ RESPONSES = {
         "children_progress": array({"type": "integer"}, minItems=2, maxItems=2,
                                    description="[done, total] sub-tickets"),
         "can_reply": {"type": "boolean",
-                      "description": "whether the caller may add to the conversation now"}},
+                      "description": "whether the caller may add to the conversation now"},
+        "sla": nullable(ref("TicketSla"))},
         description="One ticket with what the caller may see of its conversation and history."),
+    "SlaClock": obj({
+        "name": {"type": "string", "enum": ["first_response", "next_response", "resolution"]},
+        "due_at": nullable(TIME), "target_minutes": {"type": "integer"},
+        "remaining_seconds": {"type": "integer",
+                              "description": "at computed_at; negative once overdue"},
+        "breached": BOOL, "warning": nullable({"type": "integer"}), "paused": BOOL,
+        "done": BOOL}, description="One SLA clock in business time (null due_at while "
+                                   "paused)."),
+    "TicketSla": obj({
+        "policy": nullable(ref("Ref")), "next_due_at": nullable(TIME), "breached": BOOL,
+        "warning": nullable({"type": "integer"}), "paused": BOOL,
+        "clocks": array(ref("SlaClock")), "computed_at": TIME},
+        description="The ticket's SLA clocks as last computed (staff only; null for "
+                    "customers and tickets no policy matches)."),
     "Page": obj({"items": array(ANY), "next_cursor": nullable(TEXT),
                  "count_hint": nullable(TEXT)},
                 description="One page of a list; pass next_cursor as `cursor` for the next."),

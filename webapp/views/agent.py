@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 
 from appliance.errors import DomainError, ValidationError
 from appliance.rules import states
-from appliance.services import queues, saved_filters, search
+from appliance.services import queues, saved_filters, search, sla_views
 from appliance.services.queues import TicketQuery
 from webapp.messages import translate
 from webapp.views.agent_common import actor, bp, form_choices, settings
@@ -52,7 +52,8 @@ def queue():
     if page is not None and page.next_cursor:
         base = {"filter": saved.id} if saved else params
         next_url = url_for("agent.queue", **base, cursor=page.next_cursor)
-    return render_template("agent/queue.html", page=page, params=params, view=view,
+    sla = sla_views.badges(actor(), [t.id for t in page.items]) if page is not None else {}
+    return render_template("agent/queue.html", page=page, params=params, view=view, sla=sla,
                            first={k: v[0] for k, v in params.items()}, current_filter=saved,
                            errors=errors, next_url=next_url, choices=form_choices(),
                            statuses=states.STATUSES, channels=states.CHANNELS,
@@ -119,5 +120,6 @@ from webapp.views import agent_identity  # noqa: E402,F401
 from webapp.views import agent_callbacks, agent_conversations  # noqa: E402,F401
 from webapp.views import agent_processes  # noqa: E402,F401
 from webapp.views import agent_kb, agent_kb_metrics, agent_kb_suggest  # noqa: E402,F401
+from webapp.views import agent_csat  # noqa: E402,F401
 
 __all__ = ["bp"]

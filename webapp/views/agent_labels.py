@@ -17,6 +17,8 @@ EVENT_LABELS = {
     "assigned": lazy_gettext("assigned"),
     "status_changed": lazy_gettext("changed the status"),
     "reopened": lazy_gettext("reopened the ticket"),
+    "csat_answered": lazy_gettext("satisfaction survey answered"),
+    "csat_follow_up": lazy_gettext("low satisfaction rating: followed up on"),
     "reply_added": lazy_gettext("replied"),
     "note_added": lazy_gettext("added an internal note"),
     "attachment_added": lazy_gettext("attached a file"),
@@ -26,6 +28,7 @@ EVENT_LABELS = {
     "split": lazy_gettext("split a reply into a new ticket"),
 }
 FIELD_LABELS = {
+    "rating": lazy_gettext("Rating"),
     "subject": lazy_gettext("Subject"),
     "priority": lazy_gettext("Priority"),
     "urgency": lazy_gettext("Urgency"),

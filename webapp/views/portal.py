@@ -114,8 +114,10 @@ def new_ticket():
 def _render_ticket(ticket_id: int, *, errors=None, body: str = "", status: int = 200):
     t = tickets.get_ticket(g.actor, ticket_id, _settings())
     labels = {d.key: d.label for d in org.list_custom_fields(active_only=True)}
+    from appliance.services import csat
+    survey = csat.pending_for_ticket(g.actor, ticket_id, _settings())
     return render_template("portal/ticket.html", t=t, labels=labels, errors=errors or {},
-                           body=body, can_reply=t.can_reply,
+                           body=body, can_reply=t.can_reply, survey=survey,
                            can_close="closed" in t.allowed_transitions), status
 
 
@@ -160,3 +162,4 @@ def attachment(attachment_id: int):
 
 # The knowledge pages register their routes on `bp` when imported.
 from webapp.views import portal_kb  # noqa: E402,F401
+from webapp.views import portal_survey  # noqa: E402,F401

@@ -94,6 +94,10 @@ test-deps:
 	@if [ ! -x /usr/sbin/nft ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables >/dev/null; \
 	fi
+	@# tests/provisioning/test_cluster.py backs up the PostgreSQL install with pg_dump.
+	@if [ ! -x /usr/bin/pg_dump ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client >/dev/null; \
+	fi
 
 # PostgreSQL and Redis run on this kind of machine; start them if they are down.
 services:

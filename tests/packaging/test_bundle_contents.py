@@ -96,3 +96,15 @@ def test_the_sbom_lists_every_wheel_with_its_hash_the_model_and_gongdan_itself(e
     assert libraries["flask"]["licenses"]          # licences where the metadata states them
     (model,) = [c for c in sbom["components"] if c["type"] == "machine-learning-model"]
     assert model["hashes"][0]["content"] == DEFAULT.entry.sha256 and model["licenses"]
+
+
+def test_the_sbom_is_valid_cyclonedx_1_5_by_the_official_schema(extracted):
+    # cyclonedx-python-lib ships the CycloneDX JSON schemas (offline) and validates strictly.
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+    validator = JsonStrictValidator(SchemaVersion.V1_5)
+    text = (extracted / "sbom.cdx.json").read_text()
+    assert validator.validate_str(text) is None
+    broken = json.loads(text)
+    broken["components"][0]["hashes"][0]["alg"] = "SHA-257"   # not an algorithm of the schema
+    assert validator.validate_str(json.dumps(broken)) is not None  # the validator does validate

@@ -104,7 +104,7 @@ def backup_restore(file: str, force: bool) -> None:
     except BackupError as exc:
         _verification_failed(settings, exc)
     except svc.BackupProblem as exc:
-        if exc.kind == "not_empty":
+        if exc.kind in ("not_empty", "in_use"):
             _fail(f"restore refused: {exc}", 1)
         if exc.kind == "wrong_key":
             _verification_failed(settings, exc)

@@ -326,6 +326,47 @@ def installation_state(settings: Settings) -> str:
     return " and ".join(found)
 
 
+def users_of_database(settings: Settings) -> list[str]:
+    """Other processes (SQLite: any process with the file, its WAL or shared memory open;
+    PostgreSQL: other sessions on the database) that a restore would pull the data from
+    under. Empty when nobody uses it. Processes of other users are invisible to a
+    non-root caller; the service's own web and worker run as the same user."""
+    sqlite_path = _sqlite_path(settings)
+    if sqlite_path is not None:
+        return _sqlite_openers(sqlite_path)
+    from appliance.db import bind_database, database
+    bind_database(settings.database_url)
+    try:
+        rows = database.execute_sql(
+            "SELECT pid, coalesce(application_name, '') FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND backend_type = 'client backend'").fetchall()
+    finally:
+        database.close()
+    return [f"PostgreSQL session {pid}" + (f" ({app})" if app else "") for pid, app in rows]
+
+
+def _sqlite_openers(db: Path) -> list[str]:
+    targets = {str(db), f"{db}-wal", f"{db}-shm"}
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            if any(os.readlink(fd) in targets for fd in (proc / "fd").iterdir()):
+                found.append(f"process {proc.name} ({_command(proc)})")
+        except OSError:  # gone meanwhile, or another user's
+            continue
+    return found
+
+
+def _command(proc: Path) -> str:
+    try:
+        return (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()[:80]
+    except OSError:
+        return "?"
+
+
 def _check_restorable(settings: Settings, manifest: dict) -> None:
     unknown = sorted(set(manifest.get("migrations", [])) - _known_migrations())
     if unknown:
@@ -414,6 +455,11 @@ def restore(settings: Settings, path: Path, force: bool = False) -> Summary:
     started = time.monotonic()
     keystore.read_master(settings)  # a missing key file says so before anything is read
     present = installation_state(settings)
+    users = users_of_database(settings)
+    if users:  # never, --force or not: the running app would keep writing the old data
+        raise BackupProblem(f"the database is in use by {', '.join(users[:5])}"
+                            f"{' and others' if len(users) > 5 else ''}: stop web and worker "
+                            f"first (systemctl stop gongdan-web gongdan-worker)", "in_use")
     if present and not force:
         raise BackupProblem(f"the installation is not empty ({present}); restoring would "
                             f"replace it. Stop the service and run again with --force "

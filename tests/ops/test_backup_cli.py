@@ -158,6 +158,21 @@ def test_restore_refuses_a_non_empty_site_without_force_and_keeps_the_old_one_as
     assert site("audit", "verify").stdout.startswith("OK")
 
 
+def test_restore_refuses_while_another_process_has_the_database_open(site):
+    _populate(site)
+    out = _backup(site)
+    holder = sqlite3.connect(site.path / "g.db")  # as a running web or worker would
+    try:
+        holder.execute("SELECT count(*) FROM ticket").fetchone()
+        r = site("backup", "restore", "--force", str(out), check=False)
+        assert r.returncode == 1 and "in use by process" in r.stderr and "stop web and worker" in r.stderr
+        assert not any(p.name.startswith("g.db.before-restore-") for p in site.path.iterdir())
+    finally:
+        holder.close()
+    r = site("backup", "restore", "--force", str(out))
+    assert "3 tickets" in r.stdout
+
+
 def test_another_sites_keys_are_refused_with_a_clear_error(site):
     _populate(site)
     out = _backup(site)
@@ -222,6 +237,12 @@ def test_postgresql_backup_and_restore(site):
         assert site("audit", "verify").stdout.startswith("OK")
         r = site("backup", "restore", str(out), check=False)
         assert r.returncode == 1 and "not empty" in r.stderr
+        session = psycopg2.connect(url)  # a running web or worker
+        try:
+            r = site("backup", "restore", "--force", str(out), check=False)
+            assert r.returncode == 1 and "in use by PostgreSQL session" in r.stderr
+        finally:
+            session.close()
         r = site("backup", "restore", "--force", str(out))  # over the live schema: one transaction
         assert "audit log verifies" in r.stdout and "3 tickets" in r.stdout
     finally:

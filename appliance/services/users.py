@@ -76,7 +76,7 @@ def create_user(actor: Actor, username: str, display_name: str, role: str, *,
     _require_admin(actor)
     _validate_user(username, display_name, role, email)
     _may_grant(actor, "", role)
-    password = password or generate_password()
+    password = password or generate_password(username=username, email=email)
     password_policy.check(password, username, email)
     dept = common.exists(Department, department_id, "department_id")
     customer = common.exists(Customer, customer_id, "customer_id")
@@ -250,7 +250,8 @@ def reset_password(actor: Actor, user_id: int) -> str:
     if target is not None and target.role in ("security_admin", "audit_admin") \
             and not actor.can("role.assign"):
         raise PermissionDenied("only the security administrator manages this account")
-    password = generate_password()
+    password = generate_password(username=target.username if target else "",
+                                 email=target.email if target else "")
     with unit_of_work():  # the reset and its audit record commit together, or neither
         set_password(user_id, password, must_change=True)
         audit.record("auth.password_reset", actor_id=actor.user_id, object_type="user", object_id=user_id)

@@ -25,9 +25,9 @@ from appliance.db import database, is_postgres
 from appliance.errors import DomainError, NotFound, ValidationError
 from appliance.jobs import schedule, unit_of_work
 from appliance.mail import compose, survey_text
-from appliance.models import Mailbox, MailMessage, Survey, Ticket, utcnow
-from appliance.rules import mail_loops
+from appliance.models import MailMessage, Survey, Ticket, utcnow
 from appliance.rules.access import SYSTEM, Actor
+from appliance.services import mail_notify
 from appliance.settings import Settings
 from security.tokens import token_hash
 
@@ -98,13 +98,8 @@ def _queue_mail(s: Survey, t: Ticket, settings: Settings) -> None:
 
 
 def mail_recipient(address: str) -> str:
-    own = {m.address for m in Mailbox.select(Mailbox.address)}
-    if not address or mail_loops.unanswerable(address, own):
-        return ""
-    try:
-        return compose.to_address("to", address).addr_spec.lower()
-    except ValidationError:
-        return ""
+    """Where a survey may go: the same rule as every notice."""
+    return mail_notify.recipient(address)
 
 
 def is_survey_mail(row: MailMessage) -> bool:

@@ -108,7 +108,7 @@ def _already_sent(ticket_id: int, kind: str) -> bool:
         & MailMessage.kind.startswith(f"{kind}:")).exists()
 
 
-def _recipient(address: str) -> str:
+def recipient(address: str) -> str:
     """The address a notice may go to, lower-cased, or "" (invalid, ours, a daemon)."""
     address = (address or "").strip()
     own = {m.address for m in Mailbox.select(Mailbox.address)}
@@ -123,7 +123,7 @@ def _recipient(address: str) -> str:
 def _queue(kind: str, locale: str, address: str, box: Mailbox, settings: Settings, *,
            ticket_id: int | None, subject: str, in_reply_to: str, references: list[str],
            now: dt.datetime | None = None) -> int | None:
-    to = _recipient(address)
+    to = recipient(address)
     if not to:
         return None
     try:

@@ -423,7 +423,10 @@ class _Scorer:
     without a second pass)."""
 
     def __init__(self, groups: list[Group], leaves: list[_Leaf], searcher, postings):
-        n = max(searcher.doc_count(), 1)
+        # Deleted documents count here as in _df (postings keep them until segments are
+        # rewritten): with live documents only, a re-indexed article made df > n, a
+        # negative idf and no hit at all (a just-published article vanished from search).
+        n = max(searcher.doc_count_all(), 1)
         self.n, self.postings, self.leaves = n, postings, leaves
         self.avg = {f: (searcher.field_length(f) / n) or 1.0 for f, _ in _FIELDS}
         self.alts = self._alternatives(groups, leaves)

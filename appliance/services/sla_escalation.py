@@ -10,6 +10,12 @@ escalations at that threshold — notify_lead, raise_priority (one step, through
 services.tickets so it is versioned and on the timeline), reassign (to an agent, or to
 the least-loaded active member of a team). A clock that already stopped (answered late)
 records its breach for the reports but tells nobody.
+
+An escalation that fails is not dropped: a conflict (someone changed the ticket at the
+same moment) is retried once against the fresh row; any other failure (the target agent
+was disabled, the team has nobody active) goes on the timeline and to the department
+lead as an `sla_escalation_failed` notification, so a person finishes what the policy
+asked for.
 """
 from __future__ import annotations
 
@@ -19,7 +25,7 @@ import logging
 from peewee import fn
 
 from appliance.db import database
-from appliance.errors import DomainError
+from appliance.errors import Conflict, DomainError
 from appliance.models import (Department, DispatchPolicy, Notification, SlaEvent, TeamMember,
                               Ticket, User)
 from appliance.rules import sla_policy
@@ -110,31 +116,46 @@ def department_leads(department_id: int | None) -> list[int]:
 
 
 def _escalate(t: Ticket, e: sla_policy.Escalation, leads: list[int], data: dict) -> None:
-    """One escalation action; a failure (agent disabled since) is on the timeline."""
-    from appliance import runtime
-    from appliance.services import tickets
+    """One escalation action; a conflict is retried once on the fresh row, any other
+    failure is on the timeline and told to the leads."""
     try:
-        if e.action == "notify_lead":
-            _notify(leads, "sla_escalated", t.id, data)
-        elif e.action == "raise_priority" and t.priority > 1:
-            tickets.update_ticket(SYSTEM, t.id, {"priority": t.priority - 1}, runtime.settings())
-        elif e.action == "reassign":
-            user_id = e.user_id or least_loaded(e.team_id, exclude=t.assignee_id)
-            if user_id is None:
-                raise DomainError("the team has no active member")
-            if user_id != t.assignee_id:
-                tickets.update_ticket(SYSTEM, t.id, {"assignee_id": user_id},
-                                      runtime.settings())
-                _notify([user_id], "sla_escalated", t.id, data)
-        else:
-            return
-        common.record(t.id, None, "sla_escalated", "sla", None,
-                      {**data, "action": e.action}, internal=True)
+        try:
+            done = _apply(t, e, leads, data)
+        except Conflict:
+            t = Ticket.select(Ticket.id, Ticket.department, Ticket.assignee,
+                              Ticket.priority).where(Ticket.id == t.id).get()
+            done = _apply(t, e, leads, data)
+        if done:
+            common.record(t.id, None, "sla_escalated", "sla", None,
+                          {**data, "action": e.action}, internal=True)
     except DomainError as exc:
         log.warning("SLA escalation %s of ticket %s failed: %s", e.action, t.id,
                     type(exc).__name__)
-        common.record(t.id, None, "sla_escalation_failed", "sla", None,
-                      {**data, "action": e.action, "reason": exc.message[:200]}, internal=True)
+        failed = {**data, "action": e.action, "reason": exc.message[:200]}
+        common.record(t.id, None, "sla_escalation_failed", "sla", None, failed,
+                      internal=True)
+        _notify(leads or ([t.assignee_id] if t.assignee_id else []),
+                "sla_escalation_failed", t.id, failed)
+
+
+def _apply(t: Ticket, e: sla_policy.Escalation, leads: list[int], data: dict) -> bool:
+    """Carry out one escalation; False when there was nothing to do."""
+    from appliance import runtime
+    from appliance.services import tickets
+    if e.action == "notify_lead":
+        _notify(leads, "sla_escalated", t.id, data)
+    elif e.action == "raise_priority" and t.priority > 1:
+        tickets.update_ticket(SYSTEM, t.id, {"priority": t.priority - 1}, runtime.settings())
+    elif e.action == "reassign":
+        user_id = e.user_id or least_loaded(e.team_id, exclude=t.assignee_id)
+        if user_id is None:
+            raise DomainError("the team has no active member")
+        if user_id != t.assignee_id:
+            tickets.update_ticket(SYSTEM, t.id, {"assignee_id": user_id}, runtime.settings())
+            _notify([user_id], "sla_escalated", t.id, data)
+    else:
+        return False
+    return True
 
 
 def least_loaded(team_id: int | None, exclude: int | None = None) -> int | None:

@@ -25,7 +25,7 @@ from appliance.models import (Comment, Customer, SlaCalendar, SlaPolicy, Ticket,
                               TimelineEvent, utcnow)
 from appliance.rules import sla_policy
 from appliance.rules.sla import evaluate
-from appliance.services import sla_config
+from appliance.services import live, sla_config
 
 log = logging.getLogger(__name__)
 UTC = dt.timezone.utc
@@ -139,13 +139,33 @@ def recompute(ticket_ids: list[int], pause_statuses=("pending_customer",), *,
         rows.append(row)
         crossings += found
     with unit_of_work():
+        before = _summaries(ids)
         TicketSla.delete().where(TicketSla.ticket.in_(ids)).execute()
         fields = [getattr(TicketSla, k) for k in _ROW_FIELDS]
         for i in range(0, len(rows), 100):   # tuples: a fraction of the dicts' SQL building
             TicketSla.insert_many([tuple(r[k] for k in _ROW_FIELDS) for r in rows[i:i + 100]],
                                   fields=fields).execute()
         sla_escalation.record(crossings, now)
+        _tell_open_pages(before, rows)
     return len(rows)
+
+
+_SUMMARY = ("policy", "next_due_at", "breached", "warning", "paused", "is_open")
+
+
+def _summaries(ids: list[int]) -> dict:
+    fields = [getattr(TicketSla, k) for k in ("ticket",) + _SUMMARY]
+    return {r[0]: r[1:] for r in TicketSla.select(*fields).where(
+        TicketSla.ticket.in_(ids)).tuples()}
+
+
+def _tell_open_pages(before: dict, rows: list[dict]) -> None:
+    """A live event for each ticket whose panel reads differently now (policy, due time,
+    state): open ticket pages refresh their SLA panel. The minute's countdown alone is
+    not an event; the page refreshes its running clocks itself (live_ticket.js)."""
+    for r in rows:
+        if before.get(r["ticket"]) != tuple(r[k] for k in _SUMMARY):
+            live.publish_ticket(r["ticket"], "sla_changed", internal=True)
 
 
 _ROW_FIELDS = ("ticket", "policy", "is_open", "next_due_at", "breached", "warning", "paused",

@@ -314,6 +314,43 @@ def test_escalations_notify_the_lead_raise_priority_and_reassign_to_a_team(setti
     assert sorted(escalated) == ["notify_lead", "raise_priority", "reassign"]
 
 
+def test_a_failed_escalation_is_on_the_timeline_and_told_to_the_lead(settings, org):
+    empty = Team.create(department=org.after_sales, name="夜班")    # nobody active in it
+    policy(org.admin, escalations=[{"at": 100, "action": "reassign", "team_id": empty.id}])
+    t = new_ticket(settings, org, assignee_id=org.agent.user_id)
+    tick(settings, t.created_at + 61 * MIN)
+    assert Ticket.get_by_id(t.id).assignee_id == org.agent.user_id
+    failed = TimelineEvent.get((TimelineEvent.ticket == t.id)
+                               & (TimelineEvent.kind == "sla_escalation_failed"))
+    assert failed.after["action"] == "reassign"
+    assert failed.after["reason"] == "the team has no active member"
+    told = Notification.get((Notification.kind == "sla_escalation_failed")
+                            & (Notification.ticket == t.id))
+    assert told.user_id == org.supervisor.user_id and told.data["action"] == "reassign"
+    tick(settings, t.created_at + 62 * MIN)                       # told once
+    assert Notification.select().where(Notification.kind == "sla_escalation_failed").count() == 1
+
+
+def test_open_pages_hear_of_a_changed_panel_but_not_of_the_minute(settings, org):
+    from appliance.models import LiveEvent
+    policy(org.admin)
+    t = new_ticket(settings, org)
+    c = t.created_at
+
+    def heard():
+        return LiveEvent.select().where((LiveEvent.ticket_id == t.id)
+                                        & (LiveEvent.kind == "sla_changed")).count()
+    tick(settings, c + 5 * MIN)
+    first = heard()
+    assert first >= 1
+    tick(settings, c + 6 * MIN)                  # only the countdown moved
+    assert heard() == first
+    tick(settings, c + 61 * MIN)                 # breached: the panel reads differently
+    assert heard() == first + 1
+    assert LiveEvent.get((LiveEvent.ticket_id == t.id)
+                         & (LiveEvent.kind == "sla_changed")).internal
+
+
 def test_the_periodic_run_covers_every_open_ticket_in_batches_and_is_idempotent(settings, org):
     policy(org.admin)
     made = [new_ticket(settings, org) for _ in range(5)]

@@ -234,5 +234,9 @@
   });
   window.addEventListener("pagehide", leave);
   setInterval(function () { beat(false); }, 5000);
+  // A running SLA clock's "time left" moves with business time, not with events.
+  setInterval(function () {
+    if (document.querySelector("#sla[data-sla-running]")) { schedule(); }
+  }, 60000);
   beat(true);
 })();

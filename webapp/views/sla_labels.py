@@ -30,7 +30,8 @@ for _key, _label in (("clock", _l("clock")), ("threshold", _l("threshold %")),
 
 
 def notification_text(n) -> str:
-    """One sentence for the kinds sla_warning, sla_breached and sla_escalated."""
+    """One sentence for the kinds sla_warning, sla_breached, sla_escalated and
+    sla_escalation_failed."""
     data = n.data or {}
     number = n.ticket_number or _("a ticket")
     clock = str(CLOCK_LABELS.get(data.get("clock"), data.get("clock", "")))
@@ -39,6 +40,11 @@ def notification_text(n) -> str:
                  percent=data.get("threshold", "?"), clock=clock)
     if n.kind == "sla_breached":
         return _("%(number)s breached its %(clock)s target.", number=number, clock=clock)
+    if n.kind == "sla_escalation_failed":
+        action = str(ACTION_LABELS.get(data.get("action"), data.get("action", "")))
+        return _("%(number)s: the SLA escalation “%(action)s” could not be carried out "
+                 "(%(reason)s); please act on the ticket.", number=number, action=action,
+                 reason=messages.translate(data.get("reason", "")))
     return _("%(number)s was escalated: its %(clock)s target is at %(percent)s%%.",
              number=number, clock=clock, percent=data.get("threshold", "?"))
 
@@ -55,6 +61,7 @@ messages.FIXED.update({m: _l(m) for m in (
     N_("an escalation action is notify_lead, raise_priority or reassign"),
     N_("reassign names exactly one agent or one team"),
     N_("unknown field"), N_("required, at most 100 characters"),
+    N_("the team has no active member"),
     N_("choose a department: the default calendar exists already"),
     N_("the default calendar has no department, the others one each"),
     N_("this department has a calendar already"),

@@ -12,7 +12,7 @@ import functools
 from flask import Flask, abort, current_app, g, redirect, request, url_for
 from flask_wtf.csrf import CSRFProtect
 
-from appliance.services import mfa, users
+from appliance.services import mfa, security_policy, users
 
 csrf = CSRFProtect()
 
@@ -23,7 +23,7 @@ def cookie_name() -> str:
 
 
 def set_session_cookie(response, token: str) -> None:
-    s = current_app.config["GONGDAN"]
+    s = security_policy.effective(current_app.config["GONGDAN"])
     response.set_cookie(cookie_name(), token, httponly=True, secure=s.secure_cookies,
                         samesite="Lax", path="/", max_age=s.session_absolute_hours * 3600)
 

@@ -55,6 +55,7 @@ RULES: tuple[tuple[str, object], ...] = (
     ("admin.roles.unlock", "session.manage"),
     ("admin.roles.end_sessions", "session.manage"),
     ("admin.roles.*", "role.manage"),
+    ("admin.security.*", "security.policy"),
     ("admin.users.*", "user.manage"),
     ("admin.departments.*", "org.manage"),
     ("admin.skills.*", "org.manage"),

@@ -17,7 +17,7 @@ from .process import ProcessDefinition, ProcessInstance, ProcessStep, ProcessApp
 from .audit import AuditRecord, AuditCheckpoint, AuditHead
 from .keys import DataKey, KeyCheck
 from .roles import Role
-from .auth import PasswordHistory, RecoveryCode, RateEvent
+from .auth import PasswordHistory, RecoveryCode, RateEvent, SecurityPolicy
 from .sla import SlaCalendar, SlaPolicy, TicketSla, SlaEvent
 from .survey import Survey
 
@@ -38,7 +38,7 @@ ALL_MODELS = [
     AuditRecord, AuditCheckpoint, AuditHead,
     DataKey, KeyCheck,
     Role,
-    PasswordHistory, RecoveryCode, RateEvent,
+    PasswordHistory, RecoveryCode, RateEvent, SecurityPolicy,
     SlaCalendar, SlaPolicy, TicketSla, SlaEvent,
     Survey,
 ]

@@ -34,3 +34,12 @@ class RateEvent(BaseModel):
 
     class Meta:
         indexes = ((("key", "created_at"), False),)
+
+
+class SecurityPolicy(BaseModel):
+    """One policy value the security administrator set (migration 0026, decision 0042);
+    a key without a row keeps the config file's value."""
+    key = pw.CharField(max_length=64, unique=True)
+    value = pw.JSONField()
+    updated_at = pw.DateTimeField(default=utcnow)
+    updated_by = pw.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")

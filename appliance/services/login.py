@@ -14,7 +14,7 @@ import hashlib
 from appliance.errors import AuthenticationFailed
 from appliance.jobs import unit_of_work
 from appliance.models import User, utcnow
-from appliance.services import audit, password_policy
+from appliance.services import audit, password_policy, security_policy
 from appliance.settings import Settings
 from security.passwords import hash_password, needs_rehash, verify_password
 
@@ -48,7 +48,7 @@ def authenticate(username: str, password: str, settings: Settings | None = None,
                  ip: str = "") -> User:
     """The active, unlocked user with these credentials; AuthenticationFailed (one
     message) for every failure."""
-    settings = settings or password_policy.current_settings()
+    settings = security_policy.effective(settings or password_policy.current_settings())
     name = (username or "").strip()[:64]
     u = User.get_or_none(User.username == name)
     u, ok = _password_matches(u, name, password or "", settings)

@@ -11,7 +11,7 @@ from appliance.errors import AuthenticationFailed, ValidationError
 from appliance.jobs import unit_of_work
 from appliance.models import RecoveryCode, User, UserSession, utcnow
 from appliance.rules.access import Actor
-from appliance.services import audit
+from appliance.services import audit, security_policy
 from appliance.settings import Settings
 from security import totp
 from security.crypto import decrypt_secret, encrypt_secret
@@ -21,7 +21,7 @@ REQUIRED = "your role requires a second factor"
 
 
 def required_for(user: User, settings: Settings) -> bool:
-    return user.role in settings.mfa_required_roles
+    return user.role in security_policy.effective(settings).mfa_required_roles
 
 
 def enabled(user: User) -> bool:

@@ -7,6 +7,7 @@ import datetime as dt
 from appliance import runtime
 from appliance.errors import ValidationError
 from appliance.models import PasswordHistory, User, utcnow
+from appliance.services import security_policy
 from appliance.settings import Settings
 from security.passwords import password_problem, verify_password
 
@@ -24,7 +25,7 @@ def current_settings() -> Settings:
 def check(password: str, username: str, email: str = "", *, field: str = "password",
           settings: Settings | None = None) -> None:
     """Raise ValidationError({field: why}) if the password breaks the policy."""
-    settings = settings or current_settings()
+    settings = security_policy.effective(settings or current_settings())
     problem = password_problem(password, username, email=email, policy=settings.password_policy)
     if problem:
         raise ValidationError({field: problem})
@@ -33,7 +34,7 @@ def check(password: str, username: str, email: str = "", *, field: str = "passwo
 def check_new_for(user: User, password: str, *, field: str = "password",
                   settings: Settings | None = None) -> None:
     """The policy plus, under "mlps", no reuse of the current or the last N passwords."""
-    settings = settings or current_settings()
+    settings = security_policy.effective(settings or current_settings())
     check(password, user.username, user.email, field=field, settings=settings)
     if settings.password_policy != "mlps":
         return
@@ -47,7 +48,7 @@ def check_new_for(user: User, password: str, *, field: str = "password",
 def remember(user_id: int, old_hash: str, settings: Settings | None = None) -> None:
     """Keep the replaced hash (inside the caller's transaction); older ones beyond the
     history length are dropped."""
-    settings = settings or current_settings()
+    settings = security_policy.effective(settings or current_settings())
     if not old_hash:
         return
     PasswordHistory.create(user=user_id, password_hash=old_hash)
@@ -60,6 +61,7 @@ def remember(user_id: int, old_hash: str, settings: Settings | None = None) -> N
 
 def expired(user: User, settings: Settings, now: dt.datetime | None = None) -> bool:
     """Under "mlps", a password older than password_max_age_days must be changed."""
+    settings = security_policy.effective(settings)
     if settings.password_policy != "mlps":
         return False
     changed = user.password_changed_at or user.created_at

@@ -9,7 +9,7 @@ from appliance.errors import NotFound, PermissionDenied, ValidationError
 from appliance.jobs import unit_of_work
 from appliance.models import User, UserSession, utcnow
 from appliance.rules.access import Actor
-from appliance.services import audit, rate_limits
+from appliance.services import audit, rate_limits, security_policy
 from appliance.settings import Settings
 from security.passwords import verify_password
 
@@ -18,6 +18,7 @@ CONFIRM = "enter your password to confirm this change"
 
 
 def _live(q, settings: Settings):
+    settings = security_policy.effective(settings)
     now = utcnow()
     return q.where(~UserSession.revoked
                    & (UserSession.last_seen_at > now - dt.timedelta(

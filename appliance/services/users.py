@@ -12,7 +12,7 @@ from appliance.models import (AgentSkill, ApiToken, Customer, Department, Skill,
                               utcnow)
 from appliance.models.org import ROLES
 from appliance.rules.access import Actor, can_manage_org, role_change_problem
-from appliance.services import audit, common, dispatch, password_policy
+from appliance.services import audit, common, dispatch, password_policy, security_policy
 from appliance.settings import Settings
 from security.passwords import generate_password, hash_password, verify_password
 from security.tokens import new_token, token_hash
@@ -322,6 +322,7 @@ def resume_login(token: str, settings: Settings, touch: bool = True
     if s is None or s.revoked:
         return None
     now = utcnow()
+    settings = security_policy.effective(settings)
     if (now - s.last_seen_at > dt.timedelta(minutes=settings.session_idle_minutes)
             or now - s.created_at > dt.timedelta(hours=settings.session_absolute_hours)):
         if touch:

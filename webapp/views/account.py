@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, g, redirect, render_template, request,
 from flask_babel import gettext as _
 
 from appliance.errors import AuthenticationFailed, ValidationError
-from appliance.services import mfa, rate_limits, users
+from appliance.services import mfa, rate_limits, security_policy, users
 from security.passwords import POLICIES
 from webapp.auth import (clear_session_cookie, cookie_name, login_required, safe_next,
                           set_session_cookie)
@@ -88,7 +88,8 @@ def password():
                 return response
     return render_template("auth/password.html", errors=errors,
                            forced=g.user.must_change_password,
-                           min_length=POLICIES[current_app.config["GONGDAN"].password_policy]
+                           min_length=POLICIES[security_policy.effective(
+                               current_app.config["GONGDAN"]).password_policy]
                            .min_length), 400 if errors else 200
 
 

@@ -253,3 +253,4 @@ def import_handlers() -> None:
     import appliance.services.knowledge_indexing  # noqa: F401
     import appliance.services.knowledge_learning  # noqa: F401
     import appliance.services.sla_timers  # noqa: F401
+    import appliance.services.audit_verification  # noqa: F401

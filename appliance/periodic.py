@@ -126,6 +126,13 @@ def audit_nightly() -> None:
         log.info("pruned %d audit records past retention", n)
 
 
+def audit_verify_nightly() -> None:
+    """The whole chain verified every night, its result at the head of the audit pages."""
+    from appliance.services import audit_verification
+    with database.connection_context():
+        audit_verification.request_nightly()
+
+
 def directory_sync() -> None:
     """Sync directory (LDAP) accounts when ldap_sync_minutes have passed (decision 0028)."""
     from appliance import runtime
@@ -206,6 +213,10 @@ def register(huey, sweeper_seconds: int) -> None:
     @huey.periodic_task(crontab(hour="3", minute="41"), name="gongdan.audit_prune")
     def audit_prune() -> None:
         audit_nightly()
+
+    @huey.periodic_task(crontab(hour="4", minute="11"), name="gongdan.audit_verify")
+    def audit_verify() -> None:
+        audit_verify_nightly()
 
     @huey.periodic_task(crontab(minute="*"), name="gongdan.directory_sync")
     def directory_sync_task() -> None:

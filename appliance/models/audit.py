@@ -46,3 +46,20 @@ class AuditHead(BaseModel):
     """Where the chain ends (id 1): writers lock it; the verifier compares it."""
     seq = pw.BigIntegerField(default=0)
     mac = pw.CharField(max_length=64)
+
+
+class AuditVerification(BaseModel):
+    """One run of the chain verifier in the worker (migration 0027, decision 0043): asked
+    for on /audit/verify or by the nightly task; the web request only queues it."""
+    requested_by = pw.IntegerField(null=True)                  # user id; None: the nightly run
+    requested_at = pw.DateTimeField(default=utcnow)
+    started_at = pw.DateTimeField(null=True)
+    finished_at = pw.DateTimeField(null=True)
+    status = pw.CharField(max_length=16, default="queued")     # queued running intact tampered error
+    records = pw.BigIntegerField(default=0)
+    checkpoints = pw.IntegerField(default=0)
+    first_seq = pw.BigIntegerField(null=True)
+    last_seq = pw.BigIntegerField(null=True)
+    problems = pw.JSONField(default=list)                      # [{kind, seq, message}]
+    more_problems = pw.IntegerField(default=0)
+    error = pw.CharField(max_length=200, default="")

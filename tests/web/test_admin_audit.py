@@ -3,6 +3,7 @@ verify and checkpoints work; logins are recorded with the client address, and re
 (503, nothing changed) when the audit log cannot be written."""
 import pytest
 
+from appliance import jobs
 from appliance.db import database
 from appliance.models import AuditRecord, UserSession
 from appliance.rules.access import SYSTEM
@@ -79,17 +80,46 @@ def test_export_downloads_csv_and_jsonl_and_is_audited(auditor):
     assert bad.status_code == 400
 
 
-def test_verify_button_shows_intact_then_tampering(auditor):
-    audit.checkpoint()
+def _verify(auditor) -> str:
+    """Press the button: the request only queues a run (303 to its page, which refreshes
+    itself while waiting); the worker's job does the verifying."""
     r = auditor.post("/audit/verify", csrf_from="/audit/")
+    assert r.status_code == 303
+    page = r.headers["Location"]
+    waiting = auditor.get(page)
+    assert 'id="verify-running"' in waiting.get_data(as_text=True)
+    assert 'http-equiv="refresh"' in waiting.get_data(as_text=True)
+    assert jobs.run_pending_inline() >= 1
+    return page
+
+
+def test_verify_button_queues_a_run_that_shows_intact_then_tampering(auditor):
+    audit.checkpoint()
+    page = _verify(auditor)
+    r = auditor.get(page)
     assert r.status_code == 200 and 'id="verify-ok"' in r.get_data(as_text=True)
+    assert 'http-equiv="refresh"' not in r.get_data(as_text=True)
+    assert 'id="last-verification"' in auditor.get("/audit/").get_data(as_text=True)
     database.execute_sql("DROP TRIGGER audit_record_no_delete")
     AuditRecord.delete().where(AuditRecord.seq == 2).execute()
-    r = auditor.post("/audit/verify", csrf_from="/audit/")
+    r = auditor.get(_verify(auditor))
     assert r.status_code == 409
     assert "record seq 2 is missing" in r.get_data(as_text=True)
+    assert "TAMPERING DETECTED" in auditor.get("/audit/").get_data(as_text=True)
+    listing = auditor.get("/audit/verify").get_data(as_text=True)
+    assert listing.count('id="verification-') == 2
+    done = AuditRecord.select().where(AuditRecord.action == "audit.verified")
+    assert sorted(r.result for r in done) == ["failure", "success"]
     page = auditor.get("/audit/checkpoints").get_data(as_text=True)
     assert "periodic" in page or "manual" in page
+
+
+def test_a_second_press_joins_the_run_in_progress(auditor):
+    first = auditor.post("/audit/verify", csrf_from="/audit/").headers["Location"]
+    second = auditor.post("/audit/verify", csrf_from="/audit/").headers["Location"]
+    assert first == second
+    assert jobs.run_pending_inline() == 1
+    assert auditor.get("/audit/verify/999999").status_code == 404
 
 
 def test_login_is_refused_with_503_when_the_audit_log_cannot_be_written(app, org):

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, Response, abort, g, render_template, request, stream_with_context
+from flask import (Blueprint, Response, abort, g, redirect, render_template, request,
+                   stream_with_context, url_for)
 from flask_babel import gettext as _
 
 from appliance.errors import ValidationError
-from appliance.services import audit
+from appliance.services import audit, audit_verification
 from webapp.auth import login_required
+from webapp.client import client_address
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 FILTER_FIELDS = ("since", "until", "actor", "action", "object_type", "object_id", "result")
@@ -52,7 +54,9 @@ def index():
     if not errors:
         rows, next_before = audit.search(g.actor, filters, request.args.get("before", type=int))
     return render_template("audit/index.html", rows=rows, next_before=next_before, form=form,
-                           errors=errors, results=audit.RESULTS), 400 if errors else 200
+                           errors=errors, results=audit.RESULTS,
+                           last_check=audit_verification.latest_finished(g.actor)
+                           ), 400 if errors else 200
 
 
 @bp.get("/<int:seq>")
@@ -82,9 +86,26 @@ def export():
 @bp.post("/verify")
 @login_required("audit_admin")
 def verify():
-    audit.require_auditor(g.actor)
-    report = audit.verify()
-    return render_template("audit/verify.html", report=report), 200 if report.ok else 409
+    """Queues a run in the worker (a whole chain takes longer than a request may)."""
+    run = audit_verification.request(g.actor, ip=client_address())
+    return redirect(url_for("audit.verification", run_id=run.id), 303)
+
+
+@bp.get("/verify")
+@login_required("audit_admin")
+def verifications():
+    return render_template("audit/verifications.html",
+                           runs=audit_verification.recent(g.actor))
+
+
+@bp.get("/verify/<int:run_id>")
+@login_required("audit_admin")
+def verification(run_id: int):
+    run = audit_verification.get(g.actor, run_id)
+    if run is None:
+        abort(404)
+    status = 409 if run.status == "tampered" else 200
+    return render_template("audit/verify.html", run=run), status
 
 
 @bp.get("/checkpoints")

@@ -254,3 +254,4 @@ def import_handlers() -> None:
     import appliance.services.knowledge_learning  # noqa: F401
     import appliance.services.sla_timers  # noqa: F401
     import appliance.services.audit_verification  # noqa: F401
+    import appliance.services.backup_runs  # noqa: F401

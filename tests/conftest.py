@@ -81,6 +81,7 @@ def settings(request, backend, tmp_path):
         url = f"sqlite:///{tmp_path / 'gongdan.db'}"
     s = Settings(database_url=url, queue_url=f"sqlite:///{tmp_path / 'queue.db'}",
                  index_dir=str(tmp_path / "index"), attachment_dir=str(tmp_path / "attachments"),
+                 backup_dir=str(tmp_path / "backups"),
                  # No model unless a test asks for the real one (tests/llm fixtures):
                  # AI-unavailable paths must not depend on what is installed in ./var.
                  model_dir=str(tmp_path / "models"),

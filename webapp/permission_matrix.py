@@ -56,6 +56,7 @@ RULES: tuple[tuple[str, object], ...] = (
     ("admin.roles.end_sessions", "session.manage"),
     ("admin.roles.*", "role.manage"),
     ("admin.security.*", "security.policy"),
+    ("admin.backups.*", "backup.run"),
     ("admin.users.*", "user.manage"),
     ("admin.departments.*", "org.manage"),
     ("admin.skills.*", "org.manage"),

@@ -14,7 +14,7 @@ from .mail import Mailbox, MailMessage
 from .intake import IntegrationToken, Conversation, WebForm, FormSubmission, Callback
 from .live import LiveEvent, LivePresence
 from .process import ProcessDefinition, ProcessInstance, ProcessStep, ProcessApproval
-from .audit import AuditRecord, AuditCheckpoint, AuditHead, AuditVerification
+from .audit import AuditRecord, AuditCheckpoint, AuditHead, AuditVerification, BackupRun
 from .keys import DataKey, KeyCheck
 from .roles import Role
 from .auth import PasswordHistory, RecoveryCode, RateEvent, SecurityPolicy
@@ -35,7 +35,7 @@ ALL_MODELS = [
     IntegrationToken, Conversation, WebForm, FormSubmission, Callback,
     LiveEvent, LivePresence,
     ProcessDefinition, ProcessInstance, ProcessStep, ProcessApproval,
-    AuditRecord, AuditCheckpoint, AuditHead, AuditVerification,
+    AuditRecord, AuditCheckpoint, AuditHead, AuditVerification, BackupRun,
     DataKey, KeyCheck,
     Role,
     PasswordHistory, RecoveryCode, RateEvent, SecurityPolicy,

@@ -63,3 +63,19 @@ class AuditVerification(BaseModel):
     problems = pw.JSONField(default=list)                      # [{kind, seq, message}]
     more_problems = pw.IntegerField(default=0)
     error = pw.CharField(max_length=200, default="")
+
+
+class BackupRun(BaseModel):
+    """A backup or a backup check the system administrator asked for on the backup page,
+    run by the worker (migration 0028, decision 0044)."""
+    kind = pw.CharField(max_length=8)                          # create | verify
+    file_name = pw.CharField(max_length=64, default="")
+    requested_by = pw.IntegerField(null=True)
+    requested_at = pw.DateTimeField(default=utcnow)
+    started_at = pw.DateTimeField(null=True)
+    finished_at = pw.DateTimeField(null=True)
+    status = pw.CharField(max_length=16, default="queued")     # queued running done failed
+    bytes = pw.BigIntegerField(default=0)
+    files = pw.IntegerField(default=0)
+    seconds = pw.FloatField(default=0.0)
+    error = pw.CharField(max_length=300, default="")

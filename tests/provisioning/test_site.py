@@ -81,6 +81,9 @@ def test_units_are_sandboxed_and_the_config_matches_nginx(site):
     nginx = (site.root / "etc/nginx/sites-available/gongdan.conf").read_text()
     config = site.cli("config", "show").stdout
     assert "max_request_bytes = 33554432" in config
+    assert f"backup_dir = '{site.root}/var/backups/gongdan'" in config   # the backup page's
+    worker = (units / "gongdan-worker.service").read_text()
+    assert f"{site.root}/var/backups/gongdan" in worker.split("ReadWritePaths=")[1].split()[2]
     assert "client_max_body_size 33554432;" in nginx
     assert "trusted_proxies = ('127.0.0.1', '::1')" in config
     assert "location /live/stream" in nginx and "proxy_buffering off;" in nginx

@@ -90,7 +90,8 @@ class Callback(BaseModel):
     """A call an agent owes a customer (回拨), scheduled from a ticket."""
     ticket = pw.ForeignKeyField(Ticket, backref="callbacks", on_delete="CASCADE")
     agent = pw.ForeignKeyField(User, backref="callbacks", on_delete="CASCADE")
-    phone = pw.CharField(max_length=40)
+    # The number to call, encrypted and bound to callback|phone|<id> (migration 0029).
+    phone_enc = pw.TextField(default="")
     due_at = pw.DateTimeField()
     note = pw.TextField(default="")
     status = pw.CharField(max_length=16, default="open")  # open | done | failed | cancelled

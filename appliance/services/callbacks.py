@@ -25,7 +25,7 @@ from appliance.jobs import unit_of_work
 from appliance.models import (Callback, Notification, Ticket, TicketLink,
                               User, utcnow)
 from appliance.rules.access import STAFF, Actor, can_view_ticket
-from appliance.services import common, contacts
+from appliance.services import common, contacts, encryption
 from appliance.rules.pii import mask_contact
 from appliance.services.customers import full_contacts
 from appliance.services.identity import normalize
@@ -63,6 +63,14 @@ class CallbackView:
     overdue: bool
 
 
+TABLE = "callback"
+
+
+def phone_of(c: Callback) -> str:
+    """The number to call, decrypted ("" once the customer was erased)."""
+    return encryption.unseal(TABLE, "phone", c.id, c.phone_enc)
+
+
 def _view(c: Callback, t: Ticket, names: dict, now: dt.datetime, phone: str) -> CallbackView:
     creator = c.created_by_id
     return CallbackView(
@@ -91,12 +99,13 @@ def _views(actor: Actor, rows: list[Callback]) -> list[CallbackView]:
         contacts in full (rules.pii); masked for other staff. Every caller has checked
         that the actor may see the ticket (ticket_for, or _visible in mine), so an agent
         who lost the ticket never gets here with its callback."""
+        number = phone_of(c)
         customer_id = tickets[c.ticket_id].customer_id
         if c.agent_id == actor.user_id or customer_id is None:
-            return c.phone
+            return number
         if customer_id not in full:
             full[customer_id] = full_contacts(actor, customer_id)
-        return c.phone if full[customer_id] else mask_contact("phone", c.phone)
+        return number if full[customer_id] else mask_contact("phone", number)
     return [_view(c, tickets[c.ticket_id], names, now, phone(c)) for c in rows]
 
 
@@ -217,9 +226,11 @@ def schedule_callback(actor: Actor, ticket_id: int, data: CallbackInput) -> Call
                                    "due_at": lambda: _due(data.due_at, now),
                                    "agent": lambda: _agent(data.agent_id, actor, t),
                                    "note": lambda: _text(data.note, "note", MAX_NOTE)})
-        c = Callback.create(ticket=t.id, agent=values["agent"].id, phone=values["phone"],
+        c = Callback.create(ticket=t.id, agent=values["agent"].id,
                             due_at=values["due_at"], note=values["note"],
                             created_by=actor.user_id or None, created_at=now)
+        c.phone_enc = encryption.seal(TABLE, "phone", c.id, values["phone"])
+        Callback.update(phone_enc=c.phone_enc).where(Callback.id == c.id).execute()
         _record(t.id, actor, "callback_scheduled", c, values["agent"].display_name)
     return _views(actor, [c])[0]
 
@@ -321,7 +332,7 @@ def fail(actor: Actor, callback_id: int, outcome: str = "",
         if reschedule_at is not None:
             c = Callback.get_by_id(callback_id)
             again = schedule_callback(actor, c.ticket_id, CallbackInput(
-                phone=c.phone, due_at=reschedule_at, agent_id=c.agent_id, note=c.note))
+                phone=phone_of(c), due_at=reschedule_at, agent_id=c.agent_id, note=c.note))
     return done, again
 
 

@@ -17,6 +17,7 @@ from appliance.errors import NotFound, PermissionDenied
 from appliance.models import Attachment, Callback, Comment, Conversation, Customer, Ticket, User
 from appliance.rules.access import Actor, can_export_customers, can_view_ticket
 from appliance.services import audit, common, identity
+from appliance.services.callbacks import phone_of
 from appliance.services.customers import customer_view
 
 FORMAT = "gongdan.customer-export/1"
@@ -90,8 +91,8 @@ def _callbacks(tickets: list[Ticket]) -> list[dict]:
     if not tickets:
         return []
     rows = Callback.select().where(Callback.ticket.in_([t.id for t in tickets])).order_by(Callback.id)
-    return [{"ticket": _number(r.ticket_id, tickets), "phone": r.phone, "due_at": _iso(r.due_at),
-             "status": r.status} for r in rows]
+    return [{"ticket": _number(r.ticket_id, tickets), "phone": phone_of(r),
+             "due_at": _iso(r.due_at), "status": r.status} for r in rows]
 
 
 def _number(ticket_id: int | None, tickets: list[Ticket]) -> str | None:

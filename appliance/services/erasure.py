@@ -49,7 +49,7 @@ def _erase_around(customer_id: int) -> None:
     Conversation.update(identifiers={}, participants={}).where(
         Conversation.customer == customer_id).execute()
     tickets = Ticket.select(Ticket.id).where(Ticket.customer == customer_id)
-    Callback.update(phone="").where(Callback.ticket.in_(tickets)).execute()
+    Callback.update(phone_enc="").where(Callback.ticket.in_(tickets)).execute()
     User.update(display_name="-", email="", active=False).where(
         User.customer == customer_id).execute()
     # Satisfaction survey comments are the customer's own words outside any ticket (a bad

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 from appliance import keystore
 from appliance.db import database
-from appliance.models import ArticleFile, Attachment, Customer, CustomerContact, DataKey, KeyCheck
+from appliance.models import (ArticleFile, Attachment, Callback, Customer, CustomerContact, DataKey,
+                              KeyCheck)
 from appliance.services import attachments, encryption, keys
 from appliance.settings import Settings
 from security import envelope
@@ -34,7 +35,8 @@ from security import envelope
 # (model, column, table and column named in the associated data)
 ENCRYPTED = ((CustomerContact, "value_enc", "customer_contact", "value"),
              (Customer, "id_number_enc", "customer", "id_number"),
-             (Customer, "address_enc", "customer", "address"))
+             (Customer, "address_enc", "customer", "address"),
+             (Callback, "phone_enc", "callback", "phone"))
 
 
 @dataclass(frozen=True)

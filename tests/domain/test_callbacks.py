@@ -260,3 +260,41 @@ def test_my_callbacks_follow_the_ticket_visibility_rule_for_sub_tickets_and_the_
     tickets.update_ticket(SYSTEM, tk.id, {"assignee_id": org.agent.user_id}, settings)
     assert [c.id for c in callbacks.mine(org.agent)] == made[:2]  # parent assigned to her
     assert callbacks.due_count(org.agent) == 2
+
+
+# -- encryption at rest (migration 0029, decision 0045) ---------------------------------------
+
+def test_the_number_is_stored_encrypted_bound_to_its_row(org, tk):
+    from appliance.db import database
+    from appliance.services import encryption
+    c = callbacks.schedule_callback(org.agent, tk.id, callbacks.CallbackInput(
+        phone="13800001111", due_at=utcnow() + dt.timedelta(hours=1)))
+    raw = repr(database.execute_sql('SELECT * FROM "callback"').fetchall())
+    assert "13800001111" not in raw and "0001111" not in raw
+    other = callbacks.schedule_callback(org.agent, tk.id, callbacks.CallbackInput(
+        phone="13900002222", due_at=utcnow() + dt.timedelta(hours=2)))
+    stolen = Callback.get_by_id(c.id).phone_enc
+    Callback.update(phone_enc=stolen).where(Callback.id == other.id).execute()
+    with pytest.raises(encryption.TamperedData):
+        callbacks.for_ticket(org.agent, tk.id)
+
+
+def test_migration_0029_encrypts_numbers_written_before_it(backend, settings, tmp_path):
+    from appliance import migrate
+    from appliance.db import database
+    from appliance.services import keys
+    from tests.migration_helpers import database_at
+    with database_at("0028_backup_runs", backend, settings, tmp_path):
+        keys.activate(settings, environ={})
+        site = make_org()
+        t = ticket(settings, site.agent, "空调不制冷").summary
+        p = database.param
+        database.execute_sql(
+            f'INSERT INTO "callback" (ticket_id, agent_id, phone, due_at, note, status, outcome,'
+            f' created_at) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})',
+            (t.id, site.agent.user_id, "13800001111", utcnow(), "", "open", "", utcnow()))
+        assert "0029_callback_phone" in migrate.upgrade()
+        assert "phone" not in [c.name for c in database.get_columns("callback")]
+        assert "13800001111" not in repr(database.execute_sql('SELECT * FROM "callback"')
+                                         .fetchall())
+        assert [v.phone for v in callbacks.for_ticket(site.agent, t.id)] == ["13800001111"]

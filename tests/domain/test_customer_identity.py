@@ -260,7 +260,7 @@ def test_a_merge_moves_everything_to_the_survivor_in_one_go(backend, settings, s
     t1 = ticket(settings, site.admin, "一", customer_id=dup.id).summary
     t2 = ticket(settings, site.admin, "二", customer_id=dup.id).summary
     call = conversation("call", "pbx-1", dup.id)
-    Callback.create(ticket=t1.id, agent=site.agent.user_id, phone="13800138000", due_at=utcnow())
+    Callback.create(ticket=t1.id, agent=site.agent.user_id, due_at=utcnow())
     login = User.get(User.username == "zhangsan")
     User.update(customer=dup.id).where(User.id == login.id).execute()
     AgentProfile.create(user=site.agent.user_id, allowed_customer_ids=[dup.id, 999])

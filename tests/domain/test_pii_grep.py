@@ -8,14 +8,15 @@ to the test (its domain behaviour, erasure included, runs in test_encryption.py 
 below on both back-ends)."""
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 
 from appliance import jobs, tasks
 from appliance.errors import PermissionDenied
-from appliance.models import Callback, Customer, CustomerContact, User
-from appliance.services import customers, encryption, indexing
+from appliance.models import Callback, Customer, CustomerContact, User, utcnow
+from appliance.services import callbacks, customers, encryption, indexing
 from appliance.services.attachments import Upload
 from appliance.services.tickets import TicketInput, create_ticket
 from tests.factories import make_org
@@ -70,6 +71,9 @@ def test_phone_and_id_number_are_nowhere_on_disk_before_and_after_erasure(settin
         subject="洗衣机漏水 marker-subject", description="上门维修", customer_id=c.id,
         department_id=site.after_sales), settings,
         uploads=[Upload("id-card.txt", f"身份证 {ID_NUMBER} 电话 {PHONE}\n".encode())])
+    callbacks.schedule_callback(site.agent, t.summary.id, callbacks.CallbackInput(
+        phone="138 1234 5678", due_at=utcnow() + dt.timedelta(hours=2),
+        agent_id=site.agent.user_id))
     assert run_queue(settings) > 0
     indexing.rebuild()
     assert customers.find_customer_by_contact(site.agent, "138 1234 5678").id == c.id
@@ -81,7 +85,9 @@ def test_phone_and_id_number_are_nowhere_on_disk_before_and_after_erasure(settin
     sealed = [r.value_enc for r in CustomerContact.select()
               .where(CustomerContact.customer == c.id)]
     row = Customer.get_by_id(c.id)
-    traces = [*sealed, row.id_number_enc, row.id_number_bidx, row.address_enc,
+    [callback] = Callback.select()
+    assert callbacks.for_ticket(site.agent, t.summary.id)[0].phone == "138 1234 5678"
+    traces = [*sealed, row.id_number_enc, row.id_number_bidx, row.address_enc, callback.phone_enc,
               encryption.blind("phone", PHONE), "欧阳娜娜", "中关村"]
     assert found(settings, traces)  # present before erasure, so the check below can fail
 

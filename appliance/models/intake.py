@@ -36,8 +36,11 @@ class Conversation(BaseModel):
     ticket = pw.ForeignKeyField(Ticket, null=True, backref="conversations", on_delete="SET NULL")
     started_at = pw.DateTimeField(null=True)
     ended_at = pw.DateTimeField(null=True)
-    identifiers = pw.JSONField(default=dict)   # as posted: phone, email, external_id, name
-    participants = pw.JSONField(default=dict)  # call: caller, callee, agent; chat: agent
+    identifiers = pw.JSONField(default=dict)   # {} since 0030: in personal_enc
+    participants = pw.JSONField(default=dict)  # source, direction, agent (not personal)
+    # Encrypted JSON {identifiers: as posted (phone, email, external_id, name),
+    # participants: {caller, callee}} (services.conversation_personal, migration 0030).
+    personal_enc = pw.TextField(default="")
     recording_ref = pw.CharField(max_length=500, default="")
     messages = pw.JSONField(default=list)      # [{speaker, text, at}] (chat) or ASR segments
     # received -> analysed (outcome: ticket | appended | resolved) | failed

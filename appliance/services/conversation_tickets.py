@@ -17,6 +17,7 @@ from appliance.rules import states
 from appliance.rules.access import SYSTEM
 from appliance.rules.intake_match import OpenTicket, same_issue
 from appliance.services import common
+from appliance.services import conversation_personal as personal
 from appliance.services.attachments import Upload, remove_files, write_files
 from appliance.services.comments import add_inbound_comment
 from appliance.services.conversation_ai import Extraction
@@ -140,7 +141,7 @@ def _open_ticket_on_same_issue(row: Conversation, ext: Extraction) -> tuple[int,
 
 def transcript_text(row: Conversation) -> str:
     """The transcript as a plain text file: a header, then "[time] speaker: text" lines."""
-    parts = row.participants or {}
+    parts = personal.read(row)[1]
     head = [f"{row.channel} {row.external_id}", f"source: {parts.get('source', '')}"]
     if row.channel == "call":
         head.append(f"caller: {parts.get('caller', '')}  callee: {parts.get('callee', '')}")

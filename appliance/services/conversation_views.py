@@ -28,6 +28,7 @@ from appliance.models import Conversation, Ticket
 from appliance.rules.access import Actor, can_view_customers, can_view_ticket, sees_pii
 from appliance.rules.pii import mask_contact, mask_pii
 from appliance.services import common
+from appliance.services import conversation_personal as personal
 from appliance.services.customers import full_contact_ids
 
 # Which contact kind (rules.pii.mask_contact) each contact-bearing key holds.
@@ -76,7 +77,7 @@ def _summary(c: Conversation, numbers: dict[int, str], full: bool) -> Conversati
 
 
 def _detail(c: Conversation, numbers: dict[int, str], full: bool) -> ConversationDetail:
-    identifiers, participants = dict(c.identifiers or {}), dict(c.participants or {})
+    identifiers, participants = personal.read(c)
     messages, extraction = list(c.messages or []), dict(c.extraction or {})
     if not full:
         identifiers = _masked(identifiers, IDENTIFIER_KINDS)

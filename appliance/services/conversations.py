@@ -33,6 +33,7 @@ from appliance.models import Conversation, utcnow
 from appliance.ports import ModelBusy
 from appliance.rules.intake_payload import ConversationInput
 from appliance.services import conversation_ai, identity
+from appliance.services import conversation_personal as personal
 from appliance.services.conversation_views import (conversation_for_ticket,  # noqa: F401
                                                    get_conversation, recent_for_customer)
 from appliance.services.integrations import Caller
@@ -90,9 +91,11 @@ def _insert(caller: Caller, data: ConversationInput) -> Accepted:
         row = Conversation.create(
             channel=data.channel, external_id=data.external_id, token=caller.token_id,
             payload_sha256=data.payload_sha256, started_at=data.started_at,
-            ended_at=data.ended_at, identifiers=dict(data.customer),
-            participants={**data.participants, "source": data.source},
+            ended_at=data.ended_at,
+            participants=personal.public_participants({**data.participants,
+                                                       "source": data.source}),
             recording_ref=data.recording_ref, messages=data.messages)
+        personal.store(row.id, dict(data.customer), data.participants)
         # After the row, so a note about an unlinked identifier can name the conversation.
         customer_id = _customer(caller, data, row.id)
         Conversation.update(customer=customer_id).where(Conversation.id == row.id).execute()

@@ -17,6 +17,7 @@ from appliance.errors import NotFound, PermissionDenied
 from appliance.models import Attachment, Callback, Comment, Conversation, Customer, Ticket, User
 from appliance.rules.access import Actor, can_export_customers, can_view_ticket
 from appliance.services import audit, common, identity
+from appliance.services import conversation_personal as personal
 from appliance.services.callbacks import phone_of
 from appliance.services.customers import customer_view
 
@@ -83,7 +84,7 @@ def _conversations(customer_id: int, tickets: list[Ticket]) -> list[dict]:
     allowed = {t.id for t in tickets}
     rows = Conversation.select().where(Conversation.customer == customer_id).order_by(Conversation.id)
     return [{"channel": r.channel, "started_at": _iso(r.started_at), "ended_at": _iso(r.ended_at),
-             "identifiers": r.identifiers or {}, "ticket": _number(r.ticket_id, tickets)}
+             "identifiers": personal.read(r)[0], "ticket": _number(r.ticket_id, tickets)}
             for r in rows if r.ticket_id is None or r.ticket_id in allowed]
 
 

@@ -46,7 +46,7 @@ def erase_customer(actor: Actor, customer_id: int) -> None:
 
 def _erase_around(customer_id: int) -> None:
     """Copies of the identifiers next to the profile: conversations, callbacks, logins."""
-    Conversation.update(identifiers={}, participants={}).where(
+    Conversation.update(identifiers={}, participants={}, personal_enc="").where(
         Conversation.customer == customer_id).execute()
     tickets = Ticket.select(Ticket.id).where(Ticket.customer == customer_id)
     Callback.update(phone_enc="").where(Callback.ticket.in_(tickets)).execute()

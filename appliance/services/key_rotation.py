@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 from appliance import keystore
 from appliance.db import database
-from appliance.models import (ArticleFile, Attachment, Callback, Customer, CustomerContact, DataKey,
-                              KeyCheck)
+from appliance.models import (ArticleFile, Attachment, Callback, Conversation, Customer,
+                              CustomerContact, DataKey, KeyCheck)
 from appliance.services import attachments, encryption, keys
 from appliance.settings import Settings
 from security import envelope
@@ -36,7 +36,8 @@ from security import envelope
 ENCRYPTED = ((CustomerContact, "value_enc", "customer_contact", "value"),
              (Customer, "id_number_enc", "customer", "id_number"),
              (Customer, "address_enc", "customer", "address"),
-             (Callback, "phone_enc", "callback", "phone"))
+             (Callback, "phone_enc", "callback", "phone"),
+             (Conversation, "personal_enc", "conversation", "personal"))
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from appliance import jobs
 from appliance.models import Conversation, Customer, CustomerContact, Job, Ticket
 from appliance.rules.access import SYSTEM
 from appliance.services import contacts, identity, integrations
+from appliance.services import conversation_personal as personal
 from tests.web.apiclient import ApiClient, token_for
 
 
@@ -79,7 +80,8 @@ def test_a_call_maps_the_caller_to_the_customer_and_stores_the_recording(integra
     assert [m["speaker"] for m in row.messages] == ["customer", "agent"]
     assert row.messages[0]["at"] == "2026-05-01T01:30:01.500000Z"
     assert row.recording_ref == "rec/2026/05/01/pbx-77.wav"
-    assert row.identifiers["phone"] == "+86 138 0013 8000"
+    assert personal.read(row)[0]["phone"] == "+86 138 0013 8000"
+    assert row.identifiers == {} and "0013" not in row.personal_enc     # encrypted at rest
     phone = identity.normalize("phone", "+86 138 0013 8000")  # identity decides the form
     assert contacts.of_customer(row.customer_id)[0].value == phone
     assert Customer.get_by_id(row.customer_id).name == "138****8000"  # never the full number
@@ -87,7 +89,7 @@ def test_a_call_maps_the_caller_to_the_customer_and_stores_the_recording(integra
                call_payload(call_id="pbx-78", direction="outbound"))
     row = Conversation.get_by_id(out.get_json()["id"])
     assert [m["speaker"] for m in row.messages] == ["agent", "customer"]
-    assert row.identifiers["phone"] == "4008001234"
+    assert personal.read(row)[0]["phone"] == "4008001234"
 
 
 def test_no_token_an_unknown_or_revoked_token_is_401(app, integration):
@@ -286,4 +288,5 @@ def test_numeric_ids_and_extensions_are_taken_as_text(integration):
              call_payload(call_id=778899, caller=13800138000, callee=8001))
     assert r.status_code == 202, r.get_json()
     row = Conversation.get_by_id(r.get_json()["id"])
-    assert (row.external_id, row.participants["callee"]) == ("778899", "8001")
+    assert (row.external_id, personal.read(row)[1]["callee"]) == ("778899", "8001")
+    assert "callee" not in row.participants

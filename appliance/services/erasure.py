@@ -8,8 +8,9 @@ portal logins' names and e-mail addresses (the logins are disabled). What stays:
 tickets and their text, which people typed and which may name them (masked in the
 search index; docs/decisions/0030-encryption-at-rest.md says what that means).
 Afterwards the freed database pages are overwritten (SQLite secure_delete, WAL
-checkpoint) and the customer's tickets are re-indexed and the index segments holding
-old versions rewritten, by a job that carries only the customer id.
+checkpoint; PostgreSQL: the touched tables rewritten by VACUUM FULL) and the customer's
+tickets are re-indexed and the index segments holding old versions rewritten, by a job
+that carries only the customer id.
 """
 from __future__ import annotations
 
@@ -62,10 +63,37 @@ def _erase_around(customer_id: int) -> None:
 def overwrite_freed_pages() -> None:
     """SQLite: secure_delete (appliance.db) zeroes freed pages in the main file; the WAL
     still holds the old pages until it is checkpointed and truncated. PostgreSQL keeps
-    dead tuples until VACUUM (autovacuum; the decision record names the limit)."""
+    the old row versions (dead tuples) in the table files until they are rewritten:
+    erase_followup does that after commit (rewrite_erased_tables)."""
     if is_postgres():
         return
     database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+# Tables an erasure updates or deletes rows of: their old row versions hold the data.
+ERASED_TABLES = ("customer", "customer_contact", "conversation", "callback", "user", "survey")
+LOCK_WAIT = "5s"   # waiting longer for a busy table: fail, and the job is tried again later
+
+
+def rewrite_erased_tables() -> None:
+    """PostgreSQL: VACUUM FULL writes each table anew without its dead row versions and
+    drops the old file, as secure_delete does for SQLite. It locks each table while it is
+    copied (seconds for a few hundred thousand rows): erasures are rare, and a customer
+    asked. VACUUM cannot run in a transaction: the connection is switched to autocommit
+    for it (the job runs outside any)."""
+    if not is_postgres():
+        return
+    conn = database.connection()
+    before = conn.autocommit
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"SET lock_timeout = '{LOCK_WAIT}'")
+            for table in ERASED_TABLES:   # fixed names, never input
+                cur.execute(f'VACUUM FULL "{table}"')
+            cur.execute("RESET lock_timeout")
+    finally:
+        conn.autocommit = before
 
 
 @handler("erase_followup")
@@ -76,6 +104,7 @@ def erase_followup(customer_id: int) -> None:
     from appliance.services import indexing
     ids = [r[0] for r in Ticket.select(Ticket.id).where(Ticket.customer == customer_id)
            .tuples()]
+    rewrite_erased_tables()
     if ids:
         indexing.index_tickets(ids)
     optimize = getattr(registry.search_index(runtime.settings()), "optimize", None)

@@ -98,7 +98,7 @@ class RoutingDecision(BaseModel):
     explanation = pw.JSONField(default=dict)  # facts for the sentence, translated on display
     candidates = pw.JSONField(default=list)   # [{user_id, name, score, parts}], best first
     excluded = pw.JSONField(default=dict)     # reason -> count
-    latency_ms = pw.IntegerField(default=0)   # ticket creation -> this decision
+    latency_ms = pw.BigIntegerField(default=0)   # ticket creation -> this decision (0031)
     created_at = pw.DateTimeField(default=utcnow)
 
     class Meta:
@@ -114,7 +114,8 @@ class AgentStat(BaseModel):
     median_handle_minutes = pw.FloatField(null=True)
     fcr_rate = pw.FloatField(null=True)
     reopen_rate = pw.FloatField(null=True)
-    csat = pw.FloatField(null=True)
+    csat = pw.FloatField(null=True)             # mean CSAT rating 1..5 (services.agent_stats)
+    csat_answers = pw.IntegerField(default=0)   # the answers it rests on (migration 0022)
     updated_at = pw.DateTimeField(default=utcnow)
 
     class Meta:

@@ -219,7 +219,9 @@ def efficiency_score(e: Efficiency | None, reference_minutes: float | None) -> f
     if e.reopen_rate is not None:
         signals.append(1.0 - e.reopen_rate)
     if e.csat is not None:
-        signals.append(min(max(e.csat, 0.0), 5.0) / 5.0)
+        # Mean CSAT 1..5 onto 0..1 with 3 (neither satisfied nor not) at 0.5, "typical";
+        # services.agent_stats leaves it None until enough customers answered.
+        signals.append((min(max(e.csat, 1.0), 5.0) - 1.0) / 4.0)
     if not signals:
         return 0.5
     trust = e.closed / (e.closed + SHRINK_TICKETS)

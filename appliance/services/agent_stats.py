@@ -3,7 +3,10 @@
 Owns the figures that routing's efficiency component reads (dispatch_state._efficiency):
 for each agent, one row per category of the tickets they resolved in the last
 `dispatch_stats_window_days` days, and one row with category NULL over all of them
-(tickets without a category count only there).
+(tickets without a category count only there). `csat` is the mean rating of the CSAT
+surveys answered about the agent's resolutions in the same window (a quality signal for
+routing), once there are CSAT_MIN_ANSWERS of them; `csat_answers` counts them. Answers
+arriving later are picked up by the next run (the next resolution or the nightly roll).
 
 The rows are recomputed from the tickets every time, never incremented, so a run is
 idempotent and a lost or repeated job does no harm. Runs: the job "agent_stats" after an
@@ -22,12 +25,15 @@ from peewee import SQL, fn
 from appliance import jobs, runtime
 from appliance.db import database, is_postgres
 from appliance.jobs import unit_of_work
-from appliance.models import AgentStat, Comment, Ticket, TimelineEvent, User, utcnow
+from appliance.models import AgentStat, Comment, Survey, Ticket, TimelineEvent, User, utcnow
 from appliance.models.org import STAFF_ROLES
 
 # Advisory-lock class of "recomputing one agent's stats" (PostgreSQL; any fixed number
 # that no other feature uses).
 LOCK_CLASS = 4_204
+# Answered CSAT surveys an agent needs in the window before their mean rating counts for
+# routing (rules.routing.efficiency_score): one angry answer must not rank anyone last.
+CSAT_MIN_ANSWERS = 3
 
 
 @dataclass(frozen=True)
@@ -85,7 +91,29 @@ def by_category(handled: list[Handled]) -> dict[int | None, Figures]:
     return out
 
 
+def csat_figure(ratings: list[int]) -> tuple[float | None, int]:
+    """(mean rating 1..5 or None below CSAT_MIN_ANSWERS, number of answers)."""
+    n = len(ratings)
+    return (round(sum(ratings) / n, 3) if n >= CSAT_MIN_ANSWERS else None), n
+
+
 # --- reading ------------------------------------------------------------------------------------
+
+def csat_by_category(user_id: int, since: dt.datetime, until: dt.datetime
+                     ) -> dict[int | None, tuple[float | None, int]]:
+    """The agent's CSAT answers given in [since, until] (surveys record the agent and
+    category at resolution): csat_figure per category, and key None over all."""
+    rows = (Survey.select(Survey.category, Survey.rating)
+            .where((Survey.kind == "csat") & (Survey.agent == user_id)
+                   & Survey.rating.is_null(False) & (Survey.answered_at >= since)
+                   & (Survey.answered_at <= until)).tuples())
+    groups: dict[int | None, list[int]] = {None: []}
+    for category, rating in rows:
+        groups[None].append(rating)
+        if category is not None:
+            groups.setdefault(category, []).append(rating)
+    return {c: csat_figure(ratings) for c, ratings in groups.items()}
+
 
 def handled_by(user_id: int, since: dt.datetime, until: dt.datetime) -> list[Handled]:
     """The agent's tickets resolved in [since, until]: one row each, only the columns needed,
@@ -132,6 +160,7 @@ def recompute_agent(user_id: int, now: dt.datetime | None = None) -> int:
     # job runner runs the handler again in that case (jobs.run_job), the nightly roll
     # otherwise.
     result = by_category(handled_by(user_id, now - dt.timedelta(days=window), now))
+    csat = csat_by_category(user_id, now - dt.timedelta(days=window), now) if result else {}
     with unit_of_work():
         _serialise(user_id)
         existing = {s.category_id: s.id for s in
@@ -141,7 +170,8 @@ def recompute_agent(user_id: int, now: dt.datetime | None = None) -> int:
         if gone:
             AgentStat.delete().where(AgentStat.id.in_(gone)).execute()
         for category, f in result.items():
-            _save(user_id, category, f, window, now, existing.get(category))
+            _save(user_id, category, f, window, now, existing.get(category),
+                  csat.get(category, (None, 0)))
     return len(result)
 
 
@@ -155,12 +185,13 @@ def _serialise(user_id: int) -> None:
 
 
 def _save(user_id: int, category: int | None, f: Figures, window: int, now: dt.datetime,
-          row_id: int | None) -> None:
-    # csat stays None: no CSAT data exists yet. The SLA/CSAT issue adds the surveys; fill
-    # it here then (rules.routing.efficiency_score already uses it when present).
+          row_id: int | None, csat: tuple[float | None, int] = (None, 0)) -> None:
+    # csat: the mean CSAT rating (rules.routing.efficiency_score reads it as a quality
+    # signal), None below CSAT_MIN_ANSWERS answers; csat_answers says how many there were.
     values = {"window_days": window, "closed": f.closed,
               "median_handle_minutes": f.median_handle_minutes, "fcr_rate": f.fcr_rate,
-              "reopen_rate": f.reopen_rate, "csat": None, "updated_at": now}
+              "reopen_rate": f.reopen_rate, "csat": csat[0], "csat_answers": csat[1],
+              "updated_at": now}
     if row_id is None:
         AgentStat.insert(user=user_id, category=category, **values).execute()
     else:

@@ -4,7 +4,8 @@ anonymised, not deleted, so tickets keep their history and statistics stay whole
 What goes: name, company, notes, tags, ID number and address (with its blind index),
 every contact (value and blind index), the identifiers and participants recorded on the
 customer's chats and calls, the phone numbers of callbacks on its tickets, and the
-portal logins' names and e-mail addresses (the logins are disabled). What stays: the
+portal logins' names and e-mail addresses (the logins are disabled); scheduled
+follow-up visits (回访) are cancelled. What stays: the
 tickets and their text, which people typed and which may name them (masked in the
 search index; docs/decisions/0030-encryption-at-rest.md says what that means).
 Afterwards the freed database pages are overwritten (SQLite secure_delete, WAL
@@ -56,8 +57,14 @@ def _erase_around(customer_id: int) -> None:
     # Satisfaction survey comments are the customer's own words outside any ticket (a bad
     # rating's comment copied onto the ticket stays, as ticket text does); the ratings stay
     # for the statistics, and the survey's pending link cannot mail anyone any more.
-    from appliance.models import Survey
+    from appliance.models import FollowUpVisit, Survey
     Survey.update(comment="").where(Survey.customer == customer_id).execute()
+    # Nobody calls an erased customer back: scheduled follow-up visits end as cancelled.
+    FollowUpVisit.update(status="cancelled", done_at=utcnow(),
+                         version=FollowUpVisit.version + 1).where(
+        (FollowUpVisit.status == "scheduled")
+        & ((FollowUpVisit.customer == customer_id) | FollowUpVisit.ticket.in_(tickets))
+    ).execute()
 
 
 def overwrite_freed_pages() -> None:

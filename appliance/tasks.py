@@ -30,6 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from huey import PriorityRedisHuey, SqliteHuey
+from peewee import Case
 
 from appliance import jobs, periodic
 from appliance.db import database
@@ -46,8 +47,12 @@ BACKGROUND_PRIORITY = 0
 # Jobs that hold a thread for seconds or minutes, by lane. Everything else is fast.
 SLOW_LANES = {"enrich_ticket": "background", "train_classifiers": "background",
               "ai_draft": "interactive", "analyse_conversation": "background",
-              "draft_article": "background"}
+              "draft_article": "background", "quality_rubric": "background"}
 LANE_PRIORITY = {"background": BACKGROUND_PRIORITY, "interactive": INTERACTIVE_PRIORITY}
+# Slow jobs that wait for every other job of their lane: a backlog of quality rubrics
+# (tens of seconds each on a small box) must never hold up a chat or call becoming a
+# ticket, or a ticket's summary.
+LAST_IN_LANE = ("quality_rubric",)
 # Fast jobs a ticket change creates together; one queue message runs them all, in this
 # order (triage first: it should not wait for a search-index commit).
 RIDE_ALONG = ("triage_ticket", "dispatch_ticket", "index_ticket")
@@ -298,10 +303,12 @@ class _Lane:
         self.slots.release()
 
     def next_pending(self) -> int | None:
-        """The oldest job of this lane nobody has started and that is due."""
+        """The oldest job of this lane nobody has started and that is due; the kinds in
+        LAST_IN_LANE only when no other job of the lane is."""
+        last = Case(None, [(Job.name.in_(LAST_IN_LANE), 1)], 0)
         return (Job.select(Job.id).where(Job.name.in_(self.names) & Job.done_at.is_null()
                                          & (Job.attempts == 0) & (Job.enqueued_at <= utcnow()))
-                .order_by(Job.id).limit(1).scalar())
+                .order_by(last, Job.id).limit(1).scalar())
 
 
 _lanes: dict[str, _Lane] = {}

@@ -34,6 +34,7 @@ def add_comment(actor: Actor, ticket_id: int, body: str, settings: Settings, *,
             comment = _store(actor, ticket_id, text, internal, written, channel, settings)
             if actor.is_staff and not internal:  # answered by mail on e-mail tickets only
                 mail_outbound.queue_reply(ticket_id, comment.id, settings)
+                schedule("quality_score", comment.id)   # quality inspection (decision 0039)
             schedule("index_ticket", ticket_id)
     except BaseException:
         remove_files([w["storage_name"] for w in written], settings)

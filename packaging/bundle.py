@@ -29,6 +29,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:      # siblings import as top-level modules (no package here)
     sys.path.insert(0, str(HERE))
 
+import bundle_frontend  # noqa: E402
 import bundle_lock  # noqa: E402
 import bundle_sbom  # noqa: E402
 import bundle_sources  # noqa: E402
@@ -126,6 +127,7 @@ def build_gongdan_wheel(source: Path, work: Path, env: dict) -> Path:
     bundle_sources.copy_tree(source, bundle_sources.source_files(source, links=True), copy,
                              skip_top=("tests", "bench", "docs", "provisioning", "packaging"))
     bundle_sources.compile_translations(copy)
+    bundle_frontend.build_assets(copy, env)   # Chart.js into webapp/static/vendor (decision 0041)
     out = work / "gongdan-wheel"
     _pip(["wheel", "--no-deps", "--wheel-dir", str(out), str(copy)], env)
     return next(out.glob("gongdan-*.whl"))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
+import bundle_frontend
 import bundle_lock
 
 _NAMESPACE = uuid.UUID("6f1c2b0e-3f55-4c1e-9a57-0e4d1b7c2a10")
@@ -51,6 +52,10 @@ def build(manifest: dict, wheels: dict[str, tuple[Path, str]], model_digest: str
         if canonicalize_name(component["name"]) == "gongdan":
             component["type"] = "application"
             component["licenses"] = [{"license": {"name": "Proprietary"}}]
+            # npm packages built into the wheel (Chart.js; docs/decisions/0041)
+            nested = bundle_frontend.components(path)
+            if nested:
+                component["components"] = nested
             root = component
         else:
             components.append(component)

@@ -110,6 +110,12 @@ def _content(row: MailMessage, t: Ticket | None, settings: Settings
         except LookupError as exc:
             raise Unsendable(str(exc)) from None
         return text, html_body, [], "system"
+    from appliance.services import reports_schedule_mail   # scheduled reports (decision 0041)
+    if reports_schedule_mail.is_report_mail(row):
+        try:
+            return (*reports_schedule_mail.mail_content(row, settings), "system")
+        except LookupError as exc:
+            raise Unsendable(str(exc)) from None
     notice = notice_kind(row)
     if notice is not None:
         if notice[0] == "received" and t is None:

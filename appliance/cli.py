@@ -284,6 +284,7 @@ from appliance.cli_audit import audit, check_audit_keys, create_audit_keys  # no
 from appliance.cli_ldap import ldap  # noqa: E402
 from appliance.cli_keys import keys  # noqa: E402
 from appliance.cli_backup import backup  # noqa: E402
+from appliance.cli_reports import reports  # noqa: E402
 import appliance.cli_ai_eval  # noqa: E402,F401  (adds `ai eval` to the group)
 
 main.add_command(model)
@@ -296,6 +297,7 @@ main.add_command(ldap)
 main.add_command(audit)
 main.add_command(keys)
 main.add_command(backup)
+main.add_command(reports)
 
 
 if __name__ == "__main__":

@@ -84,6 +84,8 @@ def load_demo(n_tickets: int = 300, data_dir: Path | None = None, *,
         make_processes(ctx.depts, ctx.logins)  # after the tickets: new ones enter them
         from appliance.demo_knowledge import make_knowledge
         make_knowledge(ctx.agents["CS"][0], ctx.supervisors[0])
+        from appliance.demo_surveys import make_surveys
+        make_surveys(ctx.settings, ctx.started)  # answered CSAT/NPS, follow-up visits
         from appliance.demo_sla import make_sla
         make_sla()  # last: the first SLA run (scheduled here) finds every demo ticket
     _write_logins(ctx.logins, logins_path or _logins_path(settings))

@@ -255,3 +255,4 @@ def import_handlers() -> None:
     import appliance.services.sla_timers  # noqa: F401
     import appliance.services.audit_verification  # noqa: F401
     import appliance.services.backup_runs  # noqa: F401
+    import appliance.services.quality  # noqa: F401

@@ -192,6 +192,12 @@ def register(huey, sweeper_seconds: int) -> None:
         with database.connection_context():
             callbacks.remind_due()
 
+    @huey.periodic_task(crontab(minute="*"), name="gongdan.follow_ups_due")
+    def follow_ups_due() -> None:
+        from appliance.services import follow_up_due   # notify callers (decision 0038)
+        with database.connection_context():
+            follow_up_due.remind_due()
+
     @huey.periodic_task(crontab(minute="*"), name="gongdan.process_tick")
     def process_tick() -> None:
         from appliance.services import process_timers
@@ -201,6 +207,20 @@ def register(huey, sweeper_seconds: int) -> None:
     @huey.periodic_task(crontab(minute="*"), name="gongdan.sla_tick")
     def sla_tick() -> None:
         sla_run()
+
+    @huey.periodic_task(crontab(minute="*"), name="gongdan.report_schedules")
+    def report_schedules() -> None:
+        # Due scheduled e-mail reports into the outbox, once per period (decision 0041).
+        from appliance.services import reports_schedule
+        with database.connection_context():
+            reports_schedule.run_due()
+
+    @huey.periodic_task(crontab(minute="*/5"), name="gongdan.reports_refresh")
+    def reports_refresh_task() -> None:
+        # The dashboard's aggregates (decision 0040); safe to overlap (a locked state row).
+        from appliance.services import reports_refresh
+        with database.connection_context():
+            reports_refresh.refresh()
 
     @huey.periodic_task(crontab(hour="2", minute="23"), name="gongdan.nps_send")
     def nps_send() -> None:

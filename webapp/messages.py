@@ -128,6 +128,11 @@ FIXED = {m: _l(m) for m in (
     N_("a stored file failed authentication and was not served; restore it from a backup"),
     N_("not a valid ID number"),
     N_("only the system administrator may erase customer data"),
+    # Reports dashboard (appliance/services/reports.py, reports_drill.py; decision 0040)
+    N_("must not be before the start date"),
+    N_("you may see the reports of your own department only"),
+    N_("agents see their own figures only"), N_("is not a bar of this figure"),
+    N_("must be a whole number from 1"),
 )}
 
 # (pattern, msgid with named placeholders filled from the pattern's named groups).
@@ -165,6 +170,7 @@ PATTERNS = [
     (r"used by published processes: (?P<names>.+)",
      N_("used by published processes: %(names)s")),
     (r"at most (?P<n>\d+) bytes", N_("at most %(n)s bytes")),
+    (r"the range may span at most (?P<n>\d+) days", N_("the range may span at most %(n)s days")),
 ]
 _COMPILED = [(re.compile(f"^{p}$", re.S), msgid) for p, msgid in PATTERNS]
 

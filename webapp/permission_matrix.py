@@ -65,6 +65,8 @@ RULES: tuple[tuple[str, object], ...] = (
     ("admin.ai.*", "ai.admin"),
     ("admin.processes.*", "process.admin"),
     ("admin.sla.*", "config.manage"),
+    ("admin.quality.*", "config.manage"),   # quality inspection rules (decision 0039)
+    ("admin.followups.*", "config.manage"),   # follow-up visit rules (decision 0038)
     ("admin.kb.*", "kb.admin"),
     ("admin.*", "config.manage"),
     ("audit.*", "audit.read"),
@@ -73,6 +75,13 @@ RULES: tuple[tuple[str, object], ...] = (
     ("agent.board_json", "report.view"),
     ("agent.kb_metrics", "report.view"),
     ("agent.csat_results", "report.view"),
+    ("agent.quality_queue", "report.view"),   # quality inspection (decision 0039)
+    ("agent.quality_adjust", "report.view"),
+    ("agent.quality_resolve", "report.view"),
+    ("agent.quality_*", STAFF_VIEW),   # own scores, appeals, summary: the service scopes
+    ("agent.follow_up_results", "report.view"),
+    ("agent.follow_up*", STAFF_VIEW),   # visits: the service checks the ticket (decision 0038)
+    ("agent.reports_*", "report.view"),   # dashboard, drill-down, exports, schedules (0041)
     ("agent.process_monitor", "process.admin"),
     ("agent.retry_process", "process.admin"),
     ("agent.customer_new", "customer.edit"),
@@ -100,6 +109,8 @@ RULES: tuple[tuple[str, object], ...] = (
     ("api.supervisor_*", "report.view"),
     ("api.kb_metrics", "report.view"),
     ("api.reports_csat", "report.view"),
+    # agents: their own figures only (the service narrows the filter); customers: none
+    ("api.reports_dashboard*", STAFF_VIEW),
     ("api.kb_article_deflection", "portal.use"),
     ("api.*_process_definition*", "process.admin"),
     ("api.*_process_draft", "process.admin"),

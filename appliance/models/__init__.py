@@ -20,6 +20,10 @@ from .roles import Role
 from .auth import PasswordHistory, RecoveryCode, RateEvent, SecurityPolicy
 from .sla import SlaCalendar, SlaPolicy, TicketSla, SlaEvent
 from .survey import Survey
+from .followup import FollowUpRule, FollowUpVisit
+from .report_schedule import ReportSchedule, ReportRun
+from .quality import QualityRuleset, QualityInspection, QualityAdjustment
+from .reports import ReportFact, ReportBucket, ReportState
 
 ALL_MODELS = [
     Customer, CustomerContact,
@@ -41,6 +45,10 @@ ALL_MODELS = [
     PasswordHistory, RecoveryCode, RateEvent, SecurityPolicy,
     SlaCalendar, SlaPolicy, TicketSla, SlaEvent,
     Survey,
+    FollowUpRule, FollowUpVisit,
+    ReportSchedule, ReportRun,
+    QualityRuleset, QualityInspection, QualityAdjustment,
+    ReportFact, ReportBucket, ReportState,
 ]
 
 __all__ = [m.__name__ for m in ALL_MODELS] + ["ALL_MODELS", "BaseModel", "utcnow"]

@@ -447,8 +447,9 @@ def _transition(actor: Actor, t: Ticket, to_status: str, settings: Settings) -> 
                                              and not actor.is_customer)
     _save(t, changes, now)
     if resolution:
-        from appliance.services import csat
+        from appliance.services import csat, follow_up
         csat.on_resolved(t, now, settings)
+        follow_up.on_resolved(t, now, settings)   # a follow-up visit when a rule matches
 
 
 def transition_ticket(actor: Actor, ticket_id: int, to_status: str, settings: Settings, *,

@@ -20,3 +20,4 @@ from webapp.api import processes  # noqa: E402,F401
 from webapp.api import knowledge  # noqa: E402,F401
 from webapp.api import roles  # noqa: E402,F401
 from webapp.api import reports  # noqa: E402,F401
+from webapp.api import reports_dashboard  # noqa: E402,F401

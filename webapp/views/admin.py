@@ -12,12 +12,15 @@ from webapp.permission_matrix import permits, requirement
 from webapp.views import admin_ai, admin_catalog, admin_dispatch, admin_org, admin_users
 from webapp.views import admin_integrations, admin_mailboxes, admin_processes, admin_webforms
 from webapp.views import admin_backups, admin_kb, admin_roles, admin_security, admin_sla
+from webapp.views import admin_followups
+from webapp.views import admin_quality
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 for _area in (admin_org.departments, admin_org.skills, admin_users.bp,
               admin_catalog.categories, admin_catalog.fields, admin_ai.bp, admin_dispatch.bp,
               admin_mailboxes.bp, admin_integrations.bp, admin_webforms.bp, admin_processes.bp,
-              admin_kb.bp, admin_roles.bp, admin_security.bp, admin_sla.bp, admin_backups.bp):
+              admin_kb.bp, admin_roles.bp, admin_security.bp, admin_sla.bp, admin_backups.bp, admin_followups.bp,
+              admin_quality.bp):
     bp.register_blueprint(_area)
 
 

@@ -121,5 +121,8 @@ from webapp.views import agent_callbacks, agent_conversations  # noqa: E402,F401
 from webapp.views import agent_processes  # noqa: E402,F401
 from webapp.views import agent_kb, agent_kb_metrics, agent_kb_suggest  # noqa: E402,F401
 from webapp.views import agent_csat  # noqa: E402,F401
+from webapp.views import agent_followups  # noqa: E402,F401
+from webapp.views import agent_reports, agent_report_schedules  # noqa: E402,F401
+from webapp.views import agent_quality  # noqa: E402,F401
 
 __all__ = ["bp"]

@@ -89,6 +89,9 @@ def notification_text(n: notifications.NotificationView) -> str:
                  number=number, minutes=data.get("waited_minutes", "?"))
     if n.kind == "callback_due":  # appliance.services.callbacks.remind_due
         return _("A callback for %(number)s is due: call the customer now.", number=number)
+    if n.kind == "follow_up_due":  # appliance.services.follow_up.remind_due
+        return _("A follow-up visit for %(number)s is due: call the customer now.",
+                 number=number)
     if n.kind.startswith("sla_"):  # appliance.services.sla_escalation
         from webapp.views.sla_labels import notification_text as sla_text
         return sla_text(n)

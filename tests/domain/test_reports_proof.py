@@ -205,7 +205,10 @@ class World:
                                        minutes=self.rng.randint(0, 59))
 
     def live(self) -> list[Ticket]:
-        return list(Ticket.select().where(Ticket.id.in_(self.ids) & Ticket.merged_into.is_null()))
+        # In id order: the random choices must not depend on the query plan (an index
+        # added later changed PostgreSQL's row order, and with it the whole scenario).
+        return list(Ticket.select().where(Ticket.id.in_(self.ids) & Ticket.merged_into.is_null())
+                    .order_by(Ticket.id))
 
     def pick(self) -> Ticket | None:
         rows = self.live()
@@ -243,7 +246,10 @@ class World:
         t = self.pick()
         if t is None or t.status in ("resolved", "closed"):
             return
-        if self.rng.random() < 0.6:
+        # The SLA job stores a met clock; a breach stays a breach (once per clock start,
+        # as services.sla_escalation records it), so a breached ticket is not un-breached.
+        breached = SlaEvent.select().where(SlaEvent.ticket == t.id).exists()
+        if self.rng.random() < 0.6 and not breached:
             sla(t.id, self.policy.id, False)
         tickets.transition_ticket(self.o.admin, t.id, "resolved", self.s)
         if self.rng.random() < 0.5:   # resolved on another day than it was created
@@ -327,7 +333,13 @@ class World:
                       rating=self.rng.choice((None, 0, 5, 7, 9, 10)))
 
     def delete(self):
+        """A ticket removed from the database (the product has no service for it: a
+        cleanup by hand). Not a merge target: its merged tickets would silently come
+        back to life (ON DELETE SET NULL), a change no feed sees; the rolling re-check
+        repairs that in the product, and is turned down here."""
         t = self.pick()
+        if t is not None and Ticket.select().where(Ticket.merged_into == t.id).exists():
+            return
         if t is not None and self.rng.random() < 0.5:
             Ticket.delete().where(Ticket.id == t.id).execute()
             self.ids.remove(t.id)
@@ -364,7 +376,7 @@ def _check(world, today):
         assert_matches_reference(board, reference(flt, zone, now))
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
 def test_random_operations_keep_the_aggregates_equal_to_a_full_recomputation(settings, monkeypatch,
                                                                              seed):
     # A small rolling re-check, so what the change feeds find is what is tested.

@@ -61,3 +61,20 @@ def login(app, org):
         assert r.status_code == 302, r.get_data(as_text=True)[:500]
         return b
     return _login
+
+
+@pytest.fixture
+def people(app, org):
+    """login(name) for the demo organisation plus a security ("sec") and an audit
+    ("auditor") administrator: the three separated administrators' pages."""
+    from appliance.rules.access import SYSTEM
+    from appliance.services import users
+    pw = dict(org.passwords)
+    for name, role in (("sec", "security_admin"), ("auditor", "audit_admin")):
+        _, pw[name] = users.create_user(SYSTEM, name, name.title(), role)
+
+    def _login(name: str) -> Browser:
+        b = Browser(app)
+        assert b.login(name, pw[name]).status_code == 302
+        return b
+    return _login

@@ -3,26 +3,8 @@
 until the worker is done); each file can be checked; a name that is no backup is 404."""
 from __future__ import annotations
 
-import pytest
-
 from appliance import jobs
 from appliance.models import BackupRun
-from appliance.rules.access import SYSTEM
-from appliance.services import users
-from tests.web.conftest import Browser
-
-
-@pytest.fixture
-def people(app, org):
-    pw = dict(org.passwords)
-    for name, role in (("sec", "security_admin"), ("auditor", "audit_admin")):
-        _, pw[name] = users.create_user(SYSTEM, name, name.title(), role)
-
-    def _login(name: str) -> Browser:
-        b = Browser(app)
-        assert b.login(name, pw[name]).status_code == 302
-        return b
-    return _login
 
 
 def test_only_the_system_administrator_opens_the_backup_page(people):

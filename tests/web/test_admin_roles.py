@@ -2,26 +2,7 @@
 administrators at the web layer (docs/decisions/0029-roles-and-permissions.md)."""
 from __future__ import annotations
 
-import pytest
-
 from appliance.models import Role, User
-from appliance.rules.access import SYSTEM
-from appliance.services import users
-from tests.web.conftest import Browser
-
-
-@pytest.fixture
-def people(app, org):
-    """login(name) for the demo organisation plus a security and an audit administrator."""
-    pw = dict(org.passwords)
-    for name, role in (("sec", "security_admin"), ("auditor", "audit_admin")):
-        _, pw[name] = users.create_user(SYSTEM, name, name.title(), role)
-
-    def _login(name: str) -> Browser:
-        b = Browser(app)
-        assert b.login(name, pw[name]).status_code == 302
-        return b
-    return _login
 
 
 def _audit_rows(action: str) -> list:

@@ -3,26 +3,8 @@
 values are in force at once (a login locks after the new threshold)."""
 from __future__ import annotations
 
-import pytest
-
 from appliance.models import SecurityPolicy, User
-from appliance.rules.access import SYSTEM
-from appliance.services import users
 from tests.web.conftest import Browser
-
-
-@pytest.fixture
-def people(app, org):
-    pw = dict(org.passwords)
-    for name, role in (("sec", "security_admin"), ("auditor", "audit_admin")):
-        _, pw[name] = users.create_user(SYSTEM, name, name.title(), role)
-
-    def _login(name: str) -> Browser:
-        b = Browser(app)
-        assert b.login(name, pw[name]).status_code == 302
-        return b
-    _login.passwords = pw
-    return _login
 
 
 def test_only_the_security_administrator_opens_the_page(people):

@@ -107,7 +107,10 @@ def test_a_job_cut_off_by_a_killed_worker_is_swept_and_finished_after_restart(se
     assert job_of(cut).done_at is None and job_of(lost).done_at is None
     time.sleep(1.5)  # older than sweeper_seconds
     worker.start()
-    wait_until(lambda: set(searchable(settings, "工单")) == {cut, lost}, what="the sweeper's jobs")
+    # 90 s: a restarted worker imports the app and jieba before its first sweep, which on a
+    # loaded CI box took longer than 30 s once.
+    wait_until(lambda: set(searchable(settings, "工单")) == {cut, lost}, timeout=90,
+               what="the sweeper's jobs")
     assert job_of(cut).done_at is not None and job_of(lost).done_at is not None
 
 

@@ -134,8 +134,15 @@ security-lint: venv
 ansible-lint: venv
 	cd provisioning && ../$(BIN)/ansible-lint --offline --profile production --nocolor -q
 
+# Two passes (docs/decisions/0048): the bulk on TEST_WORKERS pytest-xdist workers, grouped
+# by module (tests/conftest.py), then the `serial` tests alone (wall-clock measurements and
+# model deadlines). Exit 5 of the second pass means PYTEST_ARGS selected none of them.
+TEST_WORKERS ?= 2
 test: venv translations test-model test-deps assets services lint security-lint ansible-lint
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	@$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m "not serial" $(PYTEST_ARGS); bulk=$$?; \
+	$(BIN)/python -m pytest -q -m serial $(PYTEST_ARGS); alone=$$?; \
+	echo "make test: parallel pass exit $$bulk, serial pass exit $$alone"; \
+	[ $$bulk -eq 0 -o $$bulk -eq 5 ] && [ $$alone -eq 0 -o $$alone -eq 5 ] && [ $$bulk -ne 5 -o $$alone -ne 5 ]
 
 # The signed offline bundle in dist/ (packaging/README.md). Signed with the vendor key
 # SIGNING_KEY; on a machine without one a DEVELOPMENT key is generated (never ship with it).

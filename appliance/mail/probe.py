@@ -251,7 +251,9 @@ def _quit(smtp: smtplib.SMTP) -> None:
 
 def smtp_problem(step: str, exc: BaseException) -> str:
     """Which of PROBLEMS an smtplib/ssl/socket failure at `step` is."""
-    if isinstance(exc, TimeoutError):   # socket.timeout is TimeoutError (3.10+)
+    # socket.timeout is TimeoutError (3.10+). smtplib turns a timeout while reading a reply
+    # (a server that never greets) into SMTPServerDisconnected, raised from the timeout.
+    if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):
         return "timed_out"
     if isinstance(exc, ssl.SSLError) or step == "starttls":
         return "tls_failed"

@@ -145,6 +145,12 @@ class Run:
     output: str
 
     @property
+    def said(self) -> str:
+        """The output with whitespace runs made single spaces: the YAML callback folds long
+        messages at a width, so a phrase can break across lines (by the length of a path)."""
+        return " ".join(self.output.split())
+
+    @property
     def changed(self) -> int:
         found = re.findall(r"^\S+\s*:\s*ok=\d+\s+changed=(\d+)", self.output, re.M)
         assert found, self.output[-3000:]

@@ -154,7 +154,7 @@ def test_a_ticket_lands_in_postgresql_and_a_backup_uses_pg_dump(cluster):
     assert not (cluster.root / "var/lib/gongdan/gongdan.db").exists()
     backup_file = cluster.root.parent / "cluster-backup.gdbk"
     run = cluster.play("backup.yml", inventory=cluster.inventory, gongdan_backup_file=str(backup_file))
-    assert backup_file.exists() and "is intact" in run.output
+    assert backup_file.exists() and "is intact" in run.said
     listing = json.dumps(run.output)
     assert cluster.vars["vault_gongdan_db_password"] not in listing
     verify = cluster.cli("backup", "verify", str(backup_file)).stdout

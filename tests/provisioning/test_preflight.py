@@ -20,7 +20,7 @@ def make_site(tmp_path, current_bundle):
 def _stopped_early(site, run, *messages):
     assert run.rc != 0
     for message in messages:
-        assert message in run.output, run.output[-4000:]
+        assert message in run.said, run.output[-4000:]
     assert not site.root.exists(), sorted(p.name for p in site.root.rglob("*"))[:20]
     assert "PLAY [Harden the hosts]" not in run.output
 

@@ -99,8 +99,8 @@ def test_backup_destroy_restore_brings_everything_back(site):
     assert before["attachment"] and before["phone"] and len(before["tickets"]) == 3
     backup_file = site.root.parent / "site-backup.gdbk"
     run = site.play("backup.yml", gongdan_backup_file=str(backup_file))
-    assert backup_file.exists() and "is intact" in run.output
-    assert "keys are not in it" in run.output
+    assert backup_file.exists() and "is intact" in run.said
+    assert "keys are not in it" in run.said
     site.launcher("stop")
     data = site.root / "var/lib/gongdan"
     shutil.rmtree(data)  # the keys live in etc/gongdan/keys, kept apart (decision 0032)
@@ -124,7 +124,7 @@ def test_restore_refuses_an_altered_backup_before_touching_anything(site):
     db = site.root / "var/lib/gongdan/gongdan.db"
     before = db.stat().st_mtime_ns, site.launcher("status")
     run = site.play("restore.yml", check=False, gongdan_restore_file=str(bad))
-    assert run.rc != 0 and "cannot be restored" in run.output and "Nothing was stopped" in run.output
+    assert run.rc != 0 and "cannot be restored" in run.said and "Nothing was stopped" in run.said
     assert (db.stat().st_mtime_ns, site.launcher("status")) == before
 
 
@@ -152,8 +152,8 @@ def test_a_failing_upgrade_rolls_back_to_the_running_release(site, tmp_path):
     run = site.play("upgrade.yml", check=False, gongdan_bundle=str(broken),
                     gongdan_vendor_pubkey=str(broken_pub), gongdan_health_timeout=15)
     assert run.rc != 0
-    assert "Upgrade to 0.2.1 FAILED" in run.output and f"rolled back to {current}" in run.output
-    assert "restored from" in run.output  # its migration had run
+    assert "Upgrade to 0.2.1 FAILED" in run.said and f"rolled back to {current}" in run.said
+    assert "restored from" in run.said  # its migration had run
     assert os.readlink(site.root / "opt/gongdan/current").endswith(f"/releases/{current}")
     assert (site.root / "opt/gongdan/releases/0.2.1/venv/bin/gongdan").exists()
     cert = site.root / "etc/gongdan/tls/gongdan.crt"
@@ -172,7 +172,7 @@ def test_a_failing_upgrade_rolls_back_to_the_running_release(site, tmp_path):
 def test_rotate_keys_playbook_rewraps_online_and_data_stays_readable(site):
     before = json.loads(site.python(READ_BACK).stdout)
     run = site.play("rotate-keys.yml")
-    assert "master key version 2" in run.output and "Back up" in run.output
+    assert "master key version 2" in run.said and "Back up" in run.said
     keys = site.root / "etc/gongdan/keys/master.key"
     assert _mode(keys) == 0o400
     assert "versions: [2]" in site.cli("keys", "status").stdout

@@ -92,6 +92,14 @@ def test_two_probes_run_side_by_side_so_both_fit_in_one_budget():
     assert {r.outcome for r in results.values()} == {"timed_out"}
 
 
+def test_a_relay_that_never_greets_times_out_even_when_its_own_timeout_fires_first():
+    # The socket timeout (0.3 s) ends the attempt well inside the budget (3 s), so the
+    # outcome is the attempt's own: smtplib reports the timeout as a disconnection.
+    with serving() as silent:
+        result = run_one(probe.smtp_attempt(mailer(silent.port), 0.3), budget=3)
+    assert result.outcome == "timed_out" and result.seconds < 2, result
+
+
 def test_a_closed_port_cannot_be_reached_at_once():
     port = free_port()
     for attempt in (attempt_for("imap/none", port), attempt_for("smtp/none", port)):

@@ -109,6 +109,9 @@ RULES: tuple[tuple[str, object], ...] = (
     ("api.supervisor_*", "report.view"),
     ("api.kb_metrics", "report.view"),
     ("api.reports_csat", "report.view"),
+    ("api.reports_follow_ups", "report.view"),
+    # agents: their own quality scores only (the service narrows them); customers: none
+    ("api.reports_quality", STAFF_VIEW),
     # agents: their own figures only (the service narrows the filter); customers: none
     ("api.reports_dashboard*", STAFF_VIEW),
     ("api.kb_article_deflection", "portal.use"),

@@ -21,3 +21,4 @@ from webapp.api import knowledge  # noqa: E402,F401
 from webapp.api import roles  # noqa: E402,F401
 from webapp.api import reports  # noqa: E402,F401
 from webapp.api import reports_dashboard  # noqa: E402,F401
+from webapp.api import reports_quality  # noqa: E402,F401

@@ -22,6 +22,7 @@ from webapp.api import openapi_processes
 from webapp.api import openapi_knowledge
 from webapp.api import openapi_reports
 from webapp.api import openapi_reports_dashboard
+from webapp.api import openapi_reports_quality
 from webapp.api.payload import reply
 
 ERRORS = {400: ("BadRequest", "Invalid input: validation_error (details.fields names each "
@@ -276,7 +277,7 @@ def document() -> dict:
                   **openapi_dispatch_admin.PATHS, **openapi_callbacks.PATHS,
                   **openapi_intake.PATHS, **openapi_processes.PATHS, **openapi_knowledge.PATHS,
                   **openapi_roles.PATHS, **openapi_reports.PATHS,
-                  **openapi_reports_dashboard.PATHS},
+                  **openapi_reports_dashboard.PATHS, **openapi_reports_quality.PATHS},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "A personal API token (gd_…)"},
@@ -285,7 +286,8 @@ def document() -> dict:
                         **openapi_dispatch_admin.SCHEMAS, **openapi_callbacks.SCHEMAS,
                         **openapi_intake.SCHEMAS, **openapi_processes.SCHEMAS,
                         **openapi_knowledge.SCHEMAS, **openapi_roles.SCHEMAS,
-                        **openapi_reports.SCHEMAS, **openapi_reports_dashboard.SCHEMAS},
+                        **openapi_reports.SCHEMAS, **openapi_reports_dashboard.SCHEMAS,
+                        **openapi_reports_quality.SCHEMAS},
             "parameters": PARAMETERS,
             "responses": {name: _error_response(code, name, text)
                           for code, (name, text) in ERRORS.items()},

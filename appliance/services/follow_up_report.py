@@ -15,12 +15,13 @@ from peewee import fn
 
 from appliance import dto
 from appliance.errors import PermissionDenied, ValidationError
-from appliance.models import Department, FollowUpVisit, User
+from appliance.models import Department, FollowUpVisit, User, utcnow
 from appliance.rules.access import Actor
 from appliance.services import common
 
 KINDS = ("satisfied", "not_solved", "unreachable", "cancelled")
 MAX_DAYS = 366
+DEFAULT_DAYS = 30       # the range when none is asked for
 
 
 @dataclass(frozen=True)
@@ -69,11 +70,16 @@ def _scope(actor: Actor, department_id) -> int | None:
     return actor.department_id
 
 
-def follow_up_summary(actor: Actor, date_from, date_to, department_id=None) -> FollowUpSummary:
+def follow_up_summary(actor: Actor, date_from=None, date_to=None,
+                      department_id=None) -> FollowUpSummary:
+    """Blank dates: the last DEFAULT_DAYS days up to today (UTC)."""
     dept = _scope(actor, department_id)
-    values = common.check_all({"date_from": lambda: _date(date_from, "date_from"),
-                               "date_to": lambda: _date(date_to, "date_to")})
-    start, end = values["date_from"], values["date_to"]
+    today = utcnow().date()
+    values = common.check_all({
+        "date_to": lambda: _date(date_to, "date_to") if date_to else today,
+        "date_from": lambda: _date(date_from, "date_from") if date_from else None})
+    end = values["date_to"]
+    start = values["date_from"] or end - dt.timedelta(days=DEFAULT_DAYS - 1)
     if end < start:
         raise ValidationError({"date_to": "must not be before date_from"})
     if (end - start).days > MAX_DAYS:

@@ -4,7 +4,6 @@ from __future__ import annotations
 from appliance.services import follow_up_report, quality_report
 from webapp.api.openapi_parts import json_response, operation
 from webapp.api.openapi_schemas import ID, TEXT, array, nullable, obj, ref
-from webapp.api.reports_quality import FOLLOW_UP_DAYS
 
 TAG = "reports"
 COUNT = {"type": "integer", "minimum": 0}
@@ -54,7 +53,7 @@ PATHS = {
             "followUpReport", TAG, "Follow-up visit outcomes (supervisors: their department; "
             "administrators: all)", json_response(200, "FollowUpReport", "The counts"),
             (400, 403),
-            [_query("start", f"First day (default: {FOLLOW_UP_DAYS - 1} days before end)"),
+            [_query("start", f"First day (default: {follow_up_report.DEFAULT_DAYS - 1} days before end)"),
              _query("end", "Last day, inclusive (default: today, UTC); at most "
                            f"{follow_up_report.MAX_DAYS} days after start"), _DEPARTMENT])},
     "/reports/quality": {

@@ -7,8 +7,6 @@ agent (their own), a supervisor (their department) and administrators (all).
 The query names are `start` and `end` as in /reports/csat; a bad one is named in the 400."""
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import g, request
 
 from appliance.errors import ValidationError
@@ -16,7 +14,6 @@ from appliance.services import follow_up_report, quality_report
 from webapp.api import api_bp
 from webapp.api.payload import reply
 
-FOLLOW_UP_DAYS = 30      # the default range, as on the agent page
 # the services' field names -> this API's query names
 _QUERY_NAMES = {"date_from": "start", "date_to": "end"}
 
@@ -35,12 +32,10 @@ def _counts(c: follow_up_report.OutcomeCounts) -> dict:
 
 @api_bp.get("/reports/follow-ups")
 def reports_follow_ups():
-    today = dt.datetime.now(dt.timezone.utc).date()
-    start = request.args.get("start") or (today - dt.timedelta(days=FOLLOW_UP_DAYS - 1)).isoformat()
-    end = request.args.get("end") or today.isoformat()
+    args = request.args
     try:
-        s = follow_up_report.follow_up_summary(g.actor, start, end,
-                                               request.args.get("department_id") or None)
+        s = follow_up_report.follow_up_summary(g.actor, args.get("start"), args.get("end"),
+                                               args.get("department_id") or None)
     except ValidationError as exc:
         raise _renamed(exc) from None
     return reply({

@@ -4,7 +4,6 @@ numbers and the outcome form, taking a pool visit, and the outcome counts for su
 Routes on the agent blueprint (staff only); the service checks who may see and record."""
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import re
 
@@ -138,10 +137,6 @@ def follow_up_claim(visit_id: int):
 def follow_up_results():
     start, end = request.args.get("start", ""), request.args.get("end", "")
     dept = request.args.get("department_id", "") or None
-    if not start or not end:          # the last 30 days unless a range is asked for
-        today = dt.datetime.now(dt.timezone.utc).date()
-        start = start or (today - dt.timedelta(days=29)).isoformat()
-        end = end or today.isoformat()
     try:
         summary = follow_up_report.follow_up_summary(actor(), start, end, dept)
     except ValidationError as exc:
@@ -149,4 +144,4 @@ def follow_up_results():
         return render_template("agent/follow_up_report.html", summary=None, errors=errors,
                                start=start, end=end), 400
     return render_template("agent/follow_up_report.html", summary=summary, errors={},
-                           start=start, end=end)
+                           start=summary.date_from.isoformat(), end=summary.date_to.isoformat())

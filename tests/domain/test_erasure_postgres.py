@@ -12,7 +12,8 @@ import pytest
 
 from appliance import jobs
 from appliance.db import database
-from appliance.services import customers
+from appliance.models import Job
+from appliance.services import customers, erasure
 from tests.factories import make_org
 
 NAME = "欧阳娜娜-erasure-marker"
@@ -53,3 +54,39 @@ def test_the_erased_name_leaves_the_data_files_once_the_job_ran(settings):
     # versions, is gone). Not n_dead_tup: VACUUM FULL does not reset that counter.
     assert _relation_file("customer_contact") != contact_file
     assert customers.get_customer(org.admin, c.id).name.startswith("Erased customer")
+
+
+def _holder(dbname: str, isolation: str):
+    """A second session whose transaction began before the erasure: one holding a
+    transaction id in another database, or a snapshot (a long report) in this one."""
+    import psycopg2
+    conn = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname=dbname)
+    conn.set_session(isolation_level=isolation)
+    with conn.cursor() as cur:
+        cur.execute("SELECT txid_current()" if isolation == "READ COMMITTED" else
+                    "SELECT count(*) FROM customer")
+    return conn
+
+
+@pytest.mark.parametrize("where", ["writer in another database", "snapshot in this database"])
+def test_the_job_waits_for_older_transactions_and_tries_again(settings, monkeypatch, where):
+    monkeypatch.setattr(erasure, "SNAPSHOT_WAIT_SECONDS", 1.0)
+    org = make_org()
+    c = customers.create_customer(org.admin, NAME)
+    jobs.run_pending_inline()
+    this_db = database.execute_sql("SELECT current_database()").fetchone()[0]
+    holder = (_holder("postgres", "READ COMMITTED") if where.startswith("writer")
+              else _holder(this_db, "REPEATABLE READ"))
+    try:
+        customers.erase(org.admin, c.id)
+        with pytest.raises(erasure.OlderTransactionsOpen):
+            jobs.run_pending_inline()
+        # VACUUM FULL now would have copied the dead version: the job did not pretend.
+        assert NAME.encode() in _table_bytes("customer")
+        [(error,)] = Job.select(Job.last_error).where(Job.name == "erase_followup").tuples()
+        assert "still open" in error and NAME not in error
+    finally:
+        holder.rollback()
+        holder.close()
+    assert jobs.run_pending_inline() == 1            # the next try
+    assert NAME.encode() not in _table_bytes("customer")

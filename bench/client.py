@@ -55,8 +55,9 @@ class Client:
             self.conn = None
 
 
-def login(base: str, username: str, password: str) -> str:
-    """Log in through the form (CSRF token included); returns the Cookie header to send."""
+def login(base: str, username: str, password: str, totp: str = "") -> str:
+    """Log in through the form (CSRF token included), with the authenticator's code when
+    the account has one (`totp`: its secret); returns the Cookie header to send."""
     c = Client(base)
     status, body, headers = c.get("/login")
     jar = SimpleCookie()
@@ -73,8 +74,32 @@ def login(base: str, username: str, password: str) -> str:
         jar.load(value)
     if status != 302 or "gd_session" not in jar:
         raise RuntimeError(f"login as {username} failed: HTTP {status}")
+    if "/login/verify" in (headers.get("Location") or ""):
+        _second_step(c, jar, username, totp)
     c.close()
     return "; ".join(f"{k}={m.value}" for k, m in jar.items() if m.value)
+
+
+def _second_step(c: Client, jar: SimpleCookie, username: str, secret: str) -> None:
+    """The TOTP step of the login. A code's time step can be used once: when this one's
+    was used already (the enrolment, or a login moments ago), the next step's code, which
+    the server accepts for clock drift, is tried."""
+    import pyotp
+    if not secret:
+        raise RuntimeError(f"{username} needs a second factor and the bench has no secret")
+    cookie = {"Cookie": "; ".join(f"{k}={m.value}" for k, m in jar.items())}
+    for offset in (0, 30):
+        status, body, _ = c.request("GET", "/login/verify", None, cookie)
+        token = CSRF.search(body.decode())
+        form = urlencode({"csrf_token": token.group(1) if token else "",
+                          "code": pyotp.TOTP(secret).at(time.time() + offset)})
+        status, _, headers = c.request("POST", "/login/verify", form.encode(), {
+            **cookie, "Content-Type": "application/x-www-form-urlencoded"})
+        if status == 302:
+            for value in headers.get_all("Set-Cookie") or []:
+                jar.load(value)   # the session may be renewed once it is complete
+            return
+    raise RuntimeError(f"second step for {username} failed: HTTP {status}")
 
 
 def run_parallel(base: str, headers: dict[str, str], jobs: list, threads: int,

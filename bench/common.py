@@ -51,10 +51,13 @@ def bench_env(out: Path = OUT, **overrides: str) -> dict[str, str]:
 
 
 def ensure_master_key(out: Path = OUT) -> None:
-    """The encryption master key of the bench site, as `gongdan init` makes it."""
-    from appliance import keystore
+    """The encryption master key and the audit keys of the bench site, as `gongdan init`
+    makes them (each kept when it exists)."""
+    from appliance import audit_keys, keystore
     from appliance.settings import load_settings
-    keystore.create_master(load_settings(config_path(out), environ={}), environ={})
+    settings = load_settings(config_path(out), environ={})
+    keystore.create_master(settings, environ={})
+    audit_keys.create(settings)
 
 
 def boot(out: Path = OUT):
@@ -69,8 +72,9 @@ def read_logins(out: Path = OUT) -> dict[str, dict[str, str]]:
     rows = {}
     for line in (out / LOGINS).read_text(encoding="utf-8").splitlines():
         if line and not line.startswith("#"):
-            username, password, role, token = (line.split("\t") + [""])[:4]
-            rows[role] = {"username": username, "password": password, "token": token}
+            username, password, role, token, totp = (line.split("\t") + ["", ""])[:5]
+            rows[role] = {"username": username, "password": password, "token": token,
+                          "totp": totp}
     return rows
 
 

@@ -91,7 +91,8 @@ def start_server(out: Path) -> tuple[str, subprocess.Popen]:
 
 def run(args, base: str, pid: int | None) -> dict:
     logins = common.read_logins(args.out)
-    cookies = {role: login(base, v["username"], v["password"]) for role, v in logins.items()
+    cookies = {role: login(base, v["username"], v["password"], v["totp"])
+               for role, v in logins.items()
                if role in ("agent", "supervisor", "admin")}
     only = set(args.only) or {"queue", "ticket", "search", "create"}
     out: dict = {"machine": common.machine(), "base": base, "scenarios": {}}

@@ -121,19 +121,33 @@ def make_org(rng: random.Random, out: Path) -> Org:
 def make_logins(o: Org, out: Path) -> None:
     """The accounts the HTTP bench logs in with; passwords generated, kept owner-only."""
     cs = o.departments["CS"]
-    lines = ["# bench logins: username, password, role, API token (tab-separated)"]
+    lines = ["# bench logins: username, password, role, API token, TOTP secret (tab-separated)"]
     for username, role, dept in (("bench.agent", "agent", cs), ("bench.lead", "supervisor", cs),
                                  ("bench.admin", "admin", None)):
         view, password = users.create_user(SYSTEM, username, username, role, department_id=dept,
                                            email=f"{username}@example.com")
-        token = ""
+        token = secret = ""
         if role == "admin":
-            _, token = users.create_api_token(users.actor_of(User.get_by_id(view.id)), "bench")
-        lines.append("\t".join((username, password, role, token)))
+            who = users.actor_of(User.get_by_id(view.id))
+            _, token = users.create_api_token(who, "bench")
+            secret = enrol_totp(who)
+        lines.append("\t".join((username, password, role, token, secret)))
     path = out / common.LOGINS
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
+
+
+def enrol_totp(who) -> str:
+    """The administrator's authenticator, as an administrator sets it up (the security
+    policy requires a second factor for the role); the bench computes its codes."""
+    import pyotp
+
+    from appliance import runtime
+    from appliance.services import mfa
+    secret = mfa.pending_secret(who, runtime.settings())["secret"]
+    mfa.confirm_enrolment(who, pyotp.TOTP(secret).now(), runtime.settings())
+    return secret
 
 
 def bulk_customers(rng: random.Random) -> int:

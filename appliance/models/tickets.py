@@ -51,7 +51,8 @@ class Ticket(BaseModel):
     first_response_at = pw.DateTimeField(null=True)
     resolved_at = pw.DateTimeField(null=True)
     closed_at = pw.DateTimeField(null=True)
-    merged_into = pw.ForeignKeyField("self", null=True, on_delete="SET NULL")
+    merged_into = pw.ForeignKeyField("self", null=True, on_delete="SET NULL",
+                                     index=False)   # partial index below
     # Set by AI triage (as suggestions applied or confirmed; see models.ai.TriageRun).
     language = pw.CharField(max_length=8, default="")
     sentiment = pw.CharField(max_length=16, default="")
@@ -74,10 +75,24 @@ class Ticket(BaseModel):
             (("customer", "id"), False),
             (("requester", "id"), False),
             (("status", "id"), False),
-            (("triage_state", "id"), False),
             (("resolved_at",), False),  # knowledge coverage: tickets resolved in a period
             (("updated_at",), False),   # the report refresh's change feed (migration 0031)
         )
+
+
+# The triage queue and its sidebar count on every agent page: partial indexes hold only
+# the few tickets in each waiting state (migration 0032). A plain (triage_state, id)
+# index was ignored by SQLite's planner, whose statistics keep one average per index
+# (nearly every ticket has the same state), so the count walked the whole department.
+# The state stays the first column: an equality on it is what makes the planner pick
+# the partial index over an IS NULL on another indexed column (an empty partial index
+# has no statistics).
+# Likewise merged_into, empty on nearly every ticket: only the merged ones are indexed.
+Ticket.add_index(Ticket.index(Ticket.merged_into, name="ticket_merged_into_id",
+                              where=Ticket.merged_into.is_null(False)))
+for _state in ("review", "pending"):
+    Ticket.add_index(Ticket.index(Ticket.triage_state, Ticket.id, name=f"ticket_triage_{_state}_id",
+                                  where=(Ticket.triage_state == _state)))
 
 
 class TicketTag(BaseModel):

@@ -273,6 +273,7 @@ def _exact_ids(value: str) -> list[int]:
         return []
     rows = Customer.select(Customer.id).where(
         (Customer.id_number_bidx == encryption.blind("id_number", number))
+        & (Customer.id_number_bidx != "")   # says the partial index applies (migration 0032)
         & Customer.merged_at.is_null()).order_by(Customer.id).limit(20)
     return [r.id for r in rows]
 

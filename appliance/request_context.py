@@ -22,3 +22,22 @@ def reset(token: Token) -> None:
 
 def client_ip() -> str:
     return _client_ip.get()
+
+
+# Tickets a read-only request has loaded and found visible, by (actor, ticket id): a
+# ticket page's panels each check the same ticket (services.common.ticket_for), ten times
+# two queries otherwise. None outside a read-only request (writes always read afresh).
+_reads: ContextVar[dict | None] = ContextVar("gongdan_ticket_reads", default=None)
+
+
+def start_reads() -> Token:
+    """For a request that changes nothing (GET, HEAD): its ticket loads may be shared."""
+    return _reads.set({})
+
+
+def end_reads(token: Token) -> None:
+    _reads.reset(token)
+
+
+def reads() -> dict | None:
+    return _reads.get()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from appliance import dto
+from appliance import dto, request_context
 from appliance.db import is_postgres
 from appliance.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from appliance.models import (Attachment, Category, Comment, Customer, Department,
@@ -18,7 +18,18 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 def facts(t: Ticket, *, steps: bool = True) -> TicketFacts:
     """What rules.access decides on: the ticket, its parents and (unless `steps` is
-    False) the holders of its open process steps."""
+    False) the holders of its open process steps. Worked out once per ticket in a
+    read-only request (request_context.reads)."""
+    shared = request_context.reads()
+    if shared is None:
+        return _facts(t, steps)
+    key = ("facts", t.id, steps)
+    if key not in shared:
+        shared[key] = _facts(t, steps)
+    return shared[key]
+
+
+def _facts(t: Ticket, steps: bool) -> TicketFacts:
     from appliance.models import TicketLink
     parents = (Ticket.select(Ticket.department, Ticket.assignee, Ticket.customer, Ticket.requester)
                .join(TicketLink, on=(TicketLink.source == Ticket.id))
@@ -30,7 +41,18 @@ def facts(t: Ticket, *, steps: bool = True) -> TicketFacts:
 
 
 def ticket_for(actor: Actor, ticket_id: int, *, edit: bool = False, lock: bool = False) -> Ticket:
-    """Load a ticket the actor may see (404 otherwise, so ids cannot be probed)."""
+    """Load a ticket the actor may see (404 otherwise, so ids cannot be probed). In a
+    read-only request a ticket found visible is loaded once (request_context.reads)."""
+    shared = None if edit or lock else request_context.reads()
+    if shared is not None and (actor, ticket_id) in shared:
+        return shared[(actor, ticket_id)]
+    t = _load_visible(actor, ticket_id, edit=edit, lock=lock)
+    if shared is not None:
+        shared[(actor, ticket_id)] = t
+    return t
+
+
+def _load_visible(actor: Actor, ticket_id: int, *, edit: bool, lock: bool) -> Ticket:
     query = Ticket.select().where(Ticket.id == ticket_id)
     if lock and is_postgres():
         # Row lock first: otherwise two writers that both inserted rows referencing the

@@ -80,16 +80,16 @@ class Ticket(BaseModel):
         )
 
 
-# The triage queue and its sidebar count on every agent page: partial indexes hold only
-# the few tickets in each waiting state (migration 0032). A plain (triage_state, id)
-# index was ignored by SQLite's planner, whose statistics keep one average per index
-# (nearly every ticket has the same state), so the count walked the whole department.
-# The state stays the first column: an equality on it is what makes the planner pick
-# the partial index over an IS NULL on another indexed column (an empty partial index
-# has no statistics).
-# Likewise merged_into, empty on nearly every ticket: only the merged ones are indexed.
+# merged_into is empty on nearly every ticket: only the merged ones are indexed (the
+# ticket page's "merged into this one" lookup; migration 0032, decision 0049).
 Ticket.add_index(Ticket.index(Ticket.merged_into, name="ticket_merged_into_id",
                               where=Ticket.merged_into.is_null(False)))
+# The triage queue and its sidebar count on every agent page: partial indexes hold only
+# the few tickets in each waiting state. A plain (triage_state, id) index was ignored by
+# SQLite's planner, whose statistics keep one average per index (nearly every ticket has
+# the same state), so the count walked the whole department. The state stays the first
+# column: an equality on it is what makes the planner pick the partial index over an
+# IS NULL on another indexed column (an empty partial index has no statistics).
 for _state in ("review", "pending"):
     Ticket.add_index(Ticket.index(Ticket.triage_state, Ticket.id, name=f"ticket_triage_{_state}_id",
                                   where=(Ticket.triage_state == _state)))

@@ -196,15 +196,29 @@ def use_model(monkeypatch):
     return install
 
 
+class Statements(list):
+    """SQL strings in order; `with_params` holds the same as (sql, params) pairs."""
+
+    def __init__(self):
+        super().__init__()
+        self.with_params: list[tuple] = []
+
+    def clear(self) -> None:
+        super().clear()
+        self.with_params.clear()
+
+
 @pytest.fixture
 def queries(monkeypatch):
-    """The SQL statements run from here on, in order (to show reads have no N+1)."""
-    seen = []
+    """The SQL statements run from here on, in order (to show reads have no N+1, or to
+    EXPLAIN one of them)."""
+    seen = Statements()
     db = database.obj
     original = db.execute_sql
 
     def counting(sql, *args, **kwargs):
         seen.append(sql)
+        seen.with_params.append((sql, args[0] if args else kwargs.get("params")))
         return original(sql, *args, **kwargs)
     monkeypatch.setattr(db, "execute_sql", counting)
     return seen

@@ -8,8 +8,6 @@ statistics keep one average per index, and the average state is the common one):
 on every queue page at 200,000 tickets (bench/profile_pages.py)."""
 from __future__ import annotations
 
-import contextlib
-
 from peewee import chunked
 
 from appliance.db import database, is_postgres
@@ -34,69 +32,54 @@ def _many_tickets(settings, org) -> int:
     return first.id
 
 
-@contextlib.contextmanager
-def _recorded():
-    """The statements run meanwhile, as (sql, params): a spy on the real database's
-    execute_sql (the query log is no use here: logsafe turns its records into text)."""
-    seen, real = [], database.obj.execute_sql
-
-    def spy(sql, params=None, *args, **kwargs):
-        seen.append((sql, params))
-        return real(sql, params, *args, **kwargs)
-    database.obj.execute_sql = spy
-    try:
-        yield seen
-    finally:
-        del database.obj.execute_sql
-
-
 def _plan(sql: str, params) -> str:
     prefix = "EXPLAIN " if is_postgres() else "EXPLAIN QUERY PLAN "
     return "\n".join(str(row) for row in database.execute_sql(prefix + sql, params).fetchall())
 
 
-def test_the_triage_count_reads_the_partial_index(settings):
+def test_the_triage_count_reads_the_partial_index(settings, queries):
     org = make_org()
     _many_tickets(settings, org)
     for who in (org.agent, org.supervisor, org.admin):
-        with _recorded() as seen:
-            assert queues.triage_count(who) == "1"
-        [(sql, params)] = seen
+        queries.clear()
+        assert queues.triage_count(who) == "1"
+        [(sql, params)] = queries.with_params
         plan = _plan(sql, params)
         assert "ticket_triage_review_id" in plan, plan
 
 
-def test_the_triage_queue_reads_it_too(settings):
+def test_the_triage_queue_reads_it_too(settings, queries):
     org = make_org()
     waiting = _many_tickets(settings, org)
-    with _recorded() as seen:
-        page = queues.triage_queue(org.agent)
+    queries.clear()
+    page = queues.triage_queue(org.agent)
     assert [row.id for row in page.items] == [waiting]
-    sql, params = next((sql, params) for sql, params in seen if "triage_state" in sql)
+    sql, params = next((sql, params) for sql, params in queries.with_params
+                       if "triage_state" in sql)
     assert "ticket_triage_review_id" in _plan(sql, params)
 
 
-def _queries(seen, needle: str) -> list:
-    return [(sql, params) for sql, params in seen if needle in sql]
+def _matching(queries, needle: str) -> list:
+    return [(sql, params) for sql, params in queries.with_params if needle in sql]
 
 
-def test_the_ticket_pages_merge_lookup_reads_the_partial_index(settings):
+def test_the_ticket_pages_merge_lookup_reads_the_partial_index(settings, queries):
     from appliance.services import conversations
     org = make_org()
     first = _many_tickets(settings, org)
-    with _recorded() as seen:
-        assert conversations.conversation_for_ticket(org.agent, first) == []
-    [(sql, params)] = _queries(seen, '"merged_into_id" IN')
+    queries.clear()
+    assert conversations.conversation_for_ticket(org.agent, first) == []
+    [(sql, params)] = _matching(queries, '"merged_into_id" IN')
     assert "ticket_merged_into_id" in _plan(sql, params)
 
 
-def test_the_id_number_lookup_reads_the_partial_index(settings):
+def test_the_id_number_lookup_reads_the_partial_index(settings, queries):
     from appliance.models import Customer
     from appliance.services import customers
     org = make_org()
     Customer.insert_many([{"name": f"客户{i}"} for i in range(ROWS)]).execute()
     database.execute_sql("ANALYZE")
-    with _recorded() as seen:
-        assert customers.find_customer_by_contact(org.agent, "110101199003074258") is None
-    [(sql, params)] = _queries(seen, '"id_number_bidx" =')
+    queries.clear()
+    assert customers.find_customer_by_contact(org.agent, "110101199003074258") is None
+    [(sql, params)] = _matching(queries, '"id_number_bidx" =')
     assert "customer_id_number_bidx" in _plan(sql, params)

@@ -3,8 +3,6 @@ services.common.ticket_for and facts): the ticket page's panels each check the s
 ticket, which was 11 loads and 7 parent queries a page before. Writes never share."""
 from __future__ import annotations
 
-import logging
-
 import pytest
 
 from appliance import request_context
@@ -13,26 +11,26 @@ from appliance.services import common, tickets
 from tests.factories import ticket
 
 
-def _statements(caplog, *needles: str) -> list[str]:
-    return [m for m in (r.getMessage() for r in caplog.records) if all(n in m for n in needles)]
+def _statements(queries, needle: str, params: list) -> list[str]:
+    return [sql for sql, p in queries.with_params if needle in sql and list(p or ()) == params]
 
 
-def test_the_ticket_page_loads_its_ticket_once(login, settings, org, caplog):
+def test_the_ticket_page_loads_its_ticket_once(login, settings, org, queries):
     t = ticket(settings, org.agent, department_id=org.after_sales).summary
     agent = login("wangfang")
-    with caplog.at_level(logging.DEBUG, logger="peewee"):
-        r = agent.get(f"/agent/tickets/{t.id}")
+    queries.clear()
+    r = agent.get(f"/agent/tickets/{t.id}")
     assert r.status_code == 200
     # The row loaded by id: once by ticket_for (11 times before, one per panel) plus two
     # other readers; the parents' query of the access facts once with and once without
     # the process steps' holders (7 before).
-    loads = _statements(caplog, 'FROM "ticket" AS "t1" WHERE ("t1"."id" = ?) LIMIT ?\'', f"[{t.id}, 1]")
+    loads = _statements(queries, 'FROM "ticket" AS "t1" WHERE ("t1"."id" = ?) LIMIT ?', [t.id, 1])
     assert len(loads) <= 3, loads
-    parents = _statements(caplog, '"kind" = ?', f"[{t.id}, 'parent']")
+    parents = _statements(queries, '"kind" = ?', [t.id, "parent"])
     assert len(parents) <= 2, parents
 
 
-def test_a_change_reads_the_ticket_afresh(login, settings, org, caplog):
+def test_a_change_reads_the_ticket_afresh(login, settings, org):
     t = ticket(settings, org.agent, department_id=org.after_sales).summary
     agent = login("wangfang")
     page = agent.get(f"/agent/tickets/{t.id}").get_data(as_text=True)

@@ -48,13 +48,14 @@ def _setup(out: Path) -> Settings:
 
 
 def _org():
-    from appliance.models import Category, Customer, Department, User
+    from appliance.models import Category, Department, User
+    from appliance.services import customer_names
     with database.atomic():
         depts = [Department.create(code=f"D{i}", name=f"部门{i}").id for i in range(5)]
         agents = [User.create(username=f"a{i}", display_name=f"坐席{i}", role="agent",
                               department=depts[i % 5], password_hash="x").id for i in range(50)]
         cats = [Category.create(name=f"类{i}", path=f"类{i}").id for i in range(100)]
-        customers = [Customer.create(name=f"客户{i}").id for i in range(500)]
+        customers = [customer_names.create(f"客户{i}").id for i in range(500)]
     return depts, agents, cats, customers
 
 

@@ -37,7 +37,7 @@ from appliance.db import database
 from appliance.models import (Comment, Customer, CustomerContact, NumberSequence, Ticket,
                               TicketTag, TimelineEvent, User)
 from appliance.rules.access import SYSTEM
-from appliance.services import encryption, identity, org, users
+from appliance.services import customer_names, encryption, identity, org, users
 
 TABLES = ("ticket", "comment", "timeline_event", "ticket_tag")
 DAYS = 730                 # two years of history
@@ -153,10 +153,11 @@ def enrol_totp(who) -> str:
 def bulk_customers(rng: random.Random) -> int:
     people = texts.customer_people(rng, CUSTOMERS)
     now = str(dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
-    insert(Customer, [(i + 1, name, company, "[]", "", now, 1)
-                      for i, (name, company, _) in enumerate(people)],
-           [Customer.id, Customer.name, Customer.company, Customer.tags, Customer.notes,
-            Customer.created_at, Customer.version])
+    # Names sealed and blind-indexed as services.customer_names stores them (decision 0050).
+    insert(Customer, [(i + 1, *customer_names.columns(i + 1, name).values(), company, "[]", "",
+                       now, 1) for i, (name, company, _) in enumerate(people)],
+           [Customer.id, Customer.name_enc, Customer.name_bidx, Customer.company,
+            Customer.tags, Customer.notes, Customer.created_at, Customer.version])
     contacts = []
     for i, (_, _, email) in enumerate(people):
         for kind, raw in (("phone", f"138 {i // 10000:04d} {i % 10000:04d}"),

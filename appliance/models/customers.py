@@ -9,7 +9,11 @@ CONTACT_KINDS = ("phone", "email", "external")
 
 
 class Customer(BaseModel):
-    name = pw.CharField(max_length=200)
+    # The name is PII, encrypted like the fields below (bound to customer|name|id) with a
+    # blind index of its comparison form for exact lookups: services.customer_names,
+    # migration 0033. Read and write it through that module.
+    name_enc = pw.TextField(default="")
+    name_bidx = pw.CharField(max_length=64, default="", index=True)
     company = pw.CharField(max_length=200, default="")
     tags = pw.JSONField(default=list)
     notes = pw.TextField(default="")

@@ -20,6 +20,7 @@ from appliance.models import (AgentProfile, AgentShift, AgentStat, Category, Cus
                               User, utcnow)
 from appliance.rules import routing
 from appliance.rules.access import STAFF, Actor
+from appliance.services import common
 from appliance.services import dispatch_state as state
 from appliance.services import presence as presence_service
 
@@ -167,8 +168,7 @@ def _categories(ids: list) -> list[dto.Ref]:
 def _customers(ids: list) -> list[dto.Ref]:
     if not ids:
         return []
-    return [dto.Ref(c.id, c.name) for c in Customer.select(Customer.id, Customer.name)
-            .where(Customer.id.in_(ids)).order_by(Customer.name)]
+    return sorted(common.refs(Customer, ids), key=lambda r: (r.name, r.id))
 
 
 def _shifts(user_id: int) -> list[ShiftView]:

@@ -8,10 +8,9 @@ docs/decisions/0016-customer-identity.md.
 """
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 
-from peewee import SQL, NodeList, fn
+from peewee import fn
 
 from appliance import dto
 from appliance.db import is_postgres
@@ -20,12 +19,12 @@ from appliance.jobs import schedule, unit_of_work
 from appliance.models import (AgentProfile, Conversation, Customer, CustomerContact, Ticket, User,
                               utcnow)
 from appliance.rules.access import Actor, can_merge_customers, can_view_customers
-from appliance.services import common, contacts, encryption, identity
+from appliance.services import common, contacts, customer_names, encryption, identity
 from appliance.services.customers import customer_view
 
 MAX_TAGS = 20
 MAX_HINTS = 10
-NAME_CANDIDATES = 200    # rows matching the name pattern that are compared exactly
+NAME_CANDIDATES = 200    # customers of the same name whose company is compared
 PREFIX_WINDOW = 5000     # newest contacts whose external-id prefixes the phone side tries
 MAX_PREFIXES = 50
 
@@ -50,7 +49,7 @@ def merge_customers(actor: Actor, source_id: int, target_id: int, expected_versi
                         ).where(Customer.id == source.id).execute()
         for ticket_id in moved:
             common.record(ticket_id, actor, "customer_merged", "customer_id",
-                          f"{source.name} (#{source.id})", f"{target.name} (#{target.id})",
+                          f"#{source.id}", f"#{target.id}",  # ids: names are encrypted
                           internal=True)
             schedule("index_ticket", ticket_id)
     return customer_view(Customer.get_by_id(target.id), actor)
@@ -118,7 +117,7 @@ def _combine(source: Customer, target: Customer) -> None:
     tags.sort(key=lambda t: [*(target.tags or []), *(source.tags or [])].index(t))
     notes = target.notes or ""
     if (source.notes or "").strip():
-        heading = f"--- merged from customer #{source.id} ({source.name}) ---"
+        heading = f"--- merged from customer #{source.id} ---"  # no name: notes are plaintext
         notes = f"{notes}\n\n{heading}\n{source.notes}" if notes else f"{heading}\n{source.notes}"
     Customer.update(tags=tags, notes=notes, company=target.company or source.company,
                     version=Customer.version + 1, **_personal_from(source, target)
@@ -163,58 +162,24 @@ def possible_duplicates(actor: Actor, customer_id: int) -> list[DuplicateHint]:
             found[other].append(reason)
     rows = {r.id: r for r in Customer.select().where(
         Customer.id.in_(list(found)) & Customer.merged_at.is_null())} if found else {}
-    hints = [DuplicateHint(dto.Ref(r.id, r.name), r.company, tuple(found[r.id]))
+    hints = [DuplicateHint(dto.Ref(r.id, customer_names.name_of(r)), r.company,
+                           tuple(found[r.id]))
              for r in sorted(rows.values(), key=lambda r: (-len(found[r.id]), r.id))]
     return hints[:MAX_HINTS]
 
 
 def _same_name(c: Customer):
-    """Same name (case and spacing aside) and the same company, or no company on one side.
-    Names are compared here, not in SQL: SQLite's LOWER folds ASCII only and PostgreSQL's
-    every script, so an SQL comparison gave different hints on the two. SQL only narrows
-    the rows with a pattern both read alike (_name_pattern); customer.name has no index,
-    so that is a scan, as the LOWER(name) comparison was."""
-    key = _name_key(c.name)
-    if not key:
+    """Same name (case and spacing aside: customer_names.name_key, through the blind index)
+    and the same company, or no company on one side."""
+    if not c.name_bidx:
         return []
-    lowered = fn.LOWER(Customer.name.collate('"C"') if is_postgres() else Customer.name)
-    q = (Customer.select(Customer.id, Customer.name, Customer.company)
-         .where(NodeList((lowered, SQL("LIKE"), _name_pattern(key)))
-                & Customer.merged_at.is_null() & (Customer.id != c.id))
+    q = (Customer.select(Customer.id, Customer.company)
+         .where((Customer.name_bidx == c.name_bidx) & Customer.merged_at.is_null()
+                & (Customer.id != c.id))
          .order_by(Customer.id).limit(NAME_CANDIDATES))
     mine = c.company.strip().casefold()
-    return [(r.id, "same_name") for r in q if _name_key(r.name) == key and (
-        not mine or not r.company.strip() or r.company.strip().casefold() == mine)]
-
-
-def _name_key(name: str) -> str:
-    """A name as compared for "same name": spacing collapsed, each character case-folded
-    where that gives one character and does not turn a non-ASCII one into ASCII (ß and
-    the Kelvin sign stay), which is what lets _name_pattern find every match."""
-    out = []
-    for ch in " ".join((name or "").split()):
-        folded = ch.casefold()
-        out.append(folded if len(folded) == 1 and (ch.isascii() or not folded.isascii())
-                   else ch)
-    return "".join(out)
-
-
-def _name_pattern(key: str) -> str:
-    """A LIKE pattern that every name with this key matches once its ASCII letters are
-    lower-cased, the one folding SQLite and PostgreSQL (under the "C" collation) share:
-    ASCII letters and digits and caseless letters (Chinese, Lo) stay; any other
-    character is "_" (_name_key keeps one character for one); spacing is "%". Names in
-    other cased scripts (Greek, Cyrillic) are narrowed by length only, so NAME_CANDIDATES
-    bounds the rows compared."""
-    parts = []
-    for ch in key:
-        if ch == " ":
-            parts.append("%")
-        elif (ch.isascii() and ch.isalnum()) or unicodedata.category(ch) in ("Lo", "Nd"):
-            parts.append(ch)
-        else:
-            parts.append("_")
-    return "%" + "".join(parts) + "%"
+    return [(r.id, "same_name") for r in q
+            if not mine or not r.company.strip() or r.company.strip().casefold() == mine]
 
 
 def _contacts(c: Customer) -> list[tuple[str, str]]:

@@ -21,7 +21,8 @@ from appliance.rules import id_numbers
 from appliance.rules.access import Actor, can_view_customers, sees_pii
 from appliance.rules.pii import mask_contact
 from appliance.rules.states import OPEN_STATUSES
-from appliance.services import audit, common, contacts, encryption, identity, password_policy
+from appliance.services import (audit, common, contacts, customer_names, encryption, identity,
+                                 password_policy)
 from appliance.services.queues import TicketQuery, list_tickets
 from security.passwords import hash_password
 
@@ -66,7 +67,7 @@ def customer_view(c: Customer, actor: Actor | None = None,
                              x.label) for x in contacts.of_customer(c.id)]
     id_number = encryption.unseal("customer", "id_number", c.id, c.id_number_enc)
     address = encryption.unseal("customer", "address", c.id, c.address_enc)
-    return dto.CustomerView(c.id, c.name, c.company, list(c.tags or []), c.notes, shown,
+    return dto.CustomerView(c.id, customer_names.name_of(c), c.company, list(c.tags or []), c.notes, shown,
                             c.created_at, c.version, not full, c.merged_into_id, c.merged_at,
                             id_number if full else id_numbers.mask(id_number),
                             address if full else id_numbers.mask_address(address),
@@ -100,7 +101,7 @@ def _taken(kind: str, value: str, customer_id: int | None) -> str:
     if found is None or found == customer_id:
         return ""
     owner = Customer.get_by_id(found)
-    return f"already belongs to customer #{owner.id} ({owner.name})"
+    return f"already belongs to customer #{owner.id} ({customer_names.name_of(owner)})"
 
 
 def _write_contacts(customer_id: int, clean) -> None:
@@ -125,9 +126,10 @@ def create_customer(actor: Actor, name: str, *, company: str = "", tags=(), note
     personal = _clean_personal({"id_number": id_number, "address": address})
     with unit_of_work():
         clean = _clean_contacts(contacts)
-        c = Customer.create(name=name, company=common.clean_text(company, "company", max_len=200),
-                            tags=[t for t in tags if t][:20],
-                            notes=common.clean_text(notes, "notes", max_len=10_000))
+        c = customer_names.create(name,
+                                  company=common.clean_text(company, "company", max_len=200),
+                                  tags=[t for t in tags if t][:20],
+                                  notes=common.clean_text(notes, "notes", max_len=10_000))
         _write_contacts(c.id, clean)
         if personal.get("id_number") or personal.get("address"):
             Customer.update(**_sealed_personal(c.id, personal)).where(
@@ -206,8 +208,8 @@ def _version(expected_version, current: int) -> int:
 def _clean_changes(changes: dict, customer_id: int) -> dict:
     values = {}
     if "name" in changes:
-        values["name"] = common.clean_text(changes["name"], "name", required=True,
-                                           max_len=200, single_line=True)
+        values.update(customer_names.columns(customer_id, common.clean_text(
+            changes["name"], "name", required=True, max_len=200, single_line=True)))
     if "company" in changes:
         values["company"] = common.clean_text(changes["company"], "company", max_len=200)
     if "notes" in changes:
@@ -232,18 +234,19 @@ def get_customer(actor: Actor, customer_id: int) -> dto.CustomerView:
     return customer_view(c, actor)
 
 
-def list_customers(actor: Actor, *, name_prefix: str = "", after_id: int = 0, limit: int = 50
+def list_customers(actor: Actor, *, search: str = "", after_id: int = 0, limit: int = 50
                    ) -> dto.Page:
     _require_staff(actor)
     # Merged customers live on in their survivor: hidden here (their page still opens).
     q = (Customer.select().where((Customer.id > after_id) & Customer.merged_at.is_null())
          .order_by(Customer.id).limit(limit + 1))
-    if name_prefix:
-        # Names are searched by prefix; contacts and ID numbers are encrypted, so they are
-        # found only when typed in full (blind index), never by a part.
-        exact = _exact_ids(name_prefix)
-        q = q.where(Customer.name.startswith(name_prefix) | Customer.id.in_(exact)
-                    if exact else Customer.name.startswith(name_prefix))
+    if search:
+        # Names, contacts and ID numbers are encrypted: a customer is found when one of
+        # them is typed in full (blind indexes; names case and spacing aside), never by a
+        # part (docs/decisions/0050).
+        exact = _exact_ids(search)
+        named = Customer.name_bidx == customer_names.blind(search)
+        q = q.where(named | Customer.id.in_(exact) if exact else named)
     rows = list(q)
     nxt = str(rows[limit - 1].id) if len(rows) > limit else None
     rows = rows[:limit]
@@ -308,7 +311,7 @@ def sign_up(username: str, display_name: str, email: str, password: str) -> User
     with unit_of_work():
         if User.select().where(User.username == username).exists():
             raise ValidationError({"username": "already taken"})
-        c = Customer.create(name=display_name.strip()[:200])
+        c = customer_names.create(display_name.strip()[:200])
         _sign_up_contact(c, email)
         return User.create(username=username, display_name=display_name.strip()[:100],
                            email=email, role="customer", customer=c,

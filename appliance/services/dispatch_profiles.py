@@ -20,7 +20,7 @@ from appliance.models.org import STAFF_ROLES
 from appliance.services.dispatch_state import ROUTABLE_ROLES
 from appliance.rules import dispatch_config as config
 from appliance.rules.access import Actor
-from appliance.services import common, dispatch
+from appliance.services import common, customer_names, dispatch
 from appliance.services.users import _capacity, _require_admin, _user_views
 
 PROFILE_FIELDS = ("allowed_category_ids", "allowed_customer_ids", "vip_tiers", "languages",
@@ -111,8 +111,8 @@ def customer_choices(actor: Actor, selected=(), limit: int = MAX_IDS) -> list[dt
     cond = Customer.id.in_(first)
     if chosen:
         cond |= Customer.id.in_(chosen)
-    return [dto.Ref(i, name) for i, name in Customer.select(Customer.id, Customer.name)
-            .where(cond).order_by(Customer.id).tuples()]
+    return [dto.Ref(c.id, customer_names.name_of(c)) for c in
+            Customer.select(Customer.id, Customer.name_enc).where(cond).order_by(Customer.id)]
 
 
 NO_DEPARTMENT = ("the agent is in no department, so routing can never reach them: "

@@ -23,6 +23,7 @@ from appliance.jobs import handler, schedule, unit_of_work
 from appliance.models import (Callback, Conversation, Customer, CustomerContact, Ticket, User,
                               utcnow)
 from appliance.rules.access import Actor, can_erase_customers
+from appliance.services import customer_names
 
 ERASED_NAME = "Erased customer #{id}"
 
@@ -35,7 +36,8 @@ def erase_customer(actor: Actor, customer_id: int) -> None:
         c = Customer.get_or_none(Customer.id == customer_id)
         if c is None:
             raise NotFound("customer not found", id=customer_id)
-        Customer.update(name=ERASED_NAME.format(id=c.id), company="", notes="", tags=[],
+        Customer.update(**customer_names.columns(c.id, ERASED_NAME.format(id=c.id)),
+                        company="", notes="", tags=[],
                         id_number_enc="", id_number_bidx="", address_enc="",
                         erased_at=c.erased_at or utcnow(), version=Customer.version + 1
                         ).where(Customer.id == c.id).execute()

@@ -272,10 +272,8 @@ def _names(rows: list[FollowUpVisit]) -> dict:
                               (Department, "department_id", "name"),
                               (User, "agent_id", "display_name"), (Team, "team_id", "name")):
         ids = {getattr(v, attr) for v in rows} - {None}
-        if ids:
-            for pk, label in model.select(model.id, getattr(model, name)).where(
-                    model.id.in_(list(ids))).tuples():
-                cache[(model, pk)] = dto.Ref(pk, label)
+        for ref in common.refs(model, ids, name) if ids else ():
+            cache[(model, ref.id)] = ref
     return cache
 
 

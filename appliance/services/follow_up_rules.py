@@ -179,7 +179,7 @@ def _contradictions(values: dict) -> dict:
         errors["pool_team_id"] = "only with assign_to team"
     if values["customer_ids"] and values["customer_tags"]:
         tags = set(values["customer_tags"])
-        for c in Customer.select(Customer.id, Customer.name, Customer.tags).where(
+        for c in Customer.select(Customer.id, Customer.tags).where(
                 Customer.id.in_(values["customer_ids"])):
             if not tags & {str(t).strip().casefold() for t in c.tags or ()}:
                 errors["customer_ids"] = (f"customer {c.id} carries none of customer_tags: "

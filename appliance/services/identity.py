@@ -21,7 +21,7 @@ import peewee
 from appliance.db import database
 from appliance.models import Customer, utcnow
 from appliance.rules.pii import FULLWIDTH_TO_ASCII, mask_contact
-from appliance.services import contacts
+from appliance.services import contacts, customer_names
 
 KINDS = ("email", "phone", "external")
 MAX_VALUE = 254
@@ -171,7 +171,7 @@ def _create(name: str, given: dict[str, str]) -> int | None:
     (the savepoint undoes the half-made customer)."""
     try:
         with database.atomic():  # nested: a savepoint, so the caller's transaction lives on
-            c = Customer.create(name=_label(name, given))
+            c = customer_names.create(_label(name, given))
             for kind, value in given.items():
                 contacts.add(c.id, kind, value)
     except peewee.IntegrityError:

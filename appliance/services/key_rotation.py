@@ -34,6 +34,7 @@ from security import envelope
 
 # (model, column, table and column named in the associated data)
 ENCRYPTED = ((CustomerContact, "value_enc", "customer_contact", "value"),
+             (Customer, "name_enc", "customer", "name"),
              (Customer, "id_number_enc", "customer", "id_number"),
              (Customer, "address_enc", "customer", "address"),
              (Callback, "phone_enc", "callback", "phone"),

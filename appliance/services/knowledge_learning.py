@@ -37,7 +37,7 @@ from appliance.rules import knowledge_drafts as rules
 from appliance.rules.access import SYSTEM
 from appliance.rules.pii import mask_pii
 from appliance.services import assist_context as ctx
-from appliance.services import common, contacts, knowledge, knowledge_review
+from appliance.services import common, contacts, customer_names, knowledge, knowledge_review
 from appliance.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -166,7 +166,7 @@ def personal_data(t: Ticket, conversation: list[Comment]) -> list[str]:
         if u.customer_id:
             customer_ids.add(u.customer_id)
     for c in Customer.select().where(Customer.id.in_(list(customer_ids))):
-        values += [c.name, c.company]
+        values += [customer_names.name_of(c), c.company]
     values += [row.value for row in contacts.of_customers(customer_ids - {None})]
     # Longest first, so "John Miller" is replaced before "John".
     return sorted({v.strip() for v in values if v and len(v.strip()) >= 2}, key=len, reverse=True)

@@ -19,10 +19,10 @@ import io
 from dataclasses import dataclass
 
 from appliance.errors import ValidationError
-from appliance.models import Customer, Department, Ticket, User
+from appliance.models import Department, Ticket, User
 from appliance.rules.access import Actor
 from appliance.rules.pii import mask_contact, mask_pii
-from appliance.services import audit, contacts, reports
+from appliance.services import audit, contacts, customer_names, reports
 from appliance.services.customers import full_contact_ids
 
 FORMATS = ("csv", "xlsx")
@@ -131,8 +131,7 @@ def _names(tickets) -> dict[str, dict]:
         out["user"] = {u.id: u.display_name for u in User.select(User.id, User.display_name)
                        .where(User.id.in_(ids("assignee_id")))}
     if ids("customer_id"):
-        out["customer"] = {c.id: c.name for c in Customer.select(Customer.id, Customer.name)
-                           .where(Customer.id.in_(ids("customer_id")))}
+        out["customer"] = customer_names.names(ids("customer_id"))
     return out
 
 

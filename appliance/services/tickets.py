@@ -14,7 +14,7 @@ from appliance.rules import states
 from appliance.rules.access import Actor, can_assign_to, can_edit_ticket, can_view_ticket
 from appliance.rules.custom_fields import FieldDef, validate_custom_fields
 from appliance.rules.numbering import format_number, parse_number
-from appliance.services import common, identity
+from appliance.services import common, customer_names, identity
 from appliance.services.attachments import Upload, remove_files, write_files
 from appliance.settings import Settings
 
@@ -119,12 +119,16 @@ def _ref(row, refs: dict, name_attr: str = "name") -> int | None:
 
 
 def _customer(value, refs: dict) -> int | None:
-    row = common.existing(Customer, value, "customer_id", Customer.name, Customer.merged_into)
+    row = common.existing(Customer, value, "customer_id", Customer.name_enc,
+                          Customer.merged_into)
     if row is not None and row.merged_into_id is not None:
         # A merged customer's old id (a stale link, an integration's cache) files the
         # ticket under the customer it was merged into, never under the tombstone.
         return identity.survivor(row.merged_into_id)
-    return _ref(row, refs)
+    if row is None:
+        return None
+    refs[(Customer, row.id)] = dto.Ref(row.id, customer_names.name_of(row))
+    return row.id
 
 
 def _assignee(value, actor: Actor, department_id: int | None, refs: dict | None = None

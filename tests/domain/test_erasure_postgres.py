@@ -1,6 +1,7 @@
 """PIPL erasure on PostgreSQL leaves no old row versions behind (services.erasure,
-docs/decisions/0047): the erased name and contact are in the table's data file as dead
-tuples right after the erasure, and gone once the follow-up job has rewritten the tables.
+docs/decisions/0047): the erased company (plaintext profile text; the name itself is
+encrypted, decision 0050) and contact are in the table's data file as dead tuples right
+after the erasure, and gone once the follow-up job has rewritten the tables.
 
 PostgreSQL only: the test reads the server's own data files (this machine's server, as
 root); the SQLite side of the same promise is tests/domain/test_pii_grep.py."""
@@ -16,7 +17,8 @@ from appliance.models import Job
 from appliance.services import customers, erasure
 from tests.factories import make_org
 
-NAME = "欧阳娜娜-erasure-marker"
+NAME = "欧阳娜娜"
+MARKER = "欧阳贸易-erasure-marker"   # the company: erased, stored in plaintext
 
 
 @pytest.fixture
@@ -41,15 +43,16 @@ def _table_bytes(table: str) -> bytes:
 
 def test_the_erased_name_leaves_the_data_files_once_the_job_ran(settings):
     org = make_org()
-    c = customers.create_customer(org.admin, NAME, contacts=[
+    c = customers.create_customer(org.admin, NAME, company=MARKER, contacts=[
         {"kind": "phone", "value": "13812345678"}])
     jobs.run_pending_inline()
-    assert NAME.encode() in _table_bytes("customer")
+    assert MARKER.encode() in _table_bytes("customer")
+    assert NAME.encode() not in _table_bytes("customer")   # encrypted
     contact_file = _relation_file("customer_contact")
     customers.erase(org.admin, c.id)
-    assert NAME.encode() in _table_bytes("customer")   # a dead tuple: still in the file
-    jobs.run_pending_inline()                          # erase_followup
-    assert NAME.encode() not in _table_bytes("customer")
+    assert MARKER.encode() in _table_bytes("customer")   # a dead tuple: still in the file
+    jobs.run_pending_inline()                            # erase_followup
+    assert MARKER.encode() not in _table_bytes("customer")
     # The contact table was written anew too (its old file, with the dead contact row
     # versions, is gone). Not n_dead_tup: VACUUM FULL does not reset that counter.
     assert _relation_file("customer_contact") != contact_file
@@ -72,7 +75,7 @@ def _holder(dbname: str, isolation: str):
 def test_the_job_waits_for_older_transactions_and_tries_again(settings, monkeypatch, where):
     monkeypatch.setattr(erasure, "SNAPSHOT_WAIT_SECONDS", 1.0)
     org = make_org()
-    c = customers.create_customer(org.admin, NAME)
+    c = customers.create_customer(org.admin, NAME, company=MARKER)
     jobs.run_pending_inline()
     this_db = database.execute_sql("SELECT current_database()").fetchone()[0]
     holder = (_holder("postgres", "READ COMMITTED") if where.startswith("writer")
@@ -82,11 +85,11 @@ def test_the_job_waits_for_older_transactions_and_tries_again(settings, monkeypa
         with pytest.raises(erasure.OlderTransactionsOpen):
             jobs.run_pending_inline()
         # VACUUM FULL now would have copied the dead version: the job did not pretend.
-        assert NAME.encode() in _table_bytes("customer")
+        assert MARKER.encode() in _table_bytes("customer")
         [(error,)] = Job.select(Job.last_error).where(Job.name == "erase_followup").tuples()
-        assert "still open" in error and NAME not in error
+        assert "still open" in error and NAME not in error and MARKER not in error
     finally:
         holder.rollback()
         holder.close()
     assert jobs.run_pending_inline() == 1            # the next try
-    assert NAME.encode() not in _table_bytes("customer")
+    assert MARKER.encode() not in _table_bytes("customer")

@@ -13,7 +13,7 @@ from appliance.mail import dedupe
 from appliance.models import (Attachment, Comment, Customer, Mailbox, MailMessage,
                               Ticket, TicketLink, utcnow)
 from appliance.rules.access import SYSTEM
-from appliance.services import contacts, mail_intake, mailboxes, tickets
+from appliance.services import contacts, customer_names, mail_intake, mailboxes, tickets
 from tests.conftest import with_settings
 from tests.factories import make_org
 
@@ -73,7 +73,7 @@ def test_a_new_message_makes_an_email_ticket_for_a_new_customer(backend, setting
     t = Ticket.get_by_id(result.ticket_id)
     assert (t.channel, t.subject, t.department_id) == ("email", "打印机无法打印", site.after_sales)
     assert t.description == "打印机一直卡纸。"
-    assert Customer.get_by_id(t.customer_id).name == "王小明"
+    assert customer_names.name_by_id(t.customer_id) == "王小明"
     contact, = contacts.of_customer(t.customer_id)
     assert (contact.kind, contact.value) == ("email", "xiaoming@customer.example")
     atts = {a.filename: a.internal for a in Attachment.select().where(Attachment.ticket == t.id)}

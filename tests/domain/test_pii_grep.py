@@ -1,7 +1,8 @@
 """The grep test (SECURITY.md, Data protection): a customer's phone number and resident ID
 number, in their usual spellings, appear nowhere in the raw SQLite file, its WAL, the
 index directory, the queue file or the attachment store; after the customer is erased
-(PIPL) neither do the encrypted values, their blind indexes or the customer's name.
+(PIPL) neither do the encrypted values or their blind indexes. The customer's name is
+never there in plaintext (encrypted, decision 0050).
 
 SQLite only: the test reads the database's own files, which PostgreSQL does not expose
 to the test (its domain behaviour, erasure included, runs in test_encryption.py and
@@ -91,6 +92,7 @@ def test_phone_and_id_number_are_nowhere_on_disk_before_and_after_erasure(settin
     assert ("marker-subject", "gongdan.db") in found(settings, ["marker-subject"]) or \
         ("marker-subject", "gongdan.db-wal") in found(settings, ["marker-subject"])
     assert found(settings, SPELLINGS) == []
+    assert found(settings, ["欧阳娜娜"]) == []  # names are encrypted too (decision 0050)
 
     sealed = [r.value_enc for r in CustomerContact.select()
               .where(CustomerContact.customer == c.id)]
@@ -98,9 +100,9 @@ def test_phone_and_id_number_are_nowhere_on_disk_before_and_after_erasure(settin
     [call] = Conversation.select()
     [callback] = Callback.select()
     assert callbacks.for_ticket(site.agent, t.summary.id)[0].phone == "138 1234 5678"
-    traces = [*sealed, row.id_number_enc, row.id_number_bidx, row.address_enc, callback.phone_enc,
-              call.personal_enc,
-              encryption.blind("phone", PHONE), "欧阳娜娜", "中关村"]
+    traces = [*sealed, row.name_enc, row.name_bidx, row.id_number_enc, row.id_number_bidx,
+              row.address_enc, callback.phone_enc, call.personal_enc,
+              encryption.blind("phone", PHONE), "中关村"]
     assert found(settings, traces)  # present before erasure, so the check below can fail
 
     with pytest.raises(PermissionDenied):

@@ -129,6 +129,7 @@ def test_a_supervisor_merges_from_the_customer_page_after_confirming(login, sett
     assert r.status_code == 302 and r.headers["Location"].endswith(f"/agent/customers/{keep.id}")
     listing = page(lead.get("/agent/customers/?q=陈总"))
     assert f"/agent/customers/{dup.id}\"" not in listing
+    assert f"/agent/customers/{keep.id}\"" in listing
     assert lead.post(url, {"into": str(keep.id), "confirm": "yes"},
                      csrf_from=f"/agent/customers/{keep.id}").status_code == 302
     assert login("wangfang").post(url, {"into": str(keep.id), "confirm": "yes"},

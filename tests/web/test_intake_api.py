@@ -10,7 +10,7 @@ import pytest
 from appliance import jobs
 from appliance.models import Conversation, Customer, CustomerContact, Job, Ticket
 from appliance.rules.access import SYSTEM
-from appliance.services import contacts, identity, integrations
+from appliance.services import contacts, customer_names, identity, integrations
 from appliance.services import conversation_personal as personal
 from tests.web.apiclient import ApiClient, token_for
 
@@ -67,7 +67,7 @@ def test_a_chat_is_accepted_with_202_stored_with_its_customer_and_queued(integra
     assert ("phone", identity.normalize("phone", "138 0013 8000")) in found
     # The chat system's user id is kept in this integration's namespace.
     assert ("external", f"integration-{row.token_id}:wx_openid_1") in found
-    assert Customer.get_by_id(row.customer_id).name == "张三"
+    assert customer_names.name_by_id(row.customer_id) == "张三"
     job = Job.get(Job.name == "analyse_conversation")
     assert job.object_id == row.id and job.done_at is None
     assert Ticket.select().count() == 0  # the AI step runs later, not in the request
@@ -84,7 +84,7 @@ def test_a_call_maps_the_caller_to_the_customer_and_stores_the_recording(integra
     assert row.identifiers == {} and "0013" not in row.personal_enc     # encrypted at rest
     phone = identity.normalize("phone", "+86 138 0013 8000")  # identity decides the form
     assert contacts.of_customer(row.customer_id)[0].value == phone
-    assert Customer.get_by_id(row.customer_id).name == "138****8000"  # never the full number
+    assert customer_names.name_by_id(row.customer_id) == "138****8000"  # never the full number
     out = post(integration("call"), "/intake/call",
                call_payload(call_id="pbx-78", direction="outbound"))
     row = Conversation.get_by_id(out.get_json()["id"])
@@ -239,8 +239,8 @@ def test_two_chat_systems_may_use_the_same_ids_without_meeting(integration):
     assert {r.external_id for r in rows.values()} == {"wx-1001"}
     # User "wx_openid_1" of one system is not user "wx_openid_1" of the other.
     assert len({r.customer_id for r in rows.values()}) == 2
-    assert Customer.get_by_id(Conversation.get_by_id(b.get_json()["id"]).customer_id
-                              ).name == "李四"
+    assert customer_names.name_by_id(
+        Conversation.get_by_id(b.get_json()["id"]).customer_id) == "李四"
     # Each replays and reads only its own.
     again = post(second, "/intake/chat", chat_payload(
         customer={"name": "李四", "external_id": "wx_openid_1"},

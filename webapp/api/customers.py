@@ -19,7 +19,7 @@ CUSTOMER_FIELDS = {"name": text(200), "company": text(200), "tags": text_list(20
 @api_bp.get("/customers")
 def list_customers():
     page = customers.list_customers(
-        g.actor, name_prefix=query_text("name", "", max_len=200),
+        g.actor, search=query_text("name", "", max_len=200),
         after_id=query_int("cursor", 0, 0, MAX_ID), limit=query_int("limit", 50, 1, 200))
     return reply(page)
 

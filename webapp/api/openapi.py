@@ -164,10 +164,12 @@ TICKET_PATHS = {
 
 PEOPLE_PATHS = {
     "/customers": {
-        "get": op("listCustomers", "customers", "Customers (staff), by name prefix",
+        "get": op("listCustomers", "customers",
+                  "Customers (staff), by whole name, contact or ID number",
                   _json(200, "CustomerPage", "One page of customers"), (400, 403),
                   [_param("name", "query", {"type": "string", "maxLength": 200},
-                          "Name prefix"),
+                          "A whole name (case and spacing aside), phone, e-mail, "
+                          "external id or ID number; never a part (encrypted)"),
                    _param("cursor", "query", _int(0), "next_cursor of the previous page"),
                    _p("Limit")]),
         "post": op("createCustomer", "customers", "Create a customer (staff)",

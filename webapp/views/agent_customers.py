@@ -23,7 +23,7 @@ BLANK_CONTACT_ROWS = 2
 def customers_list():
     q = request.args.get("q", "").strip()
     after = request.args.get("after", 0, type=int)
-    page = customers.list_customers(actor(), name_prefix=q, after_id=max(after, 0))
+    page = customers.list_customers(actor(), search=q, after_id=max(after, 0))
     next_url = url_for("agent.customers_list", q=q or None, after=page.next_cursor) \
         if page.next_cursor else None
     return render_template("agent/customers.html", page=page, q=q, next_url=next_url)

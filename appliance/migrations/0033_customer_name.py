@@ -1,0 +1,96 @@
+"""Customer names encrypted at rest (docs/decisions/0050), like contacts (0018) and the ID
+number: customer.name_enc holds the name bound to customer|name|<id> under the current
+data key, customer.name_bidx the blind index of its comparison form (spacing collapsed,
+case folded: services.customer_names.name_key) for exact lookups; the plaintext column
+is dropped (on SQLite the table is rebuilt and secure_delete overwrites the freed pages).
+
+Existing names are encrypted here with the master key the upgrading process loaded
+(`gongdan db upgrade` activates it); without it, a database holding customers stops here
+with a message and nothing changes (one transaction). Frozen logic: security.envelope,
+the keys as 0018 left them and name_key as it was written.
+"""
+import base64
+
+from peewee import *
+
+from security import envelope
+
+
+def _models(db):
+    class DataKey(Model):
+        purpose = CharField(max_length=16, default='data')
+        wrapped = TextField()
+        master_version = IntegerField()
+        retired_at = DateTimeField(null=True)
+
+        class Meta:
+            database = db
+            table_name = 'data_key'
+
+    class Customer(Model):
+        name = CharField(max_length=200)
+        name_enc = TextField(default='')
+        name_bidx = CharField(max_length=64, default='')
+
+        class Meta:
+            database = db
+            table_name = 'customer'
+    return DataKey, Customer
+
+
+def _key(DataKey, masters, purpose, newest):
+    order = DataKey.id.desc() if newest else DataKey.id
+    row = (DataKey.select().where((DataKey.purpose == purpose) & DataKey.retired_at.is_null())
+           .order_by(order).first())
+    if row is None:
+        return None
+    return row.id, envelope.unwrap_key(masters[row.master_version], row.id,
+                                       base64.b64decode(row.wrapped))
+
+
+def _keys(DataKey):
+    from appliance.services import keys
+    try:
+        masters = keys.ring().masters
+    except Exception:  # not loaded
+        masters = None
+    data = _key(DataKey, masters, 'data', True) if masters else None
+    index = _key(DataKey, masters, 'index', False) if masters else None
+    if data is None or index is None:
+        raise RuntimeError(
+            "migration 0033 encrypts the customer names and needs the master key: restore "
+            "the key file, then run `gongdan db upgrade` again; nothing was changed")
+    return data, index[1]
+
+
+def _name_key(name):
+    out = []
+    for ch in " ".join((name or "").split()):
+        folded = ch.casefold()
+        out.append(folded if len(folded) == 1 and (ch.isascii() or not folded.isascii())
+                   else ch)
+    return "".join(out)
+
+
+def up(migrator, db):
+    DataKey, Customer = _models(db)
+    migrator.migrate(migrator.add_column('customer', 'name_enc', TextField(default='')),
+                     migrator.add_column('customer', 'name_bidx', CharField(max_length=64,
+                                                                            default='')))
+    rows = list(Customer.select(Customer.id, Customer.name).order_by(Customer.id).tuples())
+    if rows:
+        (key_id, key), index_key = _keys(DataKey)
+        for customer_id, name in rows:
+            aad = envelope.field_aad('customer', 'name', customer_id)
+            key_form = _name_key(name)
+            Customer.update(
+                name_enc=envelope.encrypt_text(key, key_id, name, aad) if name else '',
+                name_bidx=envelope.blind_index(index_key, 'name', key_form) if key_form else '',
+            ).where(Customer.id == customer_id).execute()
+    migrator.migrate(migrator.drop_column('customer', 'name'),
+                     migrator.add_index('customer', ('name_bidx',), False))
+
+
+def down(migrator, db):
+    raise RuntimeError("0033 cannot be undone: the plaintext names are gone by design; "
+                       "restore a backup taken before the upgrade")

@@ -1,0 +1,84 @@
+"""Customer names, encrypted at rest (docs/decisions/0050).
+
+A name is PII (SECURITY.md, data protection): `customer.name_enc` holds it sealed to
+customer|name|<id>, `customer.name_bidx` the blind index of its comparison form
+(name_key: spacing collapsed, case folded) for exact lookups — the customer list's name
+search and the "same name" duplicate hint. Names cannot be searched by prefix or part:
+that would need them, or a part of them, in the clear.
+
+Every read and write of a customer's name goes through this module.
+"""
+from __future__ import annotations
+
+from appliance.db import database
+from appliance.models import Customer
+from appliance.services import encryption
+
+TABLE, COLUMN, KIND = "customer", "name", "name"
+
+
+def name_key(name: str) -> str:
+    """A name as compared for "same name": spacing collapsed, each character case-folded
+    where that gives one character and does not turn a non-ASCII one into ASCII (ß and
+    the Kelvin sign stay): "Li  Lei" and "li lei" have one key, 张三 is its own."""
+    out = []
+    for ch in " ".join((name or "").split()):
+        folded = ch.casefold()
+        out.append(folded if len(folded) == 1 and (ch.isascii() or not folded.isascii())
+                   else ch)
+    return "".join(out)
+
+
+def columns(customer_id: int, name: str) -> dict:
+    """Model column values for `name` on this customer's row."""
+    return {"name_enc": encryption.seal(TABLE, COLUMN, customer_id, name),
+            "name_bidx": blind(name) if name_key(name) else ""}
+
+
+def blind(name: str) -> str:
+    """The blind index of a name's comparison form; for an empty name a value no row has
+    (every customer has a name), so searching for "" finds nobody."""
+    key = name_key(name)
+    return encryption.blind(KIND, key) if key else "-"
+
+
+def create(name: str, **fields) -> Customer:
+    """Insert a customer named `name`. The ciphertext is bound to the row id, so the row is
+    inserted first and sealed at once, in one transaction: no row is ever seen unnamed."""
+    with database.atomic():
+        c = Customer.create(**fields)
+        values = columns(c.id, name)
+        Customer.update(**values).where(Customer.id == c.id).execute()
+    c.name_enc, c.name_bidx = values["name_enc"], values["name_bidx"]
+    return c
+
+
+def set_name(customer_id: int, name: str) -> None:
+    Customer.update(**columns(customer_id, name)).where(Customer.id == customer_id).execute()
+
+
+def name_of(c: Customer) -> str:
+    """The name of a customer row read with its id and name_enc."""
+    return encryption.unseal(TABLE, COLUMN, c.id, c.name_enc)
+
+
+def names(ids) -> dict[int, str]:
+    """{id: name} of these customers (missing ids are left out)."""
+    ids = [i for i in set(ids) if i is not None]
+    if not ids:
+        return {}
+    rows = Customer.select(Customer.id, Customer.name_enc).where(Customer.id.in_(ids))
+    return {r.id: name_of(r) for r in rows}
+
+
+def name_by_id(customer_id: int) -> str | None:
+    return names([customer_id]).get(customer_id)
+
+
+def named(name: str, limit: int = 50) -> list[int]:
+    """The surviving customers whose name is `name` (case and spacing aside), oldest first."""
+    key = blind(name)
+    rows = (Customer.select(Customer.id)
+            .where((Customer.name_bidx == key) & Customer.merged_at.is_null())
+            .order_by(Customer.id).limit(limit))
+    return [r.id for r in rows]

@@ -1,0 +1,126 @@
+"""Customer names encrypted at rest (docs/decisions/0050): sealed to their row, found by
+their whole name through a blind index (case and spacing aside, never by a part), renamed,
+erased, re-encrypted by key rotation, and migration 0033 over plaintext names."""
+from __future__ import annotations
+
+import pytest
+
+from appliance import migrate
+from appliance.db import database
+from appliance.models import Customer
+from appliance.services import (customer_merge, customer_names, customers, encryption,
+                                key_rotation, keys)
+from appliance.services.tickets import TicketInput, create_ticket, get_ticket
+from tests.factories import make_org
+from tests.migration_helpers import database_at
+
+
+@pytest.fixture
+def site(settings):
+    return make_org()
+
+
+def raw(table: str = "customer") -> str:
+    return repr(database.execute_sql(f'SELECT * FROM "{table}"').fetchall())
+
+
+def found(site, text: str) -> list[int]:
+    return [c.id for c in customers.list_customers(site.agent, search=text).items]
+
+
+def test_a_name_is_stored_only_encrypted_and_read_back_everywhere(site, settings):
+    c = customers.create_customer(site.agent, "欧阳 Nana", company="五金公司")
+    assert "欧阳" not in raw() and "Nana" not in raw()
+    assert "name" not in [col.name for col in database.get_columns("customer")]
+    assert customers.get_customer(site.agent, c.id).name == "欧阳 Nana"
+    t = create_ticket(site.agent, TicketInput(subject="洗衣机漏水", customer_id=c.id,
+                                              department_id=site.after_sales), settings)
+    assert t.summary.customer.name == "欧阳 Nana"
+    assert get_ticket(site.agent, t.summary.id, settings).summary.customer.name == "欧阳 Nana"
+
+
+def test_a_name_is_found_whole_case_and_spacing_aside_never_by_a_part(site):
+    a = customers.create_customer(site.agent, "Li  Lei").id
+    b = customers.create_customer(site.agent, "LI LEI").id
+    customers.create_customer(site.agent, "Li Leiming")
+    zh = customers.create_customer(site.agent, "诸葛孔明").id
+    assert found(site, " li lei ") == [a, b]
+    assert found(site, "诸葛孔明") == [zh]
+    for part in ("Li", "Lei", "诸葛", "li le"):
+        assert found(site, part) == [], part
+    assert found(site, "   ") == []
+
+
+def test_a_renamed_customer_is_found_by_the_new_name_only(site):
+    c = customers.create_customer(site.agent, "王五")
+    customers.update_customer(site.agent, c.id, {"name": "王五六"})
+    assert customers.get_customer(site.agent, c.id).name == "王五六"
+    assert found(site, "王五") == [] and found(site, "王五六") == [c.id]
+    assert "王五" not in raw()
+
+
+def test_a_name_moved_to_another_row_does_not_open(site):
+    a = customers.create_customer(site.agent, "王五")
+    b = customers.create_customer(site.agent, "赵六")
+    stolen = Customer.get_by_id(a.id).name_enc
+    Customer.update(name_enc=stolen).where(Customer.id == b.id).execute()
+    with pytest.raises(encryption.TamperedData):
+        customers.get_customer(site.agent, b.id)
+    assert customers.get_customer(site.agent, a.id).name == "王五"
+
+
+def test_same_name_duplicate_hints_and_merge_history_keep_names_out_of_plaintext(site,
+                                                                               settings):
+    a = customers.create_customer(site.agent, "Wang Fang", notes="老客户").id
+    b = customers.create_customer(site.agent, "wang  fang").id
+    hints = customer_merge.possible_duplicates(site.agent, a)
+    assert [(h.customer.id, h.customer.name, h.reasons) for h in hints] == [
+        (b, "wang fang", ("same_name",))]
+    t = create_ticket(site.agent, TicketInput(subject="洗衣机漏水", customer_id=a,
+                                              department_id=site.after_sales), settings)
+    customer_merge.merge_customers(site.supervisor, a, b)
+    assert get_ticket(site.agent, t.summary.id, settings).summary.customer.name == "wang fang"
+    for table in ("customer", "timeline_event"):
+        assert "Wang" not in raw(table) and "fang" not in raw(table), table
+    assert found(site, "Wang Fang") == [b]  # the merged one is hidden
+
+
+def test_erasure_replaces_the_name_and_its_blind_index(site):
+    c = customers.create_customer(site.agent, "欧阳娜娜")
+    old_index = Customer.get_by_id(c.id).name_bidx
+    customers.erase(site.admin, c.id)
+    assert customers.get_customer(site.admin, c.id).name == f"Erased customer #{c.id}"
+    assert old_index not in raw() and found(site, "欧阳娜娜") == []
+
+
+def test_key_rotation_moves_names_to_the_new_data_key(site, settings):
+    c = customers.create_customer(site.agent, "王五")
+    before = Customer.get_by_id(c.id).name_enc
+    result = key_rotation.rotate(settings, reencrypt=True, environ={}, pause=0)
+    after = Customer.get_by_id(c.id).name_enc
+    assert result.reencrypted >= 1 and after != before
+    assert keys.current_data_key()[0] == int(after.split(".")[1])
+    assert customers.get_customer(site.agent, c.id).name == "王五"
+    assert found(site, "王五") == [c.id]   # the blind index key is not rotated
+
+
+def test_migration_0033_encrypts_names_written_before_it(backend, settings, tmp_path):
+    with database_at("0032_partial_indexes", backend, settings, tmp_path):
+        keys.activate(settings, environ={})
+        p = database.param
+        ids = []
+        for name in ("王五", "Li  Lei", "李雷"):
+            database.execute_sql(
+                f'INSERT INTO "customer" (name, company, tags, notes, created_at, version, '
+                f'id_number_enc, id_number_bidx, address_enc) '
+                f"VALUES ({p}, '', '[]', '', CURRENT_TIMESTAMP, 1, '', '', '')", (name,))
+            ids.append(database.execute_sql('SELECT MAX(id) FROM "customer"').fetchone()[0])
+        assert "0033_customer_name" in migrate.upgrade()
+        assert "name" not in [c.name for c in database.get_columns("customer")]
+        assert "王五" not in raw() and "Lei" not in raw()
+        assert customer_names.names(ids) == dict(zip(ids, ("王五", "Li  Lei", "李雷")))
+        assert customer_names.named("li lei") == [ids[1]]
+        # The rebuilt table (SQLite) kept the partial indexes of 0032.
+        names = {i.name for i in database.get_indexes("customer")}
+        assert {"customer_merged_into_id", "customer_id_number_bidx",
+                "customer_name_bidx"} <= names

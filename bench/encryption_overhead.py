@@ -130,7 +130,7 @@ def bench_tickets(settings, n: int) -> dict:
 def load_values(n: int) -> float:
     """N phone contacts on N/2 customers, encrypted and blind-indexed, bulk-inserted."""
     from appliance.models import Customer, CustomerContact
-    from appliance.services import encryption
+    from appliance.services import customer_names, encryption
     start = time.perf_counter()
     base_c = (Customer.select(Customer.id).order_by(Customer.id.desc()).scalar() or 0) + 1
     base = (CustomerContact.select(CustomerContact.id).order_by(CustomerContact.id.desc())
@@ -140,12 +140,14 @@ def load_values(n: int) -> float:
         hi = min(n, lo + chunk)
         with database.atomic():
             cur = database.cursor()
-            cur.executemany('INSERT INTO "customer" ("id", "name", "company", "tags", "notes", '
-                            '"created_at", "version", "id_number_enc", "id_number_bidx", '
-                            '"address_enc") VALUES (?, ?, \'\', \'[]\', \'\', '
-                            'CURRENT_TIMESTAMP, 1, \'\', \'\', \'\')',
-                            [(base_c + j, f"批量{j}") for j in range(lo // 2, (hi + 1) // 2)
-                             if j * 2 >= lo])
+            # Names sealed as services.customer_names stores them (decision 0050): the
+            # rotation then moves them too (N/2 values more than the N contacts).
+            cur.executemany('INSERT INTO "customer" ("id", "name_enc", "name_bidx", "company", '
+                            '"tags", "notes", "created_at", "version", "id_number_enc", '
+                            '"id_number_bidx", "address_enc") VALUES (?, ?, ?, \'\', \'[]\', '
+                            '\'\', CURRENT_TIMESTAMP, 1, \'\', \'\', \'\')',
+                            [(base_c + j, *customer_names.columns(base_c + j, f"批量{j}").values())
+                             for j in range(lo // 2, (hi + 1) // 2) if j * 2 >= lo])
             rows = []
             for j in range(lo, hi):
                 value, row_id = f"137{j:08d}", base + j

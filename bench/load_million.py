@@ -105,11 +105,12 @@ def make_org(rng: random.Random, out: Path) -> Org:
         for code, dept_id in o.departments.items():
             now = str(dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
             rows = [(f"{code.lower()}.agent{i:02d}", f"{code} agent {i:02d}", "agent", dept_id,
-                     "", f"{code.lower()}.agent{i:02d}@example.com", 1, 0, "", 10, now, 1)
+                     "", 1, 0, "", 10, now, 1)
                     for i in range(AGENTS_PER_DEPT)]
-            # Empty password hash: these accounts cannot log in; they only own tickets.
+            # Empty password hash and no address: these accounts cannot log in or receive
+            # mail; they only own tickets.
             insert(User, rows, [User.username, User.display_name, User.role, User.department,
-                                User.password_hash, User.email, User.active,
+                                User.password_hash, User.active,
                                 User.must_change_password, User.locale, User.capacity,
                                 User.created_at, User.version])
             o.agents[dept_id] = [u.id for u in User.select(User.id).where(

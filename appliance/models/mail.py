@@ -46,8 +46,12 @@ class MailMessage(BaseModel):
     raw_sha256 = pw.CharField(max_length=64, default="")
     ticket = pw.ForeignKeyField(Ticket, null=True, backref="mail", on_delete="SET NULL")
     comment = pw.ForeignKeyField(Comment, null=True, on_delete="SET NULL")
-    from_address = pw.CharField(max_length=254, default="")
-    to_addresses = pw.JSONField(default=list)
+    # The sender and the To/Cc addresses are personal data, encrypted at rest and bound to
+    # mail_message|from|id and mail_message|to|id (a JSON list), with a blind index of the
+    # sender for the rate limit and sender checks: services.mail_addresses, migration 0034.
+    from_enc = pw.TextField(default="")
+    from_bidx = pw.CharField(max_length=64, default="")
+    to_enc = pw.TextField(default="")
     subject = pw.CharField(max_length=998, default="")
     in_reply_to = pw.CharField(max_length=998, default="")
     references = pw.JSONField(default=list)
@@ -63,4 +67,4 @@ class MailMessage(BaseModel):
 
     class Meta:
         indexes = ((("direction", "status", "next_attempt_at"), False),
-                   (("ticket", "id"), False), (("from_address", "created_at"), False))
+                   (("ticket", "id"), False), (("from_bidx", "created_at"), False))

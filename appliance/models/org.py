@@ -32,7 +32,10 @@ class Team(BaseModel):
 class User(BaseModel):
     username = pw.CharField(max_length=64, unique=True)
     display_name = pw.CharField(max_length=100)
-    email = pw.CharField(max_length=254, default="")
+    # The e-mail address is personal data: sealed to user|email|id with a blind index (the
+    # HMAC an e-mail contact gets), services.user_emails, migration 0035.
+    email_enc = pw.TextField(default="")
+    email_bidx = pw.CharField(max_length=64, default="", index=True)
     role = pw.CharField(max_length=16, index=True)
     department = pw.ForeignKeyField(Department, null=True, backref="members", on_delete="SET NULL")
     customer = pw.ForeignKeyField(Customer, null=True, backref="users", on_delete="SET NULL")

@@ -27,7 +27,7 @@ from appliance.jobs import schedule, unit_of_work
 from appliance.mail import compose, survey_text
 from appliance.models import MailMessage, Survey, Ticket, utcnow
 from appliance.rules.access import SYSTEM, Actor
-from appliance.services import mail_notify
+from appliance.services import mail_addresses, mail_notify
 from appliance.settings import Settings
 from security.tokens import token_hash
 
@@ -89,8 +89,8 @@ def _queue_mail(s: Survey, t: Ticket, settings: Settings) -> None:
         message_id = compose.new_message_id(settings.mail_domain)
     except ValidationError:
         return
-    row = MailMessage.create(direction="out", ticket=t.id, comment=None, mailbox=box.id,
-                             to_addresses=[to], subject=subject, message_id=message_id,
+    row = mail_addresses.create(direction="out", ticket=t.id, comment=None, mailbox=box.id,
+                                to_addresses=[to], subject=subject, message_id=message_id,
                              kind=f"{MAIL_KIND}:{locale}", status="queued",
                              next_attempt_at=utcnow(), dedupe_key=f"survey:{s.id}")
     Survey.update(mail=row.id).where(Survey.id == s.id).execute()

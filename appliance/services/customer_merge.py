@@ -19,7 +19,8 @@ from appliance.jobs import schedule, unit_of_work
 from appliance.models import (AgentProfile, Conversation, Customer, CustomerContact, Ticket, User,
                               utcnow)
 from appliance.rules.access import Actor, can_merge_customers, can_view_customers
-from appliance.services import common, contacts, customer_names, encryption, identity
+from appliance.services import (common, contacts, customer_names, encryption, identity,
+                                user_emails)
 from appliance.services.customers import customer_view
 
 MAX_TAGS = 20
@@ -226,12 +227,14 @@ def _portal_email(c: Customer):
     """A portal login's e-mail that another customer holds as a contact (a sign-up with a
     known address, docs/decisions/0016), in either direction."""
     out = []
-    for (email,) in User.select(User.email).where(User.customer == c.id).tuples():
-        owner = identity.owner_of("email", identity.normalize("email", email or ""))
+    for u in User.select(User.id, User.email_enc).where(User.customer == c.id):
+        owner = identity.owner_of("email", identity.normalize("email", user_emails.email_of(u)))
         if owner is not None:
             out.append((owner, "portal_email"))
     mine = [v for k, v in _contacts(c) if k == "email"]
     if mine:
-        q = User.select(User.customer).where(User.email.in_(mine) & User.customer.is_null(False))
+        q = User.select(User.customer).where(
+            User.email_bidx.in_([user_emails.blind(e) for e in mine])
+            & User.customer.is_null(False))
         out += [(r.customer_id, "portal_email") for r in q.limit(20)]
     return out

@@ -22,7 +22,7 @@ from appliance.rules.access import Actor, can_view_customers, sees_pii
 from appliance.rules.pii import mask_contact
 from appliance.rules.states import OPEN_STATUSES
 from appliance.services import (audit, common, contacts, customer_names, encryption, identity,
-                                 password_policy)
+                                password_policy, user_emails)
 from appliance.services.queues import TicketQuery, list_tickets
 from security.passwords import hash_password
 
@@ -313,9 +313,10 @@ def sign_up(username: str, display_name: str, email: str, password: str) -> User
             raise ValidationError({"username": "already taken"})
         c = customer_names.create(display_name.strip()[:200])
         _sign_up_contact(c, email)
-        return User.create(username=username, display_name=display_name.strip()[:100],
-                           email=email, role="customer", customer=c,
-                           password_hash=hash_password(password))
+        u = User.create(username=username, display_name=display_name.strip()[:100],
+                        role="customer", customer=c, password_hash=hash_password(password))
+        user_emails.set_email(u.id, email)
+        return User.get_by_id(u.id)
 
 
 def _sign_up_contact(c: Customer, email: str) -> None:

@@ -19,7 +19,7 @@ import peewee
 from appliance.jobs import unit_of_work
 from appliance.models import AuditRecord, Department, User, utcnow
 from appliance.rules import directory as rules
-from appliance.services import audit
+from appliance.services import audit, user_emails
 from appliance.services.directory_ldap import DirectoryUnavailable, Entry
 from appliance.services import directory_ldap as ldap
 from appliance.settings import Settings
@@ -110,11 +110,13 @@ def _other_person(u: User, entry: Entry | None) -> bool:
 
 def _create(entry: Entry, role: str, settings: Settings) -> User:
     profile = _profile(entry, settings)
+    email = profile.pop("email")
     u = User.create(username=entry.username, role=role, auth_source="ldap",
                     password_hash="",  # nosec B106  # no local password: the directory checks it
                     **profile)
+    user_emails.set_email(u.id, email)
     _record("directory.user_created", u.id, detail={"role": role})
-    return u
+    return User.get_by_id(u.id)
 
 
 def _profile(entry: Entry, settings: Settings) -> dict:
@@ -136,14 +138,19 @@ def _department(entry: Entry, settings: Settings) -> int | None:
     return dept_id
 
 
+def _current(u: User, field: str):
+    if field == "department":
+        return u.department_id
+    return user_emails.email_of(u) if field == "email" else getattr(u, field)
+
+
 def _plan(u: User, entry: Entry | None, settings: Settings) -> dict:
     """The field changes that bring this account in line with its directory entry."""
     role = _role(entry, settings) if entry is not None else None
     if entry is None or role is None or _other_person(u, entry):
         return {"active": False, "directory_disabled": True} if u.active else {}
     wanted = dict(_profile(entry, settings), role=role)
-    changes = {k: v for k, v in wanted.items()
-               if (u.department_id if k == "department" else getattr(u, k)) != v}
+    changes = {k: v for k, v in wanted.items() if _current(u, k) != v}
     if not u.active and u.directory_disabled:  # back in a mapped group: the sync's own undo
         changes.update(active=True, directory_disabled=False)
     return changes
@@ -167,7 +174,10 @@ def _apply(u: User, changes: dict) -> None:
         if "role" in changes:
             changes["custom_role"] = None  # a custom role narrowed the old role only
             _record("directory.role_changed", u.id, detail={"from": u.role, "to": changes["role"]})
-        User.update(version=User.version + 1, **changes).where(User.id == u.id).execute()
+        stored = dict(changes)
+        if "email" in stored:
+            stored.update(user_emails.columns(u.id, stored.pop("email")))
+        User.update(version=User.version + 1, **stored).where(User.id == u.id).execute()
         if changes.get("active") is False:
             users._end_sessions(u.id)  # disabled means logged out everywhere, at once
             _record("directory.user_disabled", u.id)

@@ -3,7 +3,8 @@ anonymised, not deleted, so tickets keep their history and statistics stay whole
 
 What goes: name, company, notes, tags, ID number and address (with its blind index),
 every contact (value and blind index), the identifiers and participants recorded on the
-customer's chats and calls, the phone numbers of callbacks on its tickets, and the
+customer's chats and calls, the phone numbers of callbacks on its tickets, the addresses
+of its mail (mail still queued for it is given up), and the
 portal logins' names and e-mail addresses (the logins are disabled); scheduled
 follow-up visits (回访) are cancelled. What stays: the
 tickets and their text, which people typed and which may name them (masked in the
@@ -20,12 +21,13 @@ import time
 from appliance.db import database, is_postgres
 from appliance.errors import NotFound, PermissionDenied
 from appliance.jobs import handler, schedule, unit_of_work
-from appliance.models import (Callback, Conversation, Customer, CustomerContact, Ticket, User,
-                              utcnow)
+from appliance.models import (Callback, Conversation, Customer, CustomerContact, MailMessage,
+                              Ticket, User, utcnow)
 from appliance.rules.access import Actor, can_erase_customers
-from appliance.services import customer_names
+from appliance.services import customer_names, mail_addresses
 
 ERASED_NAME = "Erased customer #{id}"
+RECIPIENT_ERASED = "not sent: the recipient's personal data was erased (PIPL)"
 
 
 def erase_customer(actor: Actor, customer_id: int) -> None:
@@ -41,13 +43,37 @@ def erase_customer(actor: Actor, customer_id: int) -> None:
                         id_number_enc="", id_number_bidx="", address_enc="",
                         erased_at=c.erased_at or utcnow(), version=Customer.version + 1
                         ).where(Customer.id == c.id).execute()
+        senders = _mail_senders(c.id)   # before the contacts and logins go
         CustomerContact.delete().where(CustomerContact.customer == c.id).execute()
         _erase_around(c.id)
+        _erase_mail(c.id, senders)
         from appliance.services import audit
         audit.record("customer.erased", actor_id=actor.user_id, object_type="customer",
                      object_id=c.id)
         schedule("erase_followup", c.id)
     overwrite_freed_pages()
+
+
+def _mail_senders(customer_id: int) -> list[str]:
+    """Blind indexes of the customer's e-mail addresses (contacts and portal logins)."""
+    keys = [r.value_bidx for r in CustomerContact.select(CustomerContact.value_bidx).where(
+        (CustomerContact.customer == customer_id) & (CustomerContact.kind == "email"))]
+    keys += [r.email_bidx for r in User.select(User.email_bidx).where(
+        User.customer == customer_id)]
+    return [k for k in keys if k]
+
+
+def _erase_mail(customer_id: int, senders: list[str]) -> None:
+    """The addresses of the customer's mail: every message on its tickets and every
+    message it sent (ignored or rate-limited ones have no ticket). Mail still waiting to
+    be sent to it is given up, visibly."""
+    tickets = Ticket.select(Ticket.id).where(Ticket.customer == customer_id)
+    mine = MailMessage.ticket.in_(tickets)
+    if senders:
+        mine |= MailMessage.from_bidx.in_(senders)
+    MailMessage.update(status="failed", next_attempt_at=None, error=RECIPIENT_ERASED).where(
+        mine & (MailMessage.direction == "out") & (MailMessage.status == "queued")).execute()
+    MailMessage.update(from_enc="", from_bidx="", to_enc="").where(mine).execute()
 
 
 def _erase_around(customer_id: int) -> None:
@@ -56,7 +82,7 @@ def _erase_around(customer_id: int) -> None:
         Conversation.customer == customer_id).execute()
     tickets = Ticket.select(Ticket.id).where(Ticket.customer == customer_id)
     Callback.update(phone_enc="").where(Callback.ticket.in_(tickets)).execute()
-    User.update(display_name="-", email="", active=False).where(
+    User.update(display_name="-", email_enc="", email_bidx="", active=False).where(
         User.customer == customer_id).execute()
     # Satisfaction survey comments are the customer's own words outside any ticket (a bad
     # rating's comment copied onto the ticket stays, as ticket text does); the ratings stay
@@ -82,7 +108,8 @@ def overwrite_freed_pages() -> None:
 
 
 # Tables an erasure updates or deletes rows of: their old row versions hold the data.
-ERASED_TABLES = ("customer", "customer_contact", "conversation", "callback", "user", "survey")
+ERASED_TABLES = ("customer", "customer_contact", "conversation", "callback", "user", "survey",
+                 "mail_message")
 LOCK_WAIT = "5s"   # waiting longer for a busy table: fail, and the job is tried again later
 # How long the job waits for transactions older than itself before it gives up this try.
 SNAPSHOT_WAIT_SECONDS = 60.0

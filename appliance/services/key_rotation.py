@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from appliance import keystore
 from appliance.db import database
 from appliance.models import (ArticleFile, Attachment, Callback, Conversation, Customer,
-                              CustomerContact, DataKey, KeyCheck)
+                              CustomerContact, DataKey, KeyCheck, MailMessage, User)
 from appliance.services import attachments, encryption, keys
 from appliance.settings import Settings
 from security import envelope
@@ -38,7 +38,10 @@ ENCRYPTED = ((CustomerContact, "value_enc", "customer_contact", "value"),
              (Customer, "id_number_enc", "customer", "id_number"),
              (Customer, "address_enc", "customer", "address"),
              (Callback, "phone_enc", "callback", "phone"),
-             (Conversation, "personal_enc", "conversation", "personal"))
+             (Conversation, "personal_enc", "conversation", "personal"),
+             (MailMessage, "from_enc", "mail_message", "from"),
+             (MailMessage, "to_enc", "mail_message", "to"),
+             (User, "email_enc", "user", "email"))
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,8 @@ from appliance.rules import knowledge_drafts as rules
 from appliance.rules.access import SYSTEM
 from appliance.rules.pii import mask_pii
 from appliance.services import assist_context as ctx
-from appliance.services import common, contacts, customer_names, knowledge, knowledge_review
+from appliance.services import (common, contacts, customer_names, knowledge, knowledge_review,
+                                user_emails)
 from appliance.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -162,7 +163,7 @@ def personal_data(t: Ticket, conversation: list[Comment]) -> list[str]:
     user_ids = {t.requester_id, t.assignee_id} | {c.author_id for c in conversation}
     users = list(User.select().where(User.id.in_([u for u in user_ids if u])))
     for u in users:
-        values += [u.display_name, u.username, u.email]
+        values += [u.display_name, u.username, user_emails.email_of(u)]
         if u.customer_id:
             customer_ids.add(u.customer_id)
     for c in Customer.select().where(Customer.id.in_(list(customer_ids))):

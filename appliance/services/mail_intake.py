@@ -29,7 +29,8 @@ from appliance.rules import mail_loops
 from appliance.rules.access import SYSTEM
 from appliance.rules.mail_threading import (InboundRef, after_reply_to_closed,
                                             normalise_message_id, thread_target)
-from appliance.services import common, contacts, identity, mail_notify, mail_outbound
+from appliance.services import (common, contacts, identity, mail_addresses, mail_notify,
+                                mail_outbound)
 from appliance.services.attachments import Upload, remove_files, write_files
 from appliance.services.comments import add_inbound_comment
 from appliance.services.links import _insert_link
@@ -104,7 +105,8 @@ def _received_before(base: dict) -> MailMessage | None:
     for row in MailMessage.select().where(MailMessage.dedupe_key.in_(
             dedupe.legacy_keys(base["mailbox"], base["message_id"], base["raw_sha256"]))):
         if row.dedupe_key.startswith("sha256:") or (
-                (row.from_address, row.subject) == (base["from_address"], base["subject"])):
+                (mail_addresses.sender_of(row), row.subject)
+                == (base["from_address"], base["subject"])):
             return row
     return None
 
@@ -145,7 +147,7 @@ def _claim(fields: dict) -> MailMessage:
     """Insert the message's row; its unique dedupe_key makes a concurrent twin fail here."""
     try:
         with database.atomic():  # a savepoint: the failed insert leaves the outer one usable
-            return MailMessage.create(**fields)
+            return mail_addresses.create(**fields)
     except IntegrityError:
         raise _AlreadyIngested() from None
 
@@ -189,7 +191,7 @@ def _over_rate_limit(address: str, settings: Settings, now: dt.datetime) -> bool
         return False
     limit = settings.mail_sender_limit_per_hour
     rows = (MailMessage.select(MailMessage.created_at)
-            .where((MailMessage.direction == "in") & (MailMessage.from_address == address)
+            .where((MailMessage.direction == "in") & mail_addresses.sent_by(address)
                    & (MailMessage.created_at > now - _HOUR))
             .limit(limit))
     return mail_loops.over_limit([r.created_at for r in rows], now, limit, _HOUR)
@@ -304,7 +306,7 @@ def _sender_belongs(t: Ticket, address: str) -> bool:
         return bool(normal) and contacts.exists("email", normal, t.customer_id)
     return MailMessage.select().where(
         (MailMessage.ticket == t.id) & (MailMessage.direction == "in")
-        & (MailMessage.from_address == address) & (MailMessage.status == "processed")).exists()
+        & mail_addresses.sent_by(address) & (MailMessage.status == "processed")).exists()
 
 
 def _known_ticket(ids: list[str]) -> int | None:

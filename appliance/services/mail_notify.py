@@ -28,6 +28,7 @@ from appliance.mail import compose, notices
 from appliance.models import Mailbox, MailMessage, Ticket, User, utcnow
 from appliance.rules import mail_loops
 from appliance.rules.language import detect_language
+from appliance.services import mail_addresses
 from appliance.services.mail_outbound import customer_email, sender_mailbox
 from appliance.settings import Settings
 
@@ -53,7 +54,7 @@ def queue_ticket_notice(ticket_id: int, kind: str, settings: Settings, *,
                 .order_by(MailMessage.id).first())
     if first_in is not None and first_in.kind != "normal":
         return None
-    address = to or (first_in.from_address if first_in is not None else "") \
+    address = to or (mail_addresses.sender_of(first_in) if first_in is not None else "") \
         or customer_email(t.customer_id)
     box = sender_mailbox(t, first_in.mailbox_id if first_in is not None else None)
     if box is None:
@@ -137,7 +138,7 @@ def _queue(kind: str, locale: str, address: str, box: Mailbox, settings: Setting
     for key in _free_slots(to, now or utcnow()):
         try:
             with database.atomic():   # a savepoint: a taken slot leaves the outer one usable
-                row = MailMessage.create(dedupe_key=key, **fields)
+                row = mail_addresses.create(dedupe_key=key, **fields)
         except IntegrityError:
             continue                  # taken meanwhile by another worker: the next one
         schedule("send_mail", row.id)

@@ -29,7 +29,7 @@ from appliance.models import Job, Ticket, utcnow
 from appliance.models.mail import MailMessage
 from appliance.ports import MailSendError
 from appliance.rules.access import Actor, can_edit_ticket
-from appliance.services import common, contacts
+from appliance.services import common, contacts, mail_addresses
 # sender_mailbox is imported from here by mail_notify (and was defined here).
 from appliance.services.mail_outbound_message import (  # noqa: F401
     NoSender, Unsendable, build_message, notice_kind, sender_mailbox,
@@ -76,9 +76,8 @@ def _is_mail_ticket(t: Ticket) -> bool:
 
 
 def _recipient(t: Ticket, latest: MailMessage | None) -> str:
-    if latest is not None and latest.from_address:
-        return latest.from_address
-    return customer_email(t.customer_id)
+    sender = mail_addresses.sender_of(latest) if latest is not None else ""
+    return sender or customer_email(t.customer_id)
 
 
 def customer_email(customer_id: int | None) -> str:
@@ -131,7 +130,7 @@ def queue_reply(ticket_id: int, comment_id: int, settings: Settings) -> int | No
         message_id = compose.new_message_id(settings.mail_domain)
     except ValidationError:
         message_id = ""  # a bad mail_domain must not block the reply; the send job says why
-    row = MailMessage.create(
+    row = mail_addresses.create(
         direction="out", ticket=t.id, comment=comment_id, to_addresses=[to],
         subject=_subject(t, latest), message_id=message_id,
         in_reply_to=latest.message_id if latest is not None else "",
@@ -260,7 +259,7 @@ def record_bounce(bounce: Bounce) -> int | None:
 def _view(row: MailMessage, can_retry: bool) -> OutboundView:
     notice = notice_kind(row)
     return OutboundView(row.id, row.comment_id, row.status, row.error, row.attempts,
-                        list(row.to_addresses or []), row.created_at, row.next_attempt_at,
+                        mail_addresses.recipients_of(row), row.created_at, row.next_attempt_at,
                         row.sent_at, can_retry and row.status == "failed",
                         notice[0] if notice else
                         ("csat" if (row.kind or "").startswith("csat:") else ""))

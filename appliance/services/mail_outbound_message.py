@@ -14,7 +14,7 @@ from appliance.errors import ValidationError
 from appliance.mail import compose, notices
 from appliance.models import Attachment, Comment, Ticket
 from appliance.models.mail import Mailbox, MailMessage
-from appliance.services import attachments
+from appliance.services import attachments, mail_addresses
 from appliance.settings import Settings
 
 
@@ -84,12 +84,13 @@ def build_message(row: MailMessage, settings: Settings):
     t = Ticket.get_or_none(Ticket.id == row.ticket_id) if row.ticket_id else None
     text, html_body, files, kind = _content(row, t, settings)
     box = _sender(t, row)
-    MailMessage.update(mailbox=box.id, from_address=box.address).where(
-        MailMessage.id == row.id).execute()
+    MailMessage.update(mailbox=box.id).where(MailMessage.id == row.id).execute()
+    mail_addresses.set_sender(row.id, box.address)
     sender = compose.Mailbox(box.address, box.name)
     try:
         return compose.compose_reply(
-            sender=sender, reply_to=sender, to=list(row.to_addresses), subject=row.subject,
+            sender=sender, reply_to=sender, to=mail_addresses.recipients_of(row),
+            subject=row.subject,
             ticket_number=t.number if t else None, domain=settings.mail_domain, text=text,
             html=html_body, in_reply_to=row.in_reply_to or None, kind=kind,
             references=list(row.references or []), message_id=row.message_id or None,

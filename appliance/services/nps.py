@@ -21,6 +21,7 @@ from appliance.errors import ValidationError
 from appliance.jobs import schedule, unit_of_work
 from appliance.mail import compose, notices, survey_text
 from appliance.models import MailMessage, Survey, Ticket, User, utcnow
+from appliance.services import mail_addresses
 from appliance.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -83,8 +84,8 @@ def _queue_mail(s: Survey, settings: Settings) -> None:
         message_id = compose.new_message_id(settings.mail_domain)
     except ValidationError:
         return
-    row = MailMessage.create(direction="out", ticket=None, comment=None, mailbox=box.id,
-                             to_addresses=[to], subject=survey_text.subject(locale, "nps"),
+    row = mail_addresses.create(direction="out", ticket=None, comment=None, mailbox=box.id,
+                                to_addresses=[to], subject=survey_text.subject(locale, "nps"),
                              message_id=message_id, kind=f"nps:{locale}", status="queued",
                              next_attempt_at=utcnow(), dedupe_key=f"survey:{s.id}")
     Survey.update(mail=row.id).where(Survey.id == s.id).execute()

@@ -7,7 +7,7 @@ import datetime as dt
 from appliance import runtime
 from appliance.errors import ValidationError
 from appliance.models import PasswordHistory, User, utcnow
-from appliance.services import security_policy
+from appliance.services import security_policy, user_emails
 from appliance.settings import Settings
 from security.passwords import password_problem, verify_password
 
@@ -35,7 +35,7 @@ def check_new_for(user: User, password: str, *, field: str = "password",
                   settings: Settings | None = None) -> None:
     """The policy plus, under "mlps", no reuse of the current or the last N passwords."""
     settings = security_policy.effective(settings or current_settings())
-    check(password, user.username, user.email, field=field, settings=settings)
+    check(password, user.username, user_emails.email_of(user), field=field, settings=settings)
     if settings.password_policy != "mlps":
         return
     previous = [h.password_hash for h in PasswordHistory.select(PasswordHistory.password_hash)

@@ -31,7 +31,7 @@ from appliance.errors import Conflict, NotFound, PermissionDenied, ValidationErr
 from appliance.jobs import schedule as schedule_job
 from appliance.models import MailMessage, ReportRun, ReportSchedule, User, utcnow
 from appliance.rules.access import STAFF, Actor, can_view_reports
-from appliance.services import audit
+from appliance.services import audit, mail_addresses, user_emails
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ def recipient_choices(actor: Actor) -> list[User]:
     department, else the actor's own department (and the actor)."""
     _require(actor)
     q = User.select().where(User.active == True, User.role.in_(sorted(STAFF)),  # noqa: E712
-                            User.email != "")
+                            user_emails.has_email())
     if not _sees_all(actor):
         q = q.where((User.department == actor.department_id) | (User.id == actor.user_id)
                     if actor.department_id is not None else (User.id == actor.user_id))
@@ -349,7 +349,7 @@ def fire(schedule_id: int, now: dt.datetime) -> bool:
             ReportRun.update(status="skipped").where(ReportRun.id == run.id).execute()
             pause(s.id, "none of the recipients may receive reports any more")
             return False
-        mail = MailMessage.create(direction="out", to_addresses=to, status="queued",
+        mail = mail_addresses.create(direction="out", to_addresses=to, status="queued",
                                   subject=_subject(s, first, last), kind=f"{MAIL_KIND}{run.id}",
                                   next_attempt_at=utcnow())
         ReportRun.update(mail=mail.id).where(ReportRun.id == run.id).execute()
@@ -374,7 +374,7 @@ def _addresses(s: ReportSchedule) -> list[str]:
     """The recipients' current addresses, those the owner may still send to."""
     from appliance.services.users import actor_of
     owner = User.get_by_id(s.owner_id)
-    allowed = {u.id: u.email for u in recipient_choices(actor_of(owner))}
+    allowed = {u.id: user_emails.email_of(u) for u in recipient_choices(actor_of(owner))}
     return sorted({allowed[i] for i in (s.recipients or []) if i in allowed})
 
 

@@ -9,7 +9,7 @@ from appliance.errors import NotFound, PermissionDenied, ValidationError
 from appliance.jobs import unit_of_work
 from appliance.models import User, UserSession, utcnow
 from appliance.rules.access import Actor
-from appliance.services import audit, rate_limits, security_policy
+from appliance.services import audit, rate_limits, security_policy, user_emails
 from appliance.settings import Settings
 from security.passwords import verify_password
 
@@ -110,8 +110,7 @@ def change_own_email(actor: Actor, session_id: str, password: str, email: str,
         raise ValidationError({"email": "not a valid email address"})
     confirm_identity(actor, session_id, password, settings, ip)
     with unit_of_work():
-        User.update(email=email, version=User.version + 1).where(
-            User.id == actor.user_id).execute()
+        user_emails.set_email(actor.user_id, email, version=User.version + 1)
         audit.record("user.email_changed", actor_id=actor.user_id, ip=ip, object_type="user",
                      object_id=actor.user_id)
 

@@ -12,7 +12,8 @@ from appliance.models import (AgentSkill, ApiToken, Customer, Department, Skill,
                               utcnow)
 from appliance.models.org import ROLES
 from appliance.rules.access import Actor, can_manage_org, role_change_problem
-from appliance.services import audit, common, dispatch, password_policy, security_policy
+from appliance.services import (audit, common, dispatch, password_policy, security_policy,
+                                user_emails)
 from appliance.settings import Settings
 from security.passwords import generate_password, hash_password, verify_password
 from security.tokens import new_token, token_hash
@@ -42,7 +43,7 @@ def _user_views(rows: list[User]) -> list[dto.UserView]:
     dept_ids = list({u.department_id for u in rows} - {None})
     depts = {d.id: dto.Ref(d.id, d.name) for d in
              Department.select().where(Department.id.in_(dept_ids))} if dept_ids else {}
-    return [dto.UserView(u.id, u.username, u.display_name, u.email, u.role,
+    return [dto.UserView(u.id, u.username, u.display_name, user_emails.email_of(u), u.role,
                          depts.get(u.department_id), u.customer_id, u.active, u.locale,
                          u.capacity, skills.get(u.id, []), u.created_at, u.last_login_at)
             for u in rows]
@@ -85,9 +86,11 @@ def create_user(actor: Actor, username: str, display_name: str, role: str, *,
         if User.select().where(User.username == username).exists():
             raise ValidationError({"username": "already taken"})
         u = User.create(username=username, display_name=display_name.strip(), role=role,
-                        email=email.strip(), department=dept, customer=customer,
+                        department=dept, customer=customer,
                         password_hash=hash_password(password), locale=locale,
                         must_change_password=must_change_password, capacity=capacity)
+        user_emails.set_email(u.id, email)
+        u = User.get_by_id(u.id)
         audit.record("user.created", actor_id=actor.user_id, object_type="user", object_id=u.id, detail={"role": role})
     return user_view(u), password
 
@@ -125,7 +128,8 @@ def update_user(actor: Actor, user_id: int, changes: dict) -> dto.UserView:
         if u is None:
             raise NotFound("user not found", id=user_id)
         _validate_user(u.username, changes.get("display_name", u.display_name),
-                       changes.get("role", u.role), changes.get("email", u.email))
+                       changes.get("role", u.role),
+                       changes.get("email", user_emails.email_of(u)))
         if "department_id" in changes:
             changes["department"] = common.exists(Department, changes.pop("department_id"),
                                                   "department_id")
@@ -139,7 +143,10 @@ def update_user(actor: Actor, user_id: int, changes: dict) -> dto.UserView:
             changes["manager"] = _manager(user_id, changes.pop("manager_id"))
         _keep_own_admin_access(actor, user_id, changes)
         _separation_of_duties(actor, u, changes)
-        User.update(version=User.version + 1, **changes).where(User.id == user_id).execute()
+        stored = dict(changes)
+        if "email" in stored:
+            stored.update(user_emails.columns(user_id, stored.pop("email")))
+        User.update(version=User.version + 1, **stored).where(User.id == user_id).execute()
         audit.record_user_change(actor.user_id, user_id, u.role, changes)
         if changes.get("active") is False:
             _end_sessions(user_id)
@@ -251,7 +258,7 @@ def reset_password(actor: Actor, user_id: int) -> str:
             and not actor.can("role.assign"):
         raise PermissionDenied("only the security administrator manages this account")
     password = generate_password(username=target.username if target else "",
-                                 email=target.email if target else "")
+                                 email=user_emails.email_of(target) if target else "")
     with unit_of_work():  # the reset and its audit record commit together, or neither
         set_password(user_id, password, must_change=True)
         audit.record("auth.password_reset", actor_id=actor.user_id, object_type="user", object_id=user_id)

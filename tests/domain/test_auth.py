@@ -12,7 +12,7 @@ import pytest
 from appliance.errors import AuthenticationFailed, NotFound, PermissionDenied, ValidationError
 from appliance.models import AuditRecord, RateEvent, RecoveryCode, User, UserSession, utcnow
 from appliance.rules.access import SYSTEM
-from appliance.services import mfa, rate_limits, user_sessions, users
+from appliance.services import mfa, rate_limits, user_emails, user_sessions, users
 from security import totp
 from security.crypto import decrypt_secret
 from tests.conftest import with_settings
@@ -294,7 +294,7 @@ def test_a_sensitive_change_needs_the_password_unless_given_in_the_last_five_min
     assert exc.value.fields == {"current_password": "incorrect"}
     user_sessions.change_own_email(demo.agent, sid, demo.passwords["wangfang"],
                                    "wf2@example.com", settings)
-    assert User.get_by_id(demo.agent.user_id).email == "wf2@example.com"
+    assert user_emails.email_of(User.get_by_id(demo.agent.user_id)) == "wf2@example.com"
     assert user_sessions.recently_confirmed(demo.agent, sid)
 
 

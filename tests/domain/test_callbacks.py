@@ -283,23 +283,23 @@ def test_migration_0029_encrypts_numbers_written_before_it(backend, settings, tm
     from appliance import migrate
     from appliance.db import database
     from appliance.rules.access import SYSTEM
-    from appliance.services import keys, org, users
+    from appliance.services import keys, org
     from tests.factories import actor
-    from tests.migration_helpers import database_at
+    from tests.migration_helpers import database_at, insert_row
     with database_at("0028_backup_runs", backend, settings, tmp_path):
         keys.activate(settings, environ={})
-        # Staff only: customers of today's model (encrypted names, 0033) do not fit 0028.
+        # Rows, not the services: today's users and tickets (encrypted names and addresses,
+        # 0033-0035) do not fit a 0028 database.
         dept = org.save_department(SYSTEM, "AS", "售后", "After-sales").id
-        users.create_user(SYSTEM, "wangfang", "王芳", "agent", department_id=dept)
-        agent = actor("wangfang")
-        t = ticket(settings, agent, "空调不制冷").summary
-        p = database.param
-        database.execute_sql(
-            f'INSERT INTO "callback" (ticket_id, agent_id, phone, due_at, note, status, outcome,'
-            f' created_at) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})',
-            (t.id, agent.user_id, "13800001111", utcnow(), "", "open", "", utcnow()))
+        agent_id = insert_row("user", username="wangfang", display_name="王芳", role="agent",
+                              department_id=dept, active=True)
+        ticket_id = insert_row("ticket", number="GD-2026-000001", subject="空调不制冷",
+                               department_id=dept, status="open", priority=3)
+        insert_row("callback", ticket_id=ticket_id, agent_id=agent_id, phone="13800001111",
+                   due_at=utcnow(), status="open")
         assert "0029_callback_phone" in migrate.upgrade()
         assert "phone" not in [c.name for c in database.get_columns("callback")]
         assert "13800001111" not in repr(database.execute_sql('SELECT * FROM "callback"')
                                          .fetchall())
-        assert [v.phone for v in callbacks.for_ticket(agent, t.id)] == ["13800001111"]
+        assert [v.phone for v in callbacks.for_ticket(actor("wangfang"), ticket_id)] == [
+            "13800001111"]

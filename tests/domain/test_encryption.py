@@ -160,8 +160,9 @@ def test_reencryption_moves_every_value_and_file_to_a_new_data_key_and_resumes(s
     key_rotation._new_master(settings, keystore.read_master(settings, environ={}), {})
     r = key_rotation.rotate(settings, reencrypt=True, batch=1)
     new = keys.current_data_key()[0]
-    # two portal sign-ups' names and e-mails, this customer's name, phone, e-mail, ID number
-    values = 8
+    # two portal sign-ups' names, contacts and login addresses; this customer's name,
+    # phone, e-mail, ID number
+    values = 10
     assert r.resumed and new != old and r.reencrypted == values and r.files == 1
     info = key_rotation.status(settings, environ={})
     assert {k["id"]: k["values"] for k in info["data_keys"]}[new] == values

@@ -23,7 +23,7 @@ from appliance.services import org as org_service
 from appliance.services.attachments import Upload
 from appliance.services.knowledge import ArticleInput
 from tests.factories import actor, make_org, ticket
-from tests.migration_helpers import database_at, runner
+from tests.migration_helpers import database_at, insert_row, runner
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
                     "0000000d49444154789c6360000002000100e221bc330000000049454e44ae426082")
@@ -196,8 +196,8 @@ def test_migration_0019_fills_the_department_of_existing_articles(backend, setti
         for name, display, role, dept in (("wangfang", "王芳", "agent", after_sales),
                                           ("lilei", "李雷", "agent", logistics),
                                           ("admin", "管理员", "admin", None)):
-            User.insert(username=name, display_name=display, role=role,
-                        department=dept).execute()
+            insert_row("user", username=name, display_name=display, role=role,
+                       department_id=dept, active=True)
         # A row, not the ticket service: today's service also writes tables of later
         # migrations (SLA, surveys) that a 0018 database does not have.
         t = Ticket.get_by_id(Ticket.insert(number="GD-2026-000001", subject="物流工单",
@@ -205,7 +205,9 @@ def test_migration_0019_fills_the_department_of_existing_articles(backend, setti
         rows = {}
         for key, author in (("ai", None), ("mine", "wangfang"), ("admin", "admin")):
             rows[key] = Article.insert(title=key, body="x", status="draft",
-                                       created_by=actor(author).user_id if author else None).execute()
+                                       created_by=User.select(User.id).where(
+                                           User.username == author).scalar() if author else None
+                                       ).execute()
         ArticleTicket.create(article=rows["ai"], ticket=t.id, kind="source")
         assert migrate.pending()[0] == "0019_kb_scope"
         runner().up("0019_kb_scope")

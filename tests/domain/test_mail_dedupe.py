@@ -14,7 +14,7 @@ from appliance.mail import dedupe
 from appliance.mail.parse import parse_message
 from appliance.models import Mailbox, MailMessage, Ticket
 from appliance.rules.access import SYSTEM
-from appliance.services import mail_intake, mailboxes
+from appliance.services import mail_addresses, mail_intake, mailboxes
 from tests.factories import make_org
 
 SUPPORT = "support@gongdan.example"
@@ -69,7 +69,7 @@ def test_rows_stored_under_the_old_key_are_still_recognised(backend, settings, s
     """A message received before the upgrade (key: Message-ID per mailbox) is a duplicate
     when the sender and subject match, and another message when they do not."""
     box = Mailbox.get()
-    MailMessage.create(direction="in", mailbox=box.id, message_id="<fixed-id@printer.example>",
+    mail_addresses.create(direction="in", mailbox=box.id, message_id="<fixed-id@printer.example>",
                        dedupe_key=f"{box.id}:<fixed-id@printer.example>", status="processed",
                        from_address="xiaoming@customer.example", subject="打印机无法打印")
     assert mail_intake.ingest(raw(received="late.example"), settings).status == "duplicate"

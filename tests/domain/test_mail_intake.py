@@ -13,7 +13,8 @@ from appliance.mail import dedupe
 from appliance.models import (Attachment, Comment, Customer, Mailbox, MailMessage,
                               Ticket, TicketLink, utcnow)
 from appliance.rules.access import SYSTEM
-from appliance.services import contacts, customer_names, mail_intake, mailboxes, tickets
+from appliance.services import (contacts, customer_names, mail_addresses, mail_intake, mailboxes,
+                                tickets)
 from tests.conftest import with_settings
 from tests.factories import make_org
 
@@ -114,7 +115,8 @@ def test_a_reply_from_another_address_opens_a_related_ticket_instead_of_speaking
     reply = mail_intake.ingest(mail(sender="colleague@customer.example", message_id="<c1@x.example>",
                                     in_reply_to="<m1@customer.example>"), settings)
     assert reply.status == "created" and reply.ticket_id != first.ticket_id
-    assert MailMessage.get_by_id(reply.mail_message_id).from_address == "colleague@customer.example"
+    assert mail_addresses.sender_of(MailMessage.get_by_id(reply.mail_message_id)) == \
+        "colleague@customer.example"
     assert not Comment.select().where(Comment.ticket == first.ticket_id).exists()
     assert TicketLink.select().where((TicketLink.source == first.ticket_id)
                                      & (TicketLink.target == reply.ticket_id)).exists()
@@ -206,7 +208,7 @@ def test_nul_and_other_controls_in_ids_and_addresses_do_not_stop_storing(backend
     first = mail_intake.ingest(raw, settings)
     assert first.status in ("created", "ignored"), first
     row = MailMessage.get_by_id(first.mail_message_id)
-    stored = [row.message_id, row.from_address, row.in_reply_to, *row.references, row.dedupe_key]
+    stored = [row.message_id, mail_addresses.sender_of(row), row.in_reply_to, *row.references, row.dedupe_key]
     assert not any("\x00" in v or "\x7f" in v for v in stored)
     assert row.references == ["<ok@x.example>"]
     assert mail_intake.ingest(raw, settings).status == "duplicate"

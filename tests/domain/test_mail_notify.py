@@ -14,7 +14,7 @@ from appliance import jobs  # noqa: E402
 from appliance.jobs import unit_of_work  # noqa: E402
 from appliance.models import Job, Mailbox, MailMessage, Ticket, User  # noqa: E402
 from appliance.rules.access import SYSTEM  # noqa: E402
-from appliance.services import customers, mail_intake, mail_notify, mailboxes  # noqa: E402
+from appliance.services import customers, mail_addresses, mail_intake, mail_notify, mailboxes  # noqa: E402
 from tests.conftest import with_settings  # noqa: E402
 from tests.factories import make_org, ticket  # noqa: E402
 from tests.smtp_relay import relay, relay_settings  # noqa: E402,F401
@@ -69,7 +69,7 @@ def test_a_new_email_ticket_gets_one_tagged_threaded_confirmation_in_chinese(
     result = mail_intake.ingest(mail(), s)
     t = Ticket.get_by_id(result.ticket_id)
     [row] = notices()
-    assert (row.ticket_id, row.kind, row.status, row.to_addresses) == (
+    assert (row.ticket_id, row.kind, row.status, mail_addresses.recipients_of(row)) == (
         t.id, "received:zh_CN", "queued", [SENDER])
     assert run_send_jobs() == 1
 
@@ -112,7 +112,7 @@ def test_english_mail_and_an_english_portal_customer_get_english(backend, site, 
         t = ticket(s, o.customer, "发票开错了", channel="web", department_id=o.after_sales)
         row_id = mail_notify.queue_ticket_notice(t.summary.id, "received", s)
     assert MailMessage.get_by_id(row_id).kind == "received:en"
-    assert MailMessage.get_by_id(row_id).to_addresses == ["zhangsan@example.com"]
+    assert mail_addresses.recipients_of(MailMessage.get_by_id(row_id)) == ["zhangsan@example.com"]
 
 
 def test_a_form_ticket_is_confirmed_to_the_given_address_from_its_departments_mailbox(

@@ -19,7 +19,7 @@ from appliance.mail.smtp import SmtpMailer  # noqa: E402
 from appliance.models import Job, TimelineEvent, utcnow  # noqa: E402
 from appliance.models.mail import Mailbox, MailMessage  # noqa: E402
 from appliance.ports import MailSendError  # noqa: E402
-from appliance.services import comments, customers, mail_outbound  # noqa: E402
+from appliance.services import comments, customers, mail_addresses, mail_outbound  # noqa: E402
 from appliance.services.attachments import Upload  # noqa: E402
 from tests.conftest import with_settings  # noqa: E402
 from tests.factories import make_org, ticket  # noqa: E402
@@ -51,7 +51,7 @@ def email_ticket(mail_settings, org):
     t = ticket(mail_settings, org.agent, "打印机无法打印", channel="email", customer_id=c.id,
                department_id=org.after_sales)
     for mid, refs in ((ROOT_MID, []), (CUSTOMER_MID, [ROOT_MID])):
-        MailMessage.create(direction="in", ticket=t.summary.id, message_id=mid,
+        mail_addresses.create(direction="in", ticket=t.summary.id, message_id=mid,
                            dedupe_key=mid, from_address=CUSTOMER, to_addresses=["support@example.com"],
                            subject="打印机无法打印", references=refs, status="processed")
     return t.summary
@@ -110,7 +110,7 @@ def test_an_agent_reply_on_an_email_ticket_is_delivered_threaded_and_tagged(
 
     row = MailMessage.get_by_id(row.id)
     assert row.status == "sent" and row.sent_at is not None and row.error == ""
-    assert row.from_address == "support@example.com"
+    assert mail_addresses.sender_of(row) == "support@example.com"
 
 
 def test_a_temporary_refusal_backs_off_and_a_later_run_delivers(

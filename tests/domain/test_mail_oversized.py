@@ -15,7 +15,7 @@ from appliance import jobs  # noqa: E402
 from appliance.mail.imap import ImapSession  # noqa: E402
 from appliance.models import Attachment, Job, Mailbox, MailMessage, Ticket  # noqa: E402
 from appliance.rules.access import SYSTEM  # noqa: E402
-from appliance.services import mail_fetch, mail_intake, mailboxes  # noqa: E402
+from appliance.services import mail_addresses, mail_fetch, mail_intake, mailboxes  # noqa: E402
 from tests.conftest import with_settings  # noqa: E402
 from tests.factories import make_org  # noqa: E402
 from tests.imap_server import running_dovecot  # noqa: E402
@@ -92,7 +92,7 @@ def test_a_60_mb_message_is_refused_unread_flagged_left_and_answered_politely(
     assert (result.status, result.oversized, dict(result.statuses)) == ("done", 1, {})
     assert downloaded == []                                   # the body never came over
     [row] = MailMessage.select().where(MailMessage.direction == "in")
-    assert (row.status, row.kind, row.ticket_id, row.from_address, row.subject) == (
+    assert (row.status, row.kind, row.ticket_id, mail_addresses.sender_of(row), row.subject) == (
         "rejected", "normal", None, SENDER, "设备故障录像")
     assert f"limit {s.mail_max_bytes}" in row.error and "IMAP UID 1" in row.error
     assert Ticket.select().count() == 0 and Attachment.select().count() == 0
@@ -101,7 +101,7 @@ def test_a_60_mb_message_is_refused_unread_flagged_left_and_answered_politely(
     assert Mailbox.get_by_id(box.id).last_uid == 1
 
     [notice] = refusal_notices()
-    assert (notice.ticket_id, notice.to_addresses, notice.in_reply_to) == (
+    assert (notice.ticket_id, mail_addresses.recipients_of(notice), notice.in_reply_to) == (
         None, [SENDER], "<big1@customer.example>")
     assert run_send_jobs() == 1
     [got] = relay.messages
@@ -153,7 +153,7 @@ def test_a_piped_oversized_message_is_refused_from_its_header_too(backend, box):
     result = mail_intake.ingest(big_message(40_000), s)
     assert result.status == "rejected"
     row = MailMessage.get_by_id(result.mail_message_id)
-    assert (row.from_address, row.mailbox_id, row.ticket_id) == (SENDER, box.id, None)
+    assert (mail_addresses.sender_of(row), row.mailbox_id, row.ticket_id) == (SENDER, box.id, None)
     assert len(refusal_notices()) == 1
     assert mail_intake.ingest(big_message(40_000), s).status == "duplicate"
     assert len(refusal_notices()) == 1

@@ -20,14 +20,15 @@ from appliance.models import Callback, Conversation, Customer, CustomerContact, 
 from appliance.rules.access import SYSTEM
 from appliance.rules.intake_payload import parse_call
 from appliance.services import (callbacks, conversations, customers, encryption, indexing,
-                                integrations)
+                                integrations, mail_intake, mailboxes)
 from appliance.services.attachments import Upload
 from appliance.services.tickets import TicketInput, create_ticket
 from tests.factories import make_org
 
 PHONE = "13812345678"
 ID_NUMBER = "11010519491231002X"
-SPELLINGS = [PHONE, "138 1234 5678", "138-1234-5678", "+8613812345678", "+86 138 1234 5678",
+EMAIL = "ouyang.nana@customer.example"
+SPELLINGS = [EMAIL, "ouyang.nana", PHONE, "138 1234 5678", "138-1234-5678", "+8613812345678", "+86 138 1234 5678",
              "1234-5678", "1234 5678", ID_NUMBER, ID_NUMBER.lower(), "110105 19491231 002X",
              "19491231002"]
 
@@ -69,8 +70,15 @@ def test_phone_and_id_number_are_nowhere_on_disk_before_and_after_erasure(settin
     site = make_org()
     tasks.install_enqueuer(settings)
     c = customers.create_customer(site.admin, "欧阳娜娜", contacts=[
-        {"kind": "phone", "value": "+86 138-1234-5678"}], id_number=ID_NUMBER,
+        {"kind": "phone", "value": "+86 138-1234-5678"},
+        {"kind": "email", "value": EMAIL}], id_number=ID_NUMBER,
         address="北京市海淀区中关村大街27号")
+    # Her mail: its sender and recipients are encrypted too (decision 0051).
+    mailboxes.add_mailbox(SYSTEM, "support@gongdan.example", department_code="AS", name="S")
+    assert mail_intake.ingest(
+        f"From: =?utf-8?b?5qyn6Ziz5aic5aic?= <{EMAIL}>\r\nTo: support@gongdan.example\r\n"
+        f"Subject: printer\r\nMessage-ID: <grep-1@customer.example>\r\n\r\nIt jams.\r\n"
+        .encode(), settings).status == "created"
     t = create_ticket(site.agent, TicketInput(
         subject="洗衣机漏水 marker-subject", description="上门维修", customer_id=c.id,
         department_id=site.after_sales), settings,
@@ -125,7 +133,7 @@ def test_erasure_clears_logins_and_callbacks_and_is_audited(settings):
     portal_customer = User.get(User.username == "zhangsan")
     customers.erase(site.admin, portal_customer.customer_id)
     user = User.get_by_id(portal_customer.id)
-    assert (user.email, user.active) == ("", False)
+    assert (user.email_enc, user.email_bidx, user.active) == ("", "", False)
     assert not CustomerContact.select().where(
         CustomerContact.customer == portal_customer.customer_id).exists()
     assert Callback.select().count() == 0

@@ -6,7 +6,7 @@ from flask import current_app, flash, g, redirect, render_template, request, url
 from flask_babel import gettext as _
 
 from appliance.errors import AuthenticationFailed, ValidationError
-from appliance.services import mfa, rate_limits, user_sessions, users
+from appliance.services import mfa, rate_limits, user_emails, user_sessions, users
 from webapp.auth import login_required, safe_next
 from webapp.client import client_address
 from webapp.views.account import bp
@@ -150,5 +150,6 @@ def email():
         else:
             flash(_("Your email address was saved."), "success")
             return redirect(url_for("account.email"))
+    shown = request.form["email"] if "email" in request.form else user_emails.email_of(g.user)
     return render_template("auth/email.html", errors=errors, confirmed=_confirmed(),
-                           email=request.form.get("email", g.user.email)), 400 if errors else 200
+                           email=shown), 400 if errors else 200

@@ -128,6 +128,9 @@ def record(ticket_id: int, actor: Actor | None, kind: str, field: str = "", befo
 def ref(obj, name_attr: str = "name") -> dto.Ref | None:
     if obj is None:
         return None
+    if isinstance(obj, User) and name_attr == "display_name":
+        from appliance.services import customer_names  # it imports this module's peers
+        return dto.Ref(obj.id, customer_names.login_name(obj))
     return dto.Ref(obj.id, getattr(obj, name_attr))
 
 
@@ -149,11 +152,16 @@ def _cached(model, pk, cache, name_attr="name"):
 
 def refs(model, ids, name_attr: str = "name") -> list[dto.Ref]:
     """References to these rows (missing ones left out). A customer's name is encrypted:
-    it is read through services.customer_names."""
+    it is read through services.customer_names, also for a customer's portal login."""
     ids = list(ids)
     if model is Customer:
         from appliance.services import customer_names  # it imports this module's peers
         return [dto.Ref(i, n) for i, n in customer_names.names(ids).items()]
+    if model is User and name_attr == "display_name":
+        from appliance.services import customer_names
+        rows = User.select(User.id, User.display_name, User.role, User.customer).where(
+            User.id.in_(ids))
+        return [dto.Ref(i, n) for i, n in customer_names.login_names(rows).items()]
     return [dto.Ref(row.id, getattr(row, name_attr)) for row in
             model.select(model.id, getattr(model, name_attr)).where(model.id.in_(ids))]
 

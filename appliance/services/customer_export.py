@@ -75,8 +75,7 @@ def _ticket(t: Ticket) -> dict:
 def _names(user_ids: set[int]) -> dict[int, str]:
     if not user_ids:
         return {}
-    return {u.id: u.display_name for u in User.select(User.id, User.display_name)
-            .where(User.id.in_(sorted(user_ids)))}
+    return {r.id: r.name for r in common.refs(User, sorted(user_ids), "display_name")}
 
 
 def _conversations(customer_id: int, tickets: list[Ticket]) -> list[dict]:

@@ -82,3 +82,26 @@ def named(name: str, limit: int = 50) -> list[int]:
             .where((Customer.name_bidx == key) & Customer.merged_at.is_null())
             .order_by(Customer.id).limit(limit))
     return [r.id for r in rows]
+
+
+# -- portal logins ---------------------------------------------------------------------------
+# A customer's portal login shows its customer's name: the name lives encrypted on the
+# customer only, and the login's display_name column holds LOGIN_PLACEHOLDER.
+
+LOGIN_PLACEHOLDER = "-"
+
+
+def is_customer_login(role: str, customer_id) -> bool:
+    return role == "customer" and customer_id is not None
+
+
+def login_names(rows) -> dict[int, str]:
+    """{user id: the name to show} for logins read with id, role, customer and display_name."""
+    rows = list(rows)
+    shown = names(r.customer_id for r in rows if is_customer_login(r.role, r.customer_id))
+    return {r.id: (shown.get(r.customer_id) if is_customer_login(r.role, r.customer_id)
+                   else None) or r.display_name for r in rows}
+
+
+def login_name(u) -> str:
+    return login_names([u])[u.id]

@@ -313,7 +313,8 @@ def sign_up(username: str, display_name: str, email: str, password: str) -> User
             raise ValidationError({"username": "already taken"})
         c = customer_names.create(display_name.strip()[:200])
         _sign_up_contact(c, email)
-        u = User.create(username=username, display_name=display_name.strip()[:100],
+        # The name is the customer's (encrypted there); the login shows it from there.
+        u = User.create(username=username, display_name=customer_names.LOGIN_PLACEHOLDER,
                         role="customer", customer=c, password_hash=hash_password(password))
         user_emails.set_email(u.id, email)
         return User.get_by_id(u.id)

@@ -69,7 +69,7 @@ def _names(ids) -> dict[int, str]:
     ids = [i for i in set(ids) if i]
     if not ids:
         return {}
-    return dict(User.select(User.id, User.display_name).where(User.id.in_(ids)).tuples())
+    return {r.id: r.name for r in common.refs(User, ids, "display_name")}
 
 
 def _ref(user_id, names) -> dto.Ref | None:

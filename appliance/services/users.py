@@ -12,8 +12,8 @@ from appliance.models import (AgentSkill, ApiToken, Customer, Department, Skill,
                               utcnow)
 from appliance.models.org import ROLES
 from appliance.rules.access import Actor, can_manage_org, role_change_problem
-from appliance.services import (audit, common, dispatch, password_policy, security_policy,
-                                user_emails)
+from appliance.services import (audit, common, customer_names, dispatch, password_policy,
+                                security_policy, user_emails)
 from appliance.settings import Settings
 from security.passwords import generate_password, hash_password, verify_password
 from security.tokens import new_token, token_hash
@@ -24,7 +24,7 @@ _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
 def actor_of(user: User) -> Actor:
     from appliance.services.roles import custom_grant  # a custom role's permissions
     return Actor(user_id=user.id, role=user.role, department_id=user.department_id,
-                 customer_id=user.customer_id, display_name=user.display_name,
+                 customer_id=user.customer_id, display_name=customer_names.login_name(user),
                  **custom_grant(user))
 
 
@@ -43,7 +43,8 @@ def _user_views(rows: list[User]) -> list[dto.UserView]:
     dept_ids = list({u.department_id for u in rows} - {None})
     depts = {d.id: dto.Ref(d.id, d.name) for d in
              Department.select().where(Department.id.in_(dept_ids))} if dept_ids else {}
-    return [dto.UserView(u.id, u.username, u.display_name, user_emails.email_of(u), u.role,
+    shown = customer_names.login_names(rows)
+    return [dto.UserView(u.id, u.username, shown[u.id], user_emails.email_of(u), u.role,
                          depts.get(u.department_id), u.customer_id, u.active, u.locale,
                          u.capacity, skills.get(u.id, []), u.created_at, u.last_login_at)
             for u in rows]
@@ -85,7 +86,8 @@ def create_user(actor: Actor, username: str, display_name: str, role: str, *,
     with unit_of_work():
         if User.select().where(User.username == username).exists():
             raise ValidationError({"username": "already taken"})
-        u = User.create(username=username, display_name=display_name.strip(), role=role,
+        u = User.create(username=username, display_name=_stored_name(
+                            role, customer, display_name), role=role,
                         department=dept, customer=customer,
                         password_hash=hash_password(password), locale=locale,
                         must_change_password=must_change_password, capacity=capacity)
@@ -93,6 +95,26 @@ def create_user(actor: Actor, username: str, display_name: str, role: str, *,
         u = User.get_by_id(u.id)
         audit.record("user.created", actor_id=actor.user_id, object_type="user", object_id=u.id, detail={"role": role})
     return user_view(u), password
+
+
+def _stored_name(role: str, customer_id, display_name: str) -> str:
+    """What the display_name column holds: a customer's login shows its customer's name,
+    kept encrypted on the customer only (docs/decisions/0052)."""
+    if customer_names.is_customer_login(role, customer_id):
+        return customer_names.LOGIN_PLACEHOLDER
+    return display_name.strip()
+
+
+def _customer_login_name(u: User, changes: dict) -> None:
+    """A customer login's name is its customer's: the form may send it back unchanged;
+    another name is an error naming where to change it."""
+    if "display_name" not in changes or not customer_names.is_customer_login(
+            changes.get("role", u.role), u.customer_id):
+        return
+    if (changes["display_name"] or "").strip() != customer_names.login_name(u):
+        raise ValidationError({"display_name": "a customer's login shows the customer's "
+                                               "name: change it on the customer"})
+    changes["display_name"] = customer_names.LOGIN_PLACEHOLDER
 
 
 def get_user(actor: Actor, user_id: int) -> dto.UserView:
@@ -127,6 +149,7 @@ def update_user(actor: Actor, user_id: int, changes: dict) -> dto.UserView:
         u = User.get_or_none(User.id == user_id)
         if u is None:
             raise NotFound("user not found", id=user_id)
+        _customer_login_name(u, changes)
         _validate_user(u.username, changes.get("display_name", u.display_name),
                        changes.get("role", u.role),
                        changes.get("email", user_emails.email_of(u)))

@@ -124,3 +124,47 @@ def test_migration_0033_encrypts_names_written_before_it(backend, settings, tmp_
         names = {i.name for i in database.get_indexes("customer")}
         assert {"customer_merged_into_id", "customer_id_number_bidx",
                 "customer_name_bidx"} <= names
+
+
+# -- a customer's portal login shows the customer's name (decision 0052) -----------------------
+
+def test_a_portal_login_keeps_no_copy_of_the_name_and_shows_the_customers(site, settings):
+    from appliance.models import User
+    from appliance.services import comments, users
+    user = customers.sign_up("ouyang", "欧阳娜娜", "ouyang@example.com", "Ein-langes-Passwort")
+    assert "欧阳" not in raw("user") and user.display_name == "-"
+    me = users.actor_of(User.get_by_id(user.id))
+    assert me.display_name == "欧阳娜娜"
+    t = create_ticket(me, TicketInput(subject="洗衣机漏水"), settings).summary
+    comments.add_comment(me, t.id, "还在漏水", settings)
+    detail = get_ticket(site.agent, t.id, settings)
+    assert detail.requester.name == "欧阳娜娜"
+    assert [c.author.name for c in detail.comments] == ["欧阳娜娜"]
+    customers.update_customer(site.agent, user.customer_id, {"name": "欧阳娜"})
+    assert users.get_user(site.admin, user.id).display_name == "欧阳娜"
+
+
+def test_an_admin_changes_a_portal_logins_name_on_the_customer_only(site):
+    from appliance.errors import ValidationError
+    from appliance.models import User
+    from appliance.services import users
+    login = User.get(User.username == "zhangsan")
+    users.update_user(site.admin, login.id, {"display_name": "张三", "locale": "en"})
+    assert User.get_by_id(login.id).display_name == "-"
+    with pytest.raises(ValidationError) as err:
+        users.update_user(site.admin, login.id, {"display_name": "张小三"})
+    assert "display_name" in err.value.fields
+
+
+def test_migration_0036_drops_the_plaintext_name_of_portal_logins(backend, settings, tmp_path):
+    from tests.migration_helpers import insert_row
+    with database_at("0035_user_email", backend, settings, tmp_path):
+        keys.activate(settings, environ={})
+        c = customer_names.create("王五")
+        login = insert_row("user", username="wangwu", display_name="王五", role="customer",
+                           customer_id=c.id, active=True)
+        staff = insert_row("user", username="wf", display_name="王芳", role="agent",
+                           active=True)
+        assert "0036_customer_login_names" in migrate.upgrade()
+        rows = dict(database.execute_sql('SELECT id, display_name FROM "user"').fetchall())
+        assert (rows[login], rows[staff]) == ("-", "王芳")

@@ -18,6 +18,11 @@ from peewee import *
 
 from security import envelope
 
+# PostgreSQL keeps dropped columns' values and replaced row versions (the plaintext) in
+# the table's files until it is rewritten: `db upgrade` rewrites these tables afterwards
+# (appliance.migrate._rewrite).
+REWRITE_TABLES = ('customer_contact',)
+
 
 def _now():
     return datetime.datetime.utcnow()

@@ -16,6 +16,11 @@ from peewee import *
 
 from security import envelope
 
+# PostgreSQL keeps dropped columns' values and replaced row versions (the plaintext) in
+# the table's files until it is rewritten: `db upgrade` rewrites these tables afterwards
+# (appliance.migrate._rewrite).
+REWRITE_TABLES = ('mail_message',)
+
 
 def _models(db):
     class DataKey(Model):

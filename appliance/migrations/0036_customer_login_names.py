@@ -5,6 +5,12 @@ staff keep theirs. (SQLite's secure_delete overwrites the old values in place.)"
 from peewee import *
 
 
+# PostgreSQL keeps dropped columns' values and replaced row versions (the plaintext) in
+# the table's files until it is rewritten: `db upgrade` rewrites these tables afterwards
+# (appliance.migrate._rewrite).
+REWRITE_TABLES = ('user',)
+
+
 def up(migrator, db):
     db.execute_sql("UPDATE \"user\" SET display_name = '-' "
                    "WHERE role = 'customer' AND customer_id IS NOT NULL")

@@ -131,7 +131,8 @@ def _after_restore(settings, summary) -> None:
     svc.record("backup.restored", "success" if checks["audit_ok"] else "failure",
                {"files": summary.files, "created_at": summary.manifest.get("created_at")})
     click.echo(f"readable: {checks['tickets']} tickets, {checks['articles']} articles, "
-               f"{checks['contacts']} contacts, {checks['files']} attachment files")
+               f"{checks['contacts']} contacts ({checks['encrypted_values']} encrypted values), "
+               f"{checks['files']} attachment files")
     click.echo("run `gongdan search rebuild` now: the search index is not in backups")
     if not checks["audit_ok"]:
         _fail(f"the restored audit log does NOT verify ({checks['audit_records']} records): "

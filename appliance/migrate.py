@@ -9,6 +9,7 @@ from pathlib import Path
 
 from playhouse.migrations import Runner
 
+from appliance import pg_rewrite
 from appliance.db import database, is_postgres
 
 MIGRATIONS_DIR = str(Path(__file__).with_name("migrations"))
@@ -30,31 +31,56 @@ def pending() -> list[str]:
 
 def upgrade() -> list[str]:
     """Apply pending migrations in order; returns the names applied. On PostgreSQL, the
-    tables named by an applied migration's REWRITE_TABLES are then rewritten (see
-    _rewrite)."""
+    tables named by an applied migration's REWRITE_TABLES are then rewritten (_rewrite)."""
     runner = _runner()
-    rewrite = [t for m in runner.status() if m.path is not None and not m.applied
-               for t in getattr(m.load(), "REWRITE_TABLES", ())]
-    applied = list(runner.up())
-    _rewrite(list(dict.fromkeys(rewrite)))
-    return applied
-
-
-def _rewrite(tables: list[str]) -> None:
-    """A migration that moved plaintext personal data into encrypted columns dropped the
-    plaintext column. SQLite rebuilt the table (secure_delete zeroes the old pages), but
-    PostgreSQL only marks a dropped column: its values stay in every row version until the
-    table is rewritten. VACUUM FULL writes it anew (dropped columns as nulls, no dead
-    versions) and removes the old file; it cannot run in a transaction, so the connection
-    runs in autocommit for it. `gongdan db upgrade` runs with web and worker stopped."""
-    if not tables or not is_postgres() or database.in_transaction():
-        return
-    conn = database.connection()
-    before = conn.autocommit
-    conn.autocommit = True
+    pending = {m.name: m for m in runner.status() if m.path is not None and not m.applied}
     try:
-        with conn.cursor() as cur:
-            for table in tables:  # names from the migration files, never input
-                cur.execute(f'VACUUM FULL "{table}"')
-    finally:
-        conn.autocommit = before
+        done = list(runner.up())
+    finally:  # also after a failed step: the steps before it committed
+        applied = {m.name for m in runner.status() if m.applied} & set(pending)
+        _remember([t for name in sorted(applied)
+                   for t in getattr(pending[name].load(), "REWRITE_TABLES", ())])
+    _rewrite()
+    return done
+
+
+# PostgreSQL: tables a migration left old row versions or dropped plaintext columns in,
+# recorded before they are rewritten, so a rewrite that could not finish (an older
+# transaction still open, a crash) is done by the next `db upgrade`.
+_CREATE_LIST = 'CREATE TABLE IF NOT EXISTS "schema_rewrite" (table_name VARCHAR(64) PRIMARY KEY)'
+
+
+def _remember(tables: list[str]) -> None:
+    if not tables or not is_postgres():
+        return
+    database.execute_sql(_CREATE_LIST)
+    for table in dict.fromkeys(tables):
+        database.execute_sql('INSERT INTO "schema_rewrite" (table_name) VALUES (%s) '
+                             'ON CONFLICT DO NOTHING', (table,))
+
+
+def _rewrite() -> None:
+    """A migration that moved plaintext personal data into encrypted columns dropped the
+    plaintext column or replaced the rows. SQLite rebuilt the table or zeroed the freed
+    space (secure_delete); PostgreSQL keeps both in the table's files until it is
+    rewritten (appliance.pg_rewrite). `gongdan db upgrade` runs with web and worker
+    stopped; if an older transaction (a pg_dump, a client) is still open after a minute,
+    it stops with a message and the next `db upgrade` rewrites what is left."""
+    if not is_postgres() or database.in_transaction():
+        return
+    database.execute_sql(_CREATE_LIST)
+    tables = [r[0] for r in database.execute_sql(
+        'SELECT table_name FROM "schema_rewrite" ORDER BY table_name').fetchall()]
+    try:
+        pg_rewrite.vacuum_full(tables, wait_seconds=REWRITE_WAIT_SECONDS, lock_wait="60s",
+                               what="the upgrade")
+    except pg_rewrite.OlderTransactionsOpen as exc:
+        raise RuntimeError(f"the schema is upgraded, but the tables that held plaintext "
+                           f"personal data were not rewritten: {exc}. Stop every other "
+                           f"client of the database and run `gongdan db upgrade` again") \
+            from None
+    for table in tables:
+        database.execute_sql('DELETE FROM "schema_rewrite" WHERE table_name = %s', (table,))
+
+
+REWRITE_WAIT_SECONDS = 60.0

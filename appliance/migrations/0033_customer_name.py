@@ -7,9 +7,11 @@ is dropped (on SQLite the table is rebuilt and secure_delete overwrites the free
 Existing names are encrypted here with the master key the upgrading process loaded
 (`gongdan db upgrade` activates it); without it, a database holding customers stops here
 with a message and nothing changes (one transaction). Frozen logic: security.envelope,
-the keys as 0018 left them and name_key as it was written.
+the keys as 0018 left them and name_key as it was written. Names that merges copied
+into timeline events and notes before this step are replaced by the customer's #id.
 """
 import base64
+import re
 
 from peewee import *
 
@@ -18,7 +20,7 @@ from security import envelope
 # PostgreSQL keeps dropped columns' values and replaced row versions (the plaintext) in
 # the table's files until it is rewritten: `db upgrade` rewrites these tables afterwards
 # (appliance.migrate._rewrite).
-REWRITE_TABLES = ('customer',)
+REWRITE_TABLES = ('customer', 'timeline_event')
 
 
 def _models(db):
@@ -34,13 +36,45 @@ def _models(db):
 
     class Customer(Model):
         name = CharField(max_length=200)
+        notes = TextField(default='')
         name_enc = TextField(default='')
         name_bidx = CharField(max_length=64, default='')
 
         class Meta:
             database = db
             table_name = 'customer'
-    return DataKey, Customer
+    class TimelineEvent(Model):
+        kind = CharField(max_length=32)
+        before = JSONField(null=True)
+        after = JSONField(null=True)
+
+        class Meta:
+            database = db
+            table_name = 'timeline_event'
+    return DataKey, Customer, TimelineEvent
+
+
+# Copies of names that merges wrote before this step: the timeline event's "<name> (#id)"
+# and the heading appended to the survivor's notes. They become "#id", as merges now write.
+_EVENT_REF = re.compile(r'^.*\(#(\d+)\)\s*$', re.S)
+_NOTES_HEADING = re.compile(r'^--- merged from customer #(\d+) \(.*\) ---$', re.M)
+
+
+def _drop_name_copies(Customer, TimelineEvent):
+    for event in TimelineEvent.select().where(TimelineEvent.kind == 'customer_merged'):
+        values = {}
+        for field in ('before', 'after'):
+            m = _EVENT_REF.match(getattr(event, field) or '') if isinstance(
+                getattr(event, field), str) else None
+            if m:
+                values[field] = f'#{m.group(1)}'
+        if values:
+            TimelineEvent.update(**values).where(TimelineEvent.id == event.id).execute()
+    for customer_id, notes in (Customer.select(Customer.id, Customer.notes)
+                               .where(Customer.notes.contains('--- merged from customer #'))
+                               .tuples()):
+        Customer.update(notes=_NOTES_HEADING.sub(r'--- merged from customer #\1 ---', notes)
+                        ).where(Customer.id == customer_id).execute()
 
 
 def _key(DataKey, masters, purpose, newest):
@@ -78,7 +112,8 @@ def _name_key(name):
 
 
 def up(migrator, db):
-    DataKey, Customer = _models(db)
+    DataKey, Customer, TimelineEvent = _models(db)
+    _drop_name_copies(Customer, TimelineEvent)
     migrator.migrate(migrator.add_column('customer', 'name_enc', TextField(default='')),
                      migrator.add_column('customer', 'name_bidx', CharField(max_length=64,
                                                                             default='')))

@@ -72,14 +72,26 @@ def _keys(DataKey):
     return data, index[1]
 
 
+def _rows(MailMessage, batch=5000):
+    """The addressed rows, read in batches by id (a large mailbox history stays small)."""
+    after = 0
+    while True:
+        rows = list(MailMessage.select(MailMessage.id, MailMessage.from_address,
+                                       MailMessage.to_addresses)
+                    .where(MailMessage.id > after).order_by(MailMessage.id).limit(batch)
+                    .tuples())
+        if not rows:
+            return
+        after = rows[-1][0]
+        yield from (r for r in rows if r[1] or r[2])
+
+
 def _encrypt(MailMessage, DataKey):
-    rows = [r for r in MailMessage.select(MailMessage.id, MailMessage.from_address,
-                                          MailMessage.to_addresses)
-            .order_by(MailMessage.id).tuples() if r[1] or r[2]]
-    if not rows:
-        return
-    (key_id, key), index_key = _keys(DataKey)
-    for row_id, sender, to in rows:
+    keys = None
+    for row_id, sender, to in _rows(MailMessage):
+        if keys is None:
+            keys = _keys(DataKey)
+        (key_id, key), index_key = keys
         sender = (sender or '').strip().lower()
         to = list(to or [])
         MailMessage.update(

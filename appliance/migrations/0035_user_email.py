@@ -73,12 +73,11 @@ def up(migrator, db):
     migrator.migrate(
         migrator.add_column('user', 'email_enc', TextField(default='')),
         migrator.add_column('user', 'email_bidx', CharField(max_length=64, default='')))
-    rows = list(User.select(User.id, User.email).where(User.email != '').order_by(User.id)
-                .tuples())
+    rows = [(i, e.strip()) for i, e in User.select(User.id, User.email)
+            .where(User.email != '').order_by(User.id).tuples() if e.strip()]
     if rows:
         (key_id, key), index_key = _keys(DataKey)
         for user_id, email in rows:
-            email = email.strip()
             User.update(
                 email_enc=envelope.encrypt_text(key, key_id, email, envelope.field_aad(
                     'user', 'email', user_id)),

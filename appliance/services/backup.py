@@ -479,15 +479,19 @@ def restore(settings: Settings, path: Path, force: bool = False) -> Summary:
 
 def check_restored(settings: Settings) -> dict:
     """After a restore (database bound, keys active): the audit chain verifies and every
-    ticket, contact and attachment reads. Counts only, never values."""
-    from appliance.models import (Article, ArticleFile, Attachment, Customer,
-                                  CustomerContact, Ticket)
-    from appliance.services import attachments, audit, contacts, encryption
+    ticket, encrypted value (every column key rotation covers) and attachment reads.
+    Counts only, never values."""
+    from appliance.models import Article, ArticleFile, Attachment, CustomerContact, Ticket
+    from appliance.services import attachments, audit, encryption
+    from appliance.services.key_rotation import ENCRYPTED
     report = audit.verify()
-    n_contacts = sum(1 for row in CustomerContact.select() if contacts.value_of(row) is not None)
-    for c in Customer.select(Customer.id, Customer.id_number_enc, Customer.address_enc):
-        encryption.unseal("customer", "id_number", c.id, c.id_number_enc)
-        encryption.unseal("customer", "address", c.id, c.address_enc)
+    n_values = 0
+    for model, column, table, name in ENCRYPTED:
+        field = getattr(model, column)
+        for row_id, token in model.select(model.id, field).where(field != "").tuples():
+            encryption.unseal(table, name, row_id, token)
+            n_values += 1
+    n_contacts = CustomerContact.select().count()
     n_files = 0
     for model in (Attachment, ArticleFile):
         for row in model.select(model.storage_name):
@@ -495,7 +499,7 @@ def check_restored(settings: Settings) -> dict:
             n_files += 1
     return {"audit_ok": report.ok, "audit_records": report.records,
             "tickets": Ticket.select().count(), "articles": Article.select().count(),
-            "contacts": n_contacts, "files": n_files}
+            "contacts": n_contacts, "encrypted_values": n_values, "files": n_files}
 
 
 def record(action: str, result: str = "success", detail: dict | None = None) -> None:

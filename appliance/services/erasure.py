@@ -16,8 +16,7 @@ that carries only the customer id.
 """
 from __future__ import annotations
 
-import time
-
+from appliance import pg_rewrite
 from appliance.db import database, is_postgres
 from appliance.errors import NotFound, PermissionDenied
 from appliance.jobs import handler, schedule, unit_of_work
@@ -115,66 +114,15 @@ LOCK_WAIT = "5s"   # waiting longer for a busy table: fail, and the job is tried
 SNAPSHOT_WAIT_SECONDS = 60.0
 
 
-class OlderTransactionsOpen(RuntimeError):
-    """Old row versions cannot be dropped yet; the job fails and is tried again later."""
+OlderTransactionsOpen = pg_rewrite.OlderTransactionsOpen
 
 
 def rewrite_erased_tables() -> None:
-    """PostgreSQL: VACUUM FULL writes each table anew without its dead row versions and
-    drops the old file, as secure_delete does for SQLite. It locks each table while it is
-    copied (seconds for a few hundred thousand rows): erasures are rare, and a customer
-    asked. VACUUM cannot run in a transaction: the connection is switched to autocommit
-    for it (the job runs outside any)."""
-    if not is_postgres():
-        return
-    conn = database.connection()
-    before = conn.autocommit
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            _wait_for_older_transactions(cur)
-            cur.execute(f"SET lock_timeout = '{LOCK_WAIT}'")
-            for table in ERASED_TABLES:   # fixed names, never input
-                cur.execute(f'VACUUM FULL "{table}"')
-            cur.execute("RESET lock_timeout")
-    finally:
-        conn.autocommit = before
-
-
-# Still open, of what was open when the job began: transactions holding an id anywhere in
-# the cluster (every new snapshot's xmin, VACUUM's own included, stays below the oldest
-# of them) and snapshots of other sessions in this database (a report, pg_dump; a plain
-# VACUUM's does not hold old rows back).
-_OLDER_OPEN = """
-SELECT txid_snapshot_xmin(txid_current_snapshot()) < %(start)s,
-       (SELECT count(*) FROM pg_stat_activity
-         WHERE datname = current_database() AND pid <> pg_backend_pid()
-           AND backend_xmin IS NOT NULL
-           AND pid NOT IN (SELECT pid FROM pg_stat_progress_vacuum)
-           AND age(backend_xmin) > age((%(start)s %% 4294967296)::text::xid))
-"""
-
-
-def _wait_for_older_transactions(cur) -> None:
-    """VACUUM FULL copies a dead row version that a transaction still open might see
-    (one older than the erasure): the erased name would be in the new file. So wait until
-    every transaction that was running when the job began has ended (the erasure's commit
-    came before the job); one that outlasts SNAPSHOT_WAIT_SECONDS fails this try."""
-    cur.execute("SELECT txid_snapshot_xmax(txid_current_snapshot())")
-    start = cur.fetchone()[0]
-    deadline = time.monotonic() + SNAPSHOT_WAIT_SECONDS
-    while True:
-        cur.execute(_OLDER_OPEN, {"start": start})
-        ids_open, snapshots_open = cur.fetchone()
-        if not ids_open and not snapshots_open:
-            return
-        if time.monotonic() >= deadline:
-            raise OlderTransactionsOpen(
-                f"transactions older than the erasure are still open after "
-                f"{SNAPSHOT_WAIT_SECONDS:.0f} s (snapshots in this database: {snapshots_open}, "
-                f"writers anywhere on the server: {'yes' if ids_open else 'no'}); "
-                f"the old row versions stay until a later try")
-        time.sleep(0.2)
+    """PostgreSQL: the touched tables written anew without the erased row versions
+    (appliance.pg_rewrite; they are locked while copied, seconds for a few hundred thousand
+    rows: erasures are rare, and a customer asked). The job runs outside any transaction."""
+    pg_rewrite.vacuum_full(ERASED_TABLES, wait_seconds=SNAPSHOT_WAIT_SECONDS,
+                           lock_wait=LOCK_WAIT, what="the erasure")
 
 
 @handler("erase_followup")

@@ -17,7 +17,6 @@ last one.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 
 from peewee import IntegrityError
 
@@ -147,7 +146,9 @@ def _queue(kind: str, locale: str, address: str, box: Mailbox, settings: Setting
 
 
 def _free_slots(address: str, now: dt.datetime) -> list[str]:
-    digest = hashlib.sha256(mail_loops.canonical_address(address).encode()).hexdigest()[:40]
+    # Keyed (the sender's blind index), not a plain hash: a plain SHA-256 of an address is
+    # reversed by hashing a list of addresses (decision 0051).
+    digest = mail_addresses.blind(mail_loops.canonical_address(address))[:32]
     hour = int(now.replace(tzinfo=dt.timezone.utc).timestamp() // 3600)
     slots = [f"notice:{digest}:{hour}:{n}" for n in range(NOTICE_LIMIT)]
     taken = {r.dedupe_key for r in MailMessage.select(MailMessage.dedupe_key).where(

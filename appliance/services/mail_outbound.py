@@ -29,6 +29,7 @@ from appliance.models import Job, Ticket, utcnow
 from appliance.models.mail import MailMessage
 from appliance.ports import MailSendError
 from appliance.rules.access import Actor, can_edit_ticket
+from appliance.rules.pii import mask_pii
 from appliance.services import common, contacts, mail_addresses
 # sender_mailbox is imported from here by mail_notify (and was defined here).
 from appliance.services.mail_outbound_message import (  # noqa: F401
@@ -191,7 +192,7 @@ def backoff(attempts: int) -> dt.timedelta:
 
 
 def _failed(row: MailMessage, error: str, *, transient: bool) -> None:
-    error = error[:500]
+    error = mask_pii(error)[:500]   # servers quote the address they refused
     with database.atomic():
         current = MailMessage.get_by_id(row.id)
         attempts = current.attempts + 1
@@ -245,7 +246,7 @@ def record_bounce(bounce: Bounce) -> int | None:
     if row is None:
         return None
     if bounce.failed and row.status in ("sent", "queued"):
-        error = bounce.summary()[:500]
+        error = mask_pii(bounce.summary())[:500]   # the Diagnostic-Code quotes addresses
         MailMessage.update(status="failed", error=error, next_attempt_at=None).where(
             MailMessage.id == row.id).execute()
         _note(row, "failed", error)

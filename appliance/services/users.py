@@ -107,11 +107,17 @@ def _stored_name(role: str, customer_id, display_name: str) -> str:
 
 def _customer_login_name(u: User, changes: dict) -> None:
     """A customer login's name is its customer's: the form may send it back unchanged;
-    another name is an error naming where to change it."""
-    if "display_name" not in changes or not customer_names.is_customer_login(
-            changes.get("role", u.role), u.customer_id):
+    another name is an error naming where to change it. A login that stops being a
+    customer's needs a name of its own (the column holds only the placeholder); one that
+    becomes a customer's drops its own."""
+    was = customer_names.is_customer_login(u.role, u.customer_id)
+    will = customer_names.is_customer_login(changes.get("role", u.role), u.customer_id)
+    if was and not will and not (changes.get("display_name") or "").strip():
+        raise ValidationError({"display_name": "required: the login is no longer the "
+                                               "customer's, so it needs a name of its own"})
+    if not will or (was and "display_name" not in changes):
         return
-    if (changes["display_name"] or "").strip() != customer_names.login_name(u):
+    if was and (changes["display_name"] or "").strip() != customer_names.login_name(u):
         raise ValidationError({"display_name": "a customer's login shows the customer's "
                                                "name: change it on the customer"})
     changes["display_name"] = customer_names.LOGIN_PLACEHOLDER

@@ -115,9 +115,23 @@ def test_migration_0033_encrypts_names_written_before_it(backend, settings, tmp_
                 f'id_number_enc, id_number_bidx, address_enc) '
                 f"VALUES ({p}, '', '[]', '', CURRENT_TIMESTAMP, 1, '', '', '')", (name,))
             ids.append(database.execute_sql('SELECT MAX(id) FROM "customer"').fetchone()[0])
+        # What merges wrote before: a timeline event and a notes heading naming customers.
+        from tests.migration_helpers import insert_row
+        ticket = insert_row("ticket", number="GD-2026-000001", subject="s", status="open",
+                            priority=3)
+        insert_row("timeline_event", ticket_id=ticket, kind="customer_merged",
+                   field="customer_id", before='"王五 (#1)"', after='"李雷 (#3)"')
+        database.execute_sql(f'UPDATE "customer" SET notes = {p} WHERE id = {p}',
+                             ("旧备注\n\n--- merged from customer #1 (王五) ---\n好客户", ids[2]))
         assert "0033_customer_name" in migrate.upgrade()
         assert "name" not in [c.name for c in database.get_columns("customer")]
         assert "王五" not in raw() and "Lei" not in raw()
+        assert "王五" not in raw("timeline_event") and "李雷" not in raw("timeline_event")
+        from appliance.models import TimelineEvent
+        event = TimelineEvent.get()
+        assert (event.before, event.after) == ("#1", "#3")
+        notes = Customer.get_by_id(ids[2]).notes
+        assert notes == "旧备注\n\n--- merged from customer #1 ---\n好客户"
         assert customer_names.names(ids) == dict(zip(ids, ("王五", "Li  Lei", "李雷")))
         assert customer_names.named("li lei") == [ids[1]]
         # The rebuilt table (SQLite) kept the partial indexes of 0032.
@@ -154,6 +168,12 @@ def test_an_admin_changes_a_portal_logins_name_on_the_customer_only(site):
     with pytest.raises(ValidationError) as err:
         users.update_user(site.admin, login.id, {"display_name": "张小三"})
     assert "display_name" in err.value.fields
+    # No longer the customer's login: it needs a name of its own, kept on the login.
+    with pytest.raises(ValidationError) as err:
+        users.update_user(site.admin, login.id, {"role": "agent"})
+    assert "display_name" in err.value.fields
+    users.update_user(site.admin, login.id, {"role": "agent", "display_name": "张三（员工）"})
+    assert User.get_by_id(login.id).display_name == "张三（员工）"
 
 
 def test_migration_0036_drops_the_plaintext_name_of_portal_logins(backend, settings, tmp_path):

@@ -25,10 +25,29 @@ def backend():
 def test_the_plaintext_name_leaves_the_data_file_on_upgrade(settings, tmp_path, monkeypatch,
                                                            rewrite):
     if not rewrite:  # shows what the rewrite is for: without it the name stays on disk
-        monkeypatch.setattr(migrate, "_rewrite", lambda tables: None)
+        monkeypatch.setattr(migrate, "_rewrite", lambda: None)
     with database_at("0032_partial_indexes", "postgres", settings, tmp_path):
         keys.activate(settings, environ={})
         insert_row("customer", name=NAME, tags="[]")
         assert NAME.encode() in _table_bytes("customer")
         assert "0033_customer_name" in migrate.upgrade()
         assert (NAME.encode() in _table_bytes("customer")) is not rewrite
+
+
+def test_a_rewrite_that_could_not_run_is_done_by_the_next_upgrade(settings, tmp_path,
+                                                                  monkeypatch):
+    from appliance import pg_rewrite
+
+    def busy(*args, **kwargs):
+        raise pg_rewrite.OlderTransactionsOpen("transactions older than the upgrade are "
+                                               "still open")
+    with database_at("0032_partial_indexes", "postgres", settings, tmp_path):
+        keys.activate(settings, environ={})
+        insert_row("customer", name=NAME, tags="[]")
+        with monkeypatch.context() as m:
+            m.setattr(pg_rewrite, "vacuum_full", busy)
+            with pytest.raises(RuntimeError, match="run `gongdan db upgrade` again"):
+                migrate.upgrade()
+        assert not migrate.pending() and NAME.encode() in _table_bytes("customer")
+        assert migrate.upgrade() == []          # nothing to migrate, the rewrite is done
+        assert NAME.encode() not in _table_bytes("customer")

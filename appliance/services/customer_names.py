@@ -53,10 +53,6 @@ def create(name: str, **fields) -> Customer:
     return c
 
 
-def set_name(customer_id: int, name: str) -> None:
-    Customer.update(**columns(customer_id, name)).where(Customer.id == customer_id).execute()
-
-
 def name_of(c: Customer) -> str:
     """The name of a customer row read with its id and name_enc."""
     return encryption.unseal(TABLE, COLUMN, c.id, c.name_enc)
@@ -75,13 +71,9 @@ def name_by_id(customer_id: int) -> str | None:
     return names([customer_id]).get(customer_id)
 
 
-def named(name: str, limit: int = 50) -> list[int]:
-    """The surviving customers whose name is `name` (case and spacing aside), oldest first."""
-    key = blind(name)
-    rows = (Customer.select(Customer.id)
-            .where((Customer.name_bidx == key) & Customer.merged_at.is_null())
-            .order_by(Customer.id).limit(limit))
-    return [r.id for r in rows]
+def is_named(name: str):
+    """A condition on Customer: its name is `name` (case and spacing aside)."""
+    return Customer.name_bidx == blind(name)
 
 
 # -- portal logins ---------------------------------------------------------------------------

@@ -245,7 +245,7 @@ def list_customers(actor: Actor, *, search: str = "", after_id: int = 0, limit: 
         # them is typed in full (blind indexes; names case and spacing aside), never by a
         # part (docs/decisions/0050).
         exact = _exact_ids(search)
-        named = Customer.name_bidx == customer_names.blind(search)
+        named = customer_names.is_named(search)
         q = q.where(named | Customer.id.in_(exact) if exact else named)
     rows = list(q)
     nxt = str(rows[limit - 1].id) if len(rows) > limit else None

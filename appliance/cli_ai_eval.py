@@ -80,8 +80,9 @@ def _classifier(opts, texts, labels, backend, ev):
             tr_t, tr_y = [texts[i] for i in tr_i], [labels[i] for i in tr_i]
             te_t, te_y = [texts[i] for i in te_i], [labels[i] for i in te_i]
         started = time.perf_counter()
+        vectors, space = _vectors(opts["embedder"], tr_t)
         try:
-            clf = backend.train(tr_t, tr_y)
+            clf = backend.train(tr_t, tr_y, vectors=vectors, vector_space=space)
         except ValueError as exc:
             raise click.ClickException(f"cannot train: {exc}") from None
         return clf, f"learned on {len(tr_t)} rows in {time.perf_counter() - started:.1f} s", te_t, te_y
@@ -96,15 +97,44 @@ def _classifier(opts, texts, labels, backend, ev):
     return clf, where, texts, labels
 
 
-def _predict(clf, texts, field: str, use_rules: bool):
-    """(predicted labels, confidences, seconds per ticket), one ticket at a time."""
+def _vectors(embedder, texts: list[str]):
+    """Sentence vectors of `texts` from the local model, or (None, None) without one."""
+    if embedder is None:
+        return None, None
+    vectors = []
+    for i in range(0, len(texts), 16):
+        vectors += embedder.embed(texts[i:i + 16])
+    return vectors, embedder.space()
+
+
+def _embedder(wanted: bool):
+    """The local model's embedder when --vectors and a usable model; else None and why."""
+    if not wanted:
+        return None, "off (--no-vectors)"
+    from appliance import registry
+    from appliance.settings import load_settings
+    settings = load_settings()
+    if not settings.ai_semantic_features:
+        return None, "off (ai_semantic_features = false)"
+    emb = registry.text_embedder(settings)
+    try:
+        return emb, f"on ({emb.space()})"
+    except Exception as exc:  # noqa: BLE001 - ModelUnavailable: evaluate text-only, say why
+        return None, f"off ({exc})"
+
+
+def _predict(clf, texts, field: str, use_rules: bool, embedder=None):
+    """(predicted labels, confidences, seconds per ticket), one ticket at a time; with a
+    classifier that reads vectors, each ticket's time includes computing its vector."""
     from appliance.rules import priority as prules
     cap = prules.COLD_START_CLASSIFIER_CAP if getattr(clf, "kind", "") == "cold" else 1
     preds, confs, secs = [], [], []
     clf.predict("预热 warm-up")  # loads the word segmenter's dictionary: not a ticket's latency
+    space = getattr(clf, "vector_space", None)
+    use = embedder if embedder is not None and space and space == embedder.space() else None
     for text in texts:
         started = time.perf_counter()
-        scores = clf.predict(text)
+        scores = clf.predict(text, use.embed([text])[0] if use else None)
         if field == "priority" and use_rules:
             p, _, c, _ = prules.decide_priority(scores, prules.priority_signals(text),
                                                 classifier_cap=cap)
@@ -135,6 +165,9 @@ def _predict(clf, texts, field: str, use_rules: bool):
 @click.option("--seed", default=42, show_default=True, help="Seed of --split.")
 @click.option("--rules/--no-rules", default=True, show_default=True,
               help="For --field priority: apply the priority rules on top.")
+@click.option("--vectors/--no-vectors", default=True, show_default=True,
+              help="Also use sentence vectors from the local model when it is installed "
+                   "(slower: about 0.1-1 s of CPU per text).")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def ai_eval(**opts) -> None:
     """Accuracy, macro-F1, per-label P/R, confusions, coverage and latency of a classifier."""
@@ -143,15 +176,19 @@ def ai_eval(**opts) -> None:
     from appliance.registry import classifier_backend, evaluation
     ev = evaluation()
     texts, labels = read_labelled(opts["data"], opts["text"], opts["label"])
+    opts["embedder"], vectors_note = _embedder(opts["vectors"])
     clf, source, texts, labels = _classifier(opts, texts, labels, classifier_backend(), ev)
-    preds, confs, secs = _predict(clf, texts, opts["field"], opts["rules"])
+    preds, confs, secs = _predict(clf, texts, opts["field"], opts["rules"], opts["embedder"])
     report = ev.evaluate(labels, preds, confs, threshold=opts["threshold"], latencies=secs)
     meta = getattr(clf, "meta", {}) or {}
     if opts["as_json"]:
         click.echo(json.dumps({"classifier": source, "kind": clf.kind, "meta": meta,
+                               "vectors": vectors_note, "vector_space": getattr(clf, "vector_space", None),
                                **report.as_dict()}, ensure_ascii=False, indent=1))
         return
     click.echo(f"classifier: {clf.kind}, {source}; {len(clf.labels)} labels")
+    click.echo(f"sentence vectors: {vectors_note}; the classifier "
+               + ("reads them" if getattr(clf, "vector_space", None) else "is text-only"))
     calib = meta.get("calibration") or {}
     if "ece_before" in calib:
         click.echo(f"calibration slice: {calib['holdout']} rows, C={calib['C']}, "

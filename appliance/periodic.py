@@ -35,12 +35,18 @@ def _retrain_if_due() -> None:
 
 
 def _warm() -> None:
-    """Load the triage classifiers (and the word segmenter) before the first ticket."""
-    from appliance.services import ai_training
+    """Load the triage classifiers (and the word segmenter), and the embedding context
+    when a classifier reads vectors, before the first ticket."""
+    from appliance import runtime
+    from appliance.services import ai_training, ticket_vectors
     try:
         with database.connection_context():
-            for loaded in ai_training.active_classifiers().values():
-                loaded.classifier.predict("warm up 预热")
+            loaded = ai_training.active_classifiers().values()
+            for c in loaded:
+                c.classifier.predict("warm up 预热")
+        emb, space = ticket_vectors.embedder(runtime.settings())
+        if emb is not None and any(c.classifier.vector_space == space for c in loaded):
+            emb.embed(["warm up 预热"])
     except Exception:  # the first triage will load them (and report) instead
         log.warning("could not warm the triage classifiers", exc_info=True)
 

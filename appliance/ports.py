@@ -92,6 +92,13 @@ class TextModel(Protocol):
                timeout_s: float = 60.0, interactive: bool = True): ...  # Iterator[str]
 
 
+class TextEmbedder(Protocol):
+    """Sentence vectors from the local model, as opaque bytes (decision 0053). Vectors
+    are only comparable within one `space()` (model file, pooling, token cap)."""
+    def space(self) -> str: ...  # raises ModelUnavailable when no model is registered
+    def embed(self, texts: list[str], *, wait_s: float = 30.0) -> list[bytes]: ...
+
+
 @dataclass(frozen=True)
 class LabelScore:
     label: str
@@ -111,15 +118,21 @@ class TextClassifier(Protocol):
     """One field's classifier (learned from history, or cold start from profiles)."""
     kind: str  # "learned" | "cold"
     labels: tuple[str, ...]
-    def predict(self, text: str) -> list[LabelScore]: ...  # best first, sums to 1
-    def predict_many(self, texts: list[str]) -> list[list[LabelScore]]: ...
+    # The TextEmbedder space whose vectors this classifier also reads, or None. Given a
+    # text's vector from that space it uses it; without one (model busy or missing) it
+    # falls back to its text-only model, so a vector is never required.
+    vector_space: str | None
+    def predict(self, text: str, vector: bytes | None = None) -> list[LabelScore]: ...
+    def predict_many(self, texts: list[str],
+                     vectors: list[bytes | None] | None = None) -> list[list[LabelScore]]: ...
     def to_bytes(self) -> bytes: ...
 
 
 class ClassifierBackend(Protocol):
     """Builds and restores classifiers; the serialised form is never a pickle."""
     def train(self, texts: list[str], labels: list[str], *,
-              weights: list[float] | None = None) -> TextClassifier: ...
+              weights: list[float] | None = None, vectors: list[bytes | None] | None = None,
+              vector_space: str | None = None) -> TextClassifier: ...
     def cold_start(self, profiles: list[LabelProfileSpec]) -> TextClassifier: ...
     def load(self, blob: bytes) -> TextClassifier: ...
 

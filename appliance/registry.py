@@ -28,19 +28,31 @@ def search_index(settings: Settings):
 # app never loads it; LLM calls run in the worker, see docs/decisions/0010).
 TEXT_MODEL = "local_llm.runtime:LlamaTextModel"
 CLASSIFIER_BACKEND = "local_llm.classifier:SklearnBackend"
+TEXT_EMBEDDER = "local_llm.embedder:LlamaEmbedder"
 
 
 @lru_cache(maxsize=2)
 def _text_model(model_dir: str, model_name: str, threads: int, context: int,
-                timeout: int, concurrency: int):
+                timeout: int, concurrency: int, batch_threads: int):
     return _load(TEXT_MODEL)(model_dir=model_dir, model_name=model_name, threads=threads,
-                             context=context, timeout_s=timeout, concurrency=concurrency)
+                             context=context, timeout_s=timeout, concurrency=concurrency,
+                             batch_threads=batch_threads)
 
 
 def text_model(settings: Settings):
     return _text_model(settings.model_dir, settings.model_name, settings.llm_threads,
                        settings.llm_context, settings.llm_timeout_seconds,
-                       settings.llm_concurrency)
+                       settings.llm_concurrency, settings.llm_batch_threads)
+
+
+@lru_cache(maxsize=2)
+def _text_embedder(model_dir: str, model_name: str, threads: int):
+    return _load(TEXT_EMBEDDER)(model_dir=model_dir, model_name=model_name, threads=threads)
+
+
+def text_embedder(settings: Settings):
+    """Sentence vectors from the local model (ports.TextEmbedder), one per process."""
+    return _text_embedder(settings.model_dir, settings.model_name, settings.ai_embed_threads)
 
 
 @lru_cache(maxsize=1)

@@ -118,6 +118,9 @@ class Settings:
         "Registered model to use; empty means the one chosen with `gongdan model use`, else the default."))
     llm_threads: int = field(default=1, metadata=_doc(
         "CPU threads llama.cpp uses for one generation (1 on a 2-core box: its threads spin-wait)."))
+    llm_batch_threads: int = field(default=2, metadata=_doc(
+        "CPU threads llama.cpp uses to evaluate a prompt (compute-bound: 2 are about twice as "
+        "fast as 1 on a 2-core box, which is most of a reply draft's time to first text)."))
     llm_context: int = field(default=4096, metadata=_doc("Context window of the model, in tokens."))
     llm_timeout_seconds: int = field(default=60, metadata=_doc(
         "A generation that runs longer is stopped and its output discarded."))
@@ -135,6 +138,17 @@ class Settings:
         "Hours between automatic retraining of the triage classifiers from resolved tickets."))
     ai_min_examples: int = field(default=30, metadata=_doc(
         "Resolved tickets a field needs before a learned classifier replaces the cold-start one."))
+    ai_semantic_features: bool = field(default=True, metadata=_doc(
+        "Learned classifiers also read each ticket's sentence vector from the local model "
+        "(about 1-3 points more accurate; 0.2-1 s of CPU per ticket, once)."))
+    ai_embed_threads: int = field(default=2, metadata=_doc(
+        "CPU threads llama.cpp uses to compute one sentence vector."))
+    ai_embed_budget_seconds: int = field(default=900, metadata=_doc(
+        "Most seconds one training run spends computing vectors of resolved tickets that have "
+        "none yet; later runs continue (vectors are used once 95% of the examples have one)."))
+    ai_embed_max_lag_seconds: float = field(default=2.0, metadata=_doc(
+        "A new ticket is classified with its vector only when triage starts within this many "
+        "seconds of its arrival; a backlog is routed from its text alone, fast."))
     kb_drafts: bool = field(default=True, metadata=_doc(
         "Draft a knowledge article with the local model when a ticket is resolved (into the "
         "review queue, marked AI-generated); needs ai_enabled."))
@@ -372,7 +386,8 @@ def _validate(s: Settings) -> None:
                    "each must be one of " + ", ".join(sorted(_SLA_PAUSABLE))))
     checks.append(("sla_batch_size", 0 < s.sla_batch_size <= 5000, "must be from 1 to 5000"))
     checks += [(n, getattr(s, n) > 0, "must be greater than 0") for n in (
-        "llm_threads", "llm_context", "llm_timeout_seconds", "llm_concurrency", "ai_retrain_hours",
+        "llm_threads", "llm_batch_threads", "llm_context", "llm_timeout_seconds", "llm_concurrency", "ai_retrain_hours",
+        "ai_embed_threads", "ai_embed_budget_seconds", "ai_embed_max_lag_seconds",
         "presence_idle_minutes", "dispatch_stats_window_days", "mail_max_bytes",
         "webform_limit_per_hour", "webform_form_limit_per_minute",
         "mail_sender_limit_per_hour", "process_webhook_timeout_seconds")]

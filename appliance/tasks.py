@@ -390,11 +390,13 @@ def make_consumer(settings: Settings, **options):
     """Huey's consumer with worker_threads threads for fast jobs plus one per lane slot."""
     from huey.consumer import Consumer
     lanes = len(set(SLOW_LANES.values()))
-    # Idle workers poll a SQLite queue with a growing back-off; capping it at one second
-    # keeps "saved → searchable" within seconds instead of Huey's default ten.
+    # Idle workers poll a SQLite queue with a growing back-off (Huey's default cap is ten
+    # seconds). A quarter second bounds the pick-up of an agent's reply draft, which has
+    # 2 s to show its first text; an idle poll is one indexed read (~0.1 ms), so the
+    # handful of threads polling 4 times a second cost nothing measurable.
     options = {"workers": settings.worker_threads + lanes * lane_slots(settings),
                "worker_type": "thread", "periodic": True, "check_worker_health": True,
-               "max_delay": 1.0, **options}
+               "max_delay": 0.25, **options}
     return Consumer(get_huey(settings), **options)
 
 

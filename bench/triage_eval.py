@@ -54,27 +54,53 @@ def latencies(clf, texts: list[str], n: int = 300) -> dict:
     return ev.latency_summary(secs)
 
 
-def learned_run(texts, labels, seed: int) -> dict:
+def vectors_of(name: str, texts: list[str], cache: Path) -> tuple[list[bytes], str, float]:
+    """Sentence vectors of every text from the default model (local_llm.embedder, 2
+    threads), cached in `cache` per data set and vector space: the first run computes
+    them (BANKING77: about 25 minutes on the 2-core box), later runs read them."""
+    import numpy as np
+    from local_llm.embedder import LlamaEmbedder, to_bytes
+    emb = LlamaEmbedder(str(ROOT / "var" / "models"), "", threads=2)
+    space = emb.space()
+    path = cache / f"{name}-{space}.npy"
+    if path.exists():
+        arr = np.load(path)
+        return [to_bytes(v) for v in arr], space, float("nan")
+    started, out = time.perf_counter(), []
+    for i in range(0, len(texts), 16):
+        out += emb.embed(texts[i:i + 16])
+    per_text = (time.perf_counter() - started) / len(texts)
+    cache.mkdir(parents=True, exist_ok=True)
+    np.save(path, np.vstack([np.frombuffer(v, dtype="<f2") for v in out]))
+    print(f"  {name}: {len(texts)} vectors in {per_text * len(texts):.0f} s "
+          f"({per_text * 1000:.0f} ms each), cached in {path}", flush=True)
+    return out, space, per_text
+
+
+def learned_run(texts, labels, seed: int, vectors=None, space=None) -> dict:
     import numpy as np
     tr, te = ev.stratified_split(labels, 0.2, seed)
     started = time.perf_counter()
-    clf = SklearnBackend().train([texts[i] for i in tr], [labels[i] for i in tr])
+    clf = SklearnBackend().train([texts[i] for i in tr], [labels[i] for i in tr],
+                                 vectors=[vectors[i] for i in tr] if vectors else None,
+                                 vector_space=space)
     train_s = time.perf_counter() - started
     te_t, te_y = [texts[i] for i in te], [labels[i] for i in te]
-    scores = clf.scores(te_t)
     y = np.array([clf.labels.index(v) for v in te_y])
-    probs = softmax(scores / clf.temperature)
+    scores = clf.scores(te_t)
+    probs = clf.probabilities(te_t, [vectors[i] for i in te] if vectors else None)
     pred = [clf.labels[i] for i in probs.argmax(1)]
     rep = ev.evaluate(te_y, pred, probs.max(1).tolist(), threshold=0.6)
     return {"seed": seed, "train_rows": len(tr), "test_rows": len(te), "train_s": train_s,
             "accuracy": rep.accuracy, "macro_f1": rep.macro_f1, "coverage_0.6": rep.coverage,
             "accuracy_covered": rep.accuracy_covered, "ece_T1": ece(softmax(scores), y),
-            "ece": ece(probs, y), "T": clf.temperature, "C": clf.meta["C"],
+            "ece": ece(probs, y), "T": clf.semantic.temperature if clf.semantic else clf.temperature, "C": clf.meta["C"],
             "blob_kb": len(clf.to_bytes()) / 1024, "latency_ms": latencies(clf, te_t)}
 
 
-def learned(name: str, texts, labels, seeds: list[int]) -> dict:
-    runs = [learned_run(texts, labels, s) for s in seeds]
+def learned(name: str, texts, labels, seeds: list[int], cache: Path | None = None) -> dict:
+    vectors, space = (vectors_of(name, texts, cache)[:2] if cache else (None, None))
+    runs = [learned_run(texts, labels, s, vectors, space) for s in seeds]
     for r in runs:
         print(f"  {name} seed {r['seed']}: acc {r['accuracy']:.4f}  macro-F1 {r['macro_f1']:.4f}  "
               f"train {r['train_s']:.1f} s ({r['train_rows']} rows)  C {r['C']}  T {r['T']:.3f}  "
@@ -181,6 +207,9 @@ def main(argv=None) -> int:
     ap.add_argument("--only", nargs="*", default=["banking77", "smp2017", "cold", "sentiment",
                                                    "language"])
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--vectors", type=Path, metavar="CACHE_DIR",
+                    help="learned: add sentence vectors from var/models (decision 0053), "
+                         "computed once and cached in this folder")
     args = ap.parse_args(argv)
     if not DATA.exists():
         print(f"no datasets at {DATA}", file=sys.stderr)
@@ -190,11 +219,11 @@ def main(argv=None) -> int:
     if "banking77" in args.only:
         print("BANKING77 (77 intents, en), stratified 80/20:")
         results["banking77"] = learned("banking77", *read(DATA / "banking77" / "train.csv",
-                                                          "text", "category"), seeds)
+                                                          "text", "category"), seeds, args.vectors)
     if "smp2017" in args.only:
         print("SMP2017 (31 domains, zh), stratified 80/20:")
         results["smp2017"] = learned("smp2017", *read(DATA / "smp2017" / "train.tsv",
-                                                      "Sentence", "Tag", "\t"), seeds)
+                                                      "Sentence", "Tag", "\t"), seeds, args.vectors)
     if "cold" in args.only:
         print("Cold start:")
         results["coldstart_zh"] = cold_own()

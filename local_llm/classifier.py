@@ -28,17 +28,24 @@ import time
 import zipfile
 
 import numpy as np
+from scipy import sparse
 
 from appliance.ports import LabelProfileSpec, LabelScore
+from local_llm.embedder import from_bytes
 from local_llm.textfeatures import BLOCKS, FeatureConfig, Featurizer, Vocabulary, analyse
 
 FORMAT = "gongdan-text-classifier"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2 adds the optional semantic head; version 1 archives still load
+READABLE_VERSIONS = (1, 2)
 # C was tuned offline (bench/triage_eval.py): 1.0 was best or tied on BANKING77 and
 # SMP2017; picking C per training run on the 15 % slice chose worse values as often as
 # better ones (the slice is small) and cost a fit per value. Add values to search again.
 C_GRID = (1.0,)
 HOLDOUT = 0.15
+# The semantic head (decision 0053): vectors weigh as much as one TF-IDF block (1.0 was
+# best of 0.5-2 on SMP2017); it is built when this share of the examples has a vector.
+SEMANTIC_WEIGHT = 1.0
+MIN_VECTOR_SHARE = 0.95
 MIN_FOR_HOLDOUT = 40  # below this, every example is needed for training; T stays 1
 
 
@@ -53,8 +60,9 @@ class LinearClassifier:
     kind = "learned"
 
     def __init__(self, labels, featurizer: Featurizer, coef, intercept, temperature: float,
-                 meta: dict | None = None):
+                 meta: dict | None = None, semantic: "SemanticHead | None" = None):
         self.labels = tuple(labels)
+        self.semantic = semantic
         self.featurizer = featurizer
         # float16 is what is stored: round now so fresh and loaded models are identical.
         self.coef = np.asarray(coef, dtype=np.float16).astype(np.float64)
@@ -68,19 +76,61 @@ class LinearClassifier:
         x = self.featurizer.transform(list(texts))
         return np.asarray(x @ self._weights_t) + self.intercept
 
-    def probabilities(self, texts: list[str]) -> np.ndarray:
-        return softmax(self.scores(texts) / self.temperature)
+    @property
+    def vector_space(self) -> str | None:
+        return self.semantic.space if self.semantic is not None else None
 
-    def predict_many(self, texts: list[str]) -> list[list[LabelScore]]:
+    def probabilities(self, texts: list[str], vectors: list[bytes | None] | None = None
+                      ) -> np.ndarray:
+        """Calibrated probabilities; rows with a vector use the semantic head."""
+        x = self.featurizer.transform(list(texts))
+        z = (np.asarray(x @ self._weights_t) + self.intercept) / self.temperature
+        rows = [i for i, v in enumerate(vectors or ()) if v] if self.semantic else []
+        if rows:
+            z[rows] = self.semantic.logits(x[rows], [vectors[i] for i in rows])
+        return softmax(z)
+
+    def predict_many(self, texts: list[str], vectors: list[bytes | None] | None = None
+                     ) -> list[list[LabelScore]]:
         if not texts:
             return []
-        return [_ranked(self.labels, row) for row in self.probabilities(texts)]
+        return [_ranked(self.labels, row) for row in self.probabilities(texts, vectors)]
 
-    def predict(self, text: str) -> list[LabelScore]:
-        return self.predict_many([text])[0]
+    def predict(self, text: str, vector: bytes | None = None) -> list[LabelScore]:
+        return self.predict_many([text], [vector])[0]
 
     def to_bytes(self) -> bytes:
         return dump(self)
+
+
+class SemanticHead:
+    """The same text features plus a sentence vector (local_llm.embedder), with its own
+    weights and temperature: `[x, w·unit(v - mean)]·Wᵀ + b`. The vector is centred on the
+    training mean and re-normalised, because raw vectors of a decoder model share one
+    large common direction that would drown the differences between texts."""
+
+    def __init__(self, space: str, mean, coef, intercept, temperature: float,
+                 weight: float = 1.0):
+        self.space, self.weight, self.temperature = space, float(weight), float(temperature)
+        self.mean = np.asarray(mean, dtype=np.float32).astype(np.float64)
+        self.coef = np.asarray(coef, dtype=np.float16).astype(np.float64)
+        self.intercept = np.asarray(intercept, dtype=np.float32).astype(np.float64)
+        self._weights_t = np.ascontiguousarray(self.coef.T)
+
+    def features(self, vectors: list[bytes]) -> np.ndarray:
+        return vector_features(vectors, self.mean, self.weight)
+
+    def logits(self, x, vectors: list[bytes]) -> np.ndarray:
+        full = sparse.hstack([x, sparse.csr_matrix(self.features(vectors))]).tocsr()
+        return (np.asarray(full @ self._weights_t) + self.intercept) / self.temperature
+
+
+def vector_features(vectors: list[bytes], mean: np.ndarray, weight: float) -> np.ndarray:
+    e = np.vstack([from_bytes(v) for v in vectors])
+    if e.shape[1] != mean.shape[0]:
+        raise ValueError(f"vectors have {e.shape[1]} dimensions, the classifier {mean.shape[0]}")
+    e = e - mean
+    return weight * e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-9)
 
 
 class LearnedClassifier(LinearClassifier):
@@ -178,15 +228,18 @@ def fit_linear(x, y: np.ndarray, w: np.ndarray, c: float, n_labels: int):
     return coef, icpt
 
 
-def _choose_c_and_t(docs, y, w, cfg, n_labels) -> tuple[float, float, dict]:
-    """C with the best accuracy on a stratified slice, and T fitted on that slice."""
+def _choose_c_and_t(docs, y, w, cfg, n_labels, extra: np.ndarray | None = None
+                    ) -> tuple[float, float, dict]:
+    """C with the best accuracy on a stratified slice, and T fitted on that slice.
+    `extra`: dense columns appended to each text's features (the semantic head's)."""
     hold = _holdout(y, HOLDOUT)
     if len(y) < MIN_FOR_HOLDOUT or not hold.any() or len(np.unique(y[~hold])) < n_labels:
         return 1.0, 1.0, {"holdout": 0}
     fit_docs = [d for d, h in zip(docs, hold) if not h]
     feats = Featurizer.fit_docs(fit_docs, cfg)
-    xf = feats.transform_docs(fit_docs)
-    xh = feats.transform_docs([d for d, h in zip(docs, hold) if h])
+    xf = _with(feats.transform_docs(fit_docs), None if extra is None else extra[~hold])
+    xh = _with(feats.transform_docs([d for d, h in zip(docs, hold) if h]),
+               None if extra is None else extra[hold])
     best = None
     for c in C_GRID:
         coef, icpt = fit_linear(xf, y[~hold], w[~hold], c, n_labels)
@@ -201,7 +254,15 @@ def _choose_c_and_t(docs, y, w, cfg, n_labels) -> tuple[float, float, dict]:
                   "ece_after": ece(softmax(s / t), y[hold])}
 
 
-def train_linear(texts, labels, weights=None, cfg: FeatureConfig | None = None) -> LearnedClassifier:
+def _with(x, extra: np.ndarray | None):
+    return x if extra is None else sparse.hstack([x, sparse.csr_matrix(extra)]).tocsr()
+
+
+def train_linear(texts, labels, weights=None, cfg: FeatureConfig | None = None, *,
+                 vectors: list[bytes | None] | None = None,
+                 vector_space: str | None = None) -> LearnedClassifier:
+    """The text model, and with `vectors` (one per text, None where missing) from
+    `vector_space` also a semantic head (see `_semantic`)."""
     cfg = cfg or FeatureConfig()
     started = time.perf_counter()
     texts, labels, w = _validate(texts, labels, weights)
@@ -211,10 +272,37 @@ def train_linear(texts, labels, weights=None, cfg: FeatureConfig | None = None) 
     docs = [analyse(t, cfg) for t in texts]  # the slow part: once per text
     c, t, calib = _choose_c_and_t(docs, y, w, cfg, len(classes))
     feats = Featurizer.fit_docs(docs, cfg)
-    coef, icpt = fit_linear(feats.transform_docs(docs), y, w, c, len(classes))
-    meta = {"n_examples": len(texts), "C": c, "calibration": calib,
-            "train_seconds": round(time.perf_counter() - started, 2)}
-    return LearnedClassifier(classes, feats, coef, icpt, t, meta)
+    x = feats.transform_docs(docs)
+    coef, icpt = fit_linear(x, y, w, c, len(classes))
+    meta = {"n_examples": len(texts), "C": c, "calibration": calib}
+    semantic = None
+    if vectors is not None and vector_space:
+        semantic, meta["semantic"] = _semantic(docs, x, y, w, cfg, vectors, vector_space,
+                                               len(classes))
+    meta["train_seconds"] = round(time.perf_counter() - started, 2)
+    return LearnedClassifier(classes, feats, coef, icpt, t, meta, semantic)
+
+
+def _semantic(docs, x, y, w, cfg, vectors, space, n_labels) -> tuple[SemanticHead | None, dict]:
+    """Text features plus vectors, calibrated like the text model. Built only when at
+    least MIN_VECTOR_SHARE of the examples have a vector and every label is among them;
+    otherwise the classifier stays text-only and says why."""
+    if len(vectors) != len(docs):
+        raise ValueError(f"{len(docs)} texts but {len(vectors)} vectors")
+    rows = np.array([i for i, v in enumerate(vectors) if v], dtype=np.int64)
+    share = len(rows) / len(docs)
+    if share < MIN_VECTOR_SHARE or len(np.unique(y[rows])) < n_labels:
+        return None, {"used": False, "vector_share": round(share, 4),
+                      "reason": f"vectors for {share:.0%} of the examples"}
+    raw = np.vstack([from_bytes(vectors[i]) for i in rows])
+    mean = raw.mean(axis=0)
+    e = vector_features([vectors[i] for i in rows], mean, SEMANTIC_WEIGHT)
+    sub_docs, ys, ws = [docs[i] for i in rows], y[rows], w[rows]
+    c, t, calib = _choose_c_and_t(sub_docs, ys, ws, cfg, n_labels, extra=e)
+    coef, icpt = fit_linear(_with(x[rows], e), ys, ws, c, n_labels)
+    head = SemanticHead(space, mean, coef, icpt, t, SEMANTIC_WEIGHT)
+    return head, {"used": True, "space": space, "vector_share": round(share, 4),
+                  "calibration": calib}
 
 
 # --- storage ------------------------------------------------------------------------
@@ -232,11 +320,18 @@ def dump(clf: LinearClassifier) -> bytes:
     meta = {"format": FORMAT, "version": FORMAT_VERSION, "kind": clf.kind,
             "labels": list(clf.labels), "temperature": clf.temperature,
             "features": clf.featurizer.cfg.to_dict(), "meta": clf.meta}
-    arrays = {"meta": np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), np.uint8),
-              "coef": clf.coef.astype(np.float16), "intercept": clf.intercept.astype(np.float32)}
+    arrays = {"coef": clf.coef.astype(np.float16), "intercept": clf.intercept.astype(np.float32)}
     for b in BLOCKS:
         arrays[f"terms_{b}"] = _terms_array(clf.featurizer.vocabs[b].terms)
         arrays[f"idf_{b}"] = clf.featurizer.vocabs[b].idf
+    head = clf.semantic
+    if head is not None:
+        meta["semantic"] = {"space": head.space, "temperature": head.temperature,
+                            "weight": head.weight}
+        arrays.update({"sem_coef": head.coef.astype(np.float16),
+                       "sem_mean": head.mean.astype(np.float32),
+                       "sem_intercept": head.intercept.astype(np.float32)})
+    arrays["meta"] = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), np.uint8)
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
     return buf.getvalue()
@@ -258,7 +353,7 @@ def load(blob: bytes) -> LinearClassifier:
 
 def _from_arrays(a: dict) -> LinearClassifier:
     meta = json.loads(a["meta"].tobytes().decode("utf-8"))
-    if meta.get("format") != FORMAT or meta.get("version") != FORMAT_VERSION:
+    if meta.get("format") != FORMAT or meta.get("version") not in READABLE_VERSIONS:
         raise ClassifierFormatError(
             f"unsupported classifier format {meta.get('format')!r} v{meta.get('version')!r}")
     cls = KINDS.get(meta.get("kind"))
@@ -274,7 +369,21 @@ def _from_arrays(a: dict) -> LinearClassifier:
         raise ClassifierFormatError("labels, weights and vocabulary sizes do not match")
     if not (math.isfinite(t) and t > 0) or not np.all(np.isfinite(coef)):
         raise ClassifierFormatError("temperature or weights are not finite")
-    return cls(labels, feats, coef, icpt, t, meta.get("meta", {}))
+    semantic = _head(meta.get("semantic"), a, len(labels), feats.n_features)
+    return cls(labels, feats, coef, icpt, t, meta.get("meta", {}), semantic)
+
+
+def _head(spec: dict | None, a: dict, n_labels: int, n_features: int) -> SemanticHead | None:
+    if spec is None:
+        return None
+    coef, mean, icpt = a["sem_coef"], a["sem_mean"], a["sem_intercept"]
+    t, weight = float(spec["temperature"]), float(spec["weight"])
+    if (mean.ndim != 1 or coef.shape != (n_labels, n_features + mean.shape[0])
+            or icpt.shape != (n_labels,) or not isinstance(spec["space"], str)):
+        raise ClassifierFormatError("semantic head sizes do not match")
+    if not (math.isfinite(t) and t > 0 and math.isfinite(weight)) or not np.all(np.isfinite(coef)):
+        raise ClassifierFormatError("semantic head weights are not finite")
+    return SemanticHead(spec["space"], mean, coef, icpt, t, weight)
 
 
 # --- the back-end the registry loads --------------------------------------------------
@@ -286,8 +395,10 @@ class SklearnBackend:
         self.cfg = cfg or FeatureConfig()
 
     def train(self, texts: list[str], labels: list[str], *,
-              weights: list[float] | None = None) -> LearnedClassifier:
-        return train_linear(texts, labels, weights, self.cfg)
+              weights: list[float] | None = None, vectors: list[bytes | None] | None = None,
+              vector_space: str | None = None) -> LearnedClassifier:
+        return train_linear(texts, labels, weights, self.cfg, vectors=vectors,
+                            vector_space=vector_space)
 
     def cold_start(self, profiles: list[LabelProfileSpec]) -> ColdStartClassifier:
         from local_llm.coldstart import build

@@ -53,9 +53,13 @@ class LlamaTextModel:
     ModelBusy; INTERACTIVE_WAIT_S for interactive calls), and so is the one-off load."""
 
     def __init__(self, model_dir: str, model_name: str = "", threads: int = 2,
-                 context: int = 4096, timeout_s: float = 60.0, concurrency: int = 1):
+                 context: int = 4096, timeout_s: float = 60.0, concurrency: int = 1,
+                 batch_threads: int | None = None):
         self.model_dir, self.model_name = str(model_dir), model_name
         self.threads, self.context = threads, context
+        # Prompt evaluation is compute-bound and scales with threads; generation is
+        # memory-bound, and its spinning threads hurt a shared box (decision 0011).
+        self.batch_threads = batch_threads or threads
         self.timeout_s, self.concurrency = float(timeout_s), concurrency
         self._slots = threading.BoundedSemaphore(concurrency)
         self._load_lock = threading.Lock()   # one load at a time (seconds)
@@ -238,7 +242,7 @@ class LlamaTextModel:
         try:
             llm = open_llama(path, extra_bufts=self._extra_bufts, n_ctx=self.context,
                              n_batch=PROMPT_BATCH, n_threads=self.threads,
-                             n_threads_batch=self.threads)
+                             n_threads_batch=self.batch_threads)
         except Exception as exc:  # llama.cpp reports a bad file as ValueError/RuntimeError
             raise ModelUnavailable(f"llama.cpp could not load {path}: {exc}") from None
         _guard_decode(llm)

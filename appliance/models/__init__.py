@@ -5,7 +5,7 @@ from .customers import Customer, CustomerContact
 from .tickets import (Category, CustomFieldDef, Ticket, TicketTag, Comment, Attachment,
                       TimelineEvent, TicketLink, SavedFilter, NumberSequence)
 from .jobs import Job
-from .ai import ClassifierVersion, TriageRun, LabelProfile, TriageRule, AiDraft
+from .ai import ClassifierVersion, TriageRun, LabelProfile, TriageRule, AiDraft, TicketVector
 from .knowledge import (Article, ArticleVersion, ArticleTicket, ArticleUse, ArticleFile,
                         KnowledgeSearch, SynonymSet, CategoryReviewer)
 from .dispatch import (AgentProfile, AgentShift, AgentAbsence, DispatchPolicy, QueueEntry,
@@ -30,7 +30,7 @@ ALL_MODELS = [
     Department, Team, User, TeamMember, Skill, AgentSkill, ApiToken, UserSession,
     Category, CustomFieldDef, Ticket, TicketTag, Comment, Attachment, TimelineEvent,
     TicketLink, SavedFilter, NumberSequence, Job,
-    ClassifierVersion, TriageRun, LabelProfile, TriageRule, AiDraft,
+    ClassifierVersion, TriageRun, LabelProfile, TriageRule, AiDraft, TicketVector,
     Article, ArticleVersion, ArticleTicket, ArticleUse, ArticleFile, KnowledgeSearch,
     SynonymSet, CategoryReviewer,
     AgentProfile, AgentShift, AgentAbsence, DispatchPolicy, QueueEntry, RoutingDecision,

@@ -33,6 +33,18 @@ class ClassifierVersion(BaseModel):
         indexes = ((("field", "version"), True), (("field", "active"), False))
 
 
+class TicketVector(BaseModel):
+    """A ticket's sentence vector from the local model (local_llm.embedder), kept so that
+    retraining does not embed every resolved ticket again (decision 0053). `space` names
+    the model and pooling it came from; `text_sha` the text it was computed from, so an
+    edited ticket is embedded again. Deleted with the ticket and by erasure."""
+    ticket = pw.ForeignKeyField(Ticket, primary_key=True, on_delete="CASCADE")
+    space = pw.CharField(max_length=64)
+    text_sha = pw.CharField(max_length=64)
+    vector = pw.BlobField()
+    created_at = pw.DateTimeField(default=utcnow)
+
+
 class TriageRun(BaseModel):
     """What AI triage suggested and applied for one ticket at one stage."""
     ticket = pw.ForeignKeyField(Ticket, backref="triage_runs", on_delete="CASCADE")

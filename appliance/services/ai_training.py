@@ -141,11 +141,41 @@ def train(settings: Settings, field: str | None = None, *, force: bool = True) -
     if field is not None and field not in FIELDS:
         raise ValidationError({"field": "must be one of " + ", ".join(FIELDS)})
     corrected = corrections()
-    return [_train_field(f, settings, force, corrected) for f in fields]
+    data = {f: dataset(f, corrected) for f in fields}
+    vectors = _vectors(data, settings)
+    return [_train_field(f, data[f], settings, force, vectors) for f in fields]
 
 
-def _train_field(field: str, settings: Settings, force: bool, corrected) -> TrainResult:
-    examples = dataset(field, corrected)
+@dataclass
+class _Vectors:
+    """The ticket vectors of one training run (shared by its fields), with their space."""
+    by_ticket: dict = dc_field(default_factory=dict)
+    space: str | None = None
+    info: dict = dc_field(default_factory=dict)
+
+    def of(self, examples: list[Example]) -> list[bytes | None] | None:
+        if self.space is None:
+            return None
+        return [self.by_ticket.get(e.ticket_id) for e in examples]
+
+
+def _vectors(data: dict[str, list[Example]], settings: Settings) -> _Vectors:
+    """Vectors of every learned field's examples, computed once per ticket (services.
+    ticket_vectors: stored ones reused, missing ones computed within the time budget)."""
+    from appliance.services import ticket_vectors
+    texts = {e.ticket_id: e.text for examples in data.values()
+             if len(examples) >= settings.ai_min_examples for e in examples}
+    if not texts:
+        return _Vectors()
+    items = sorted(texts.items(), reverse=True)  # newest first: the budget goes to them
+    vectors, space, info = ticket_vectors.for_training(items, settings)
+    if space is None:
+        return _Vectors(info=info)
+    return _Vectors({tid: v for (tid, _), v in zip(items, vectors) if v}, space, info)
+
+
+def _train_field(field: str, examples: list[Example], settings: Settings, force: bool,
+                 vectors: _Vectors) -> TrainResult:
     learned = (len(examples) >= settings.ai_min_examples
                and len({e.label for e in examples}) >= 2)
     specs = [] if learned else profiles(field)
@@ -156,6 +186,9 @@ def _train_field(field: str, settings: Settings, force: bool, corrected) -> Trai
     kind = "learned" if learned else "cold"
     fingerprint = _fingerprint(kind, [(e.ticket_id, e.label, e.weight) for e in examples]
                                if learned else [vars_of(s) for s in specs])
+    if learned and vectors.space:  # more vectors can make a better classifier of the same data
+        fingerprint = _fingerprint(fingerprint, [vectors.space, sum(
+            1 for e in examples if e.ticket_id in vectors.by_ticket)])
     active = ClassifierVersion.get_or_none((ClassifierVersion.field == field)
                                            & (ClassifierVersion.active == True))  # noqa: E712
     if not force and active is not None and active.metrics.get("dataset") == fingerprint:
@@ -165,9 +198,13 @@ def _train_field(field: str, settings: Settings, force: bool, corrected) -> Trai
     metrics = {"dataset": fingerprint, "labels": len({e.label for e in examples}) if learned
                else len(specs), "corrections": sum(1 for e in examples if e.weight > 1)}
     if learned:
-        metrics.update(_holdout(backend, examples, getattr(settings, f"ai_threshold_{field}")))
+        metrics.update(_holdout(backend, examples, getattr(settings, f"ai_threshold_{field}"),
+                                vectors))
         clf = backend.train([e.text for e in examples], [e.label for e in examples],
-                            weights=[e.weight for e in examples])
+                            weights=[e.weight for e in examples], vectors=vectors.of(examples),
+                            vector_space=vectors.space)
+        metrics.update(vectors.info)
+        metrics["semantic"] = clf.vector_space is not None
     else:
         clf = backend.cold_start(specs)
     row = _store(field, kind, clf.to_bytes(), len(examples) if learned else len(specs), metrics)
@@ -189,15 +226,17 @@ def _heldout(ticket_id: int) -> bool:
     return hashlib.sha256(str(ticket_id).encode()).digest()[0] % 5 == 0
 
 
-def _holdout(backend, examples: list[Example], threshold: float) -> dict:
+def _holdout(backend, examples: list[Example], threshold: float, vectors: _Vectors) -> dict:
     """Accuracy on a held-out 20% (of a separate fit on the other 80%), when big enough."""
     test = [e for e in examples if _heldout(e.ticket_id)]
     fit = [e for e in examples if not _heldout(e.ticket_id)]
     if len(examples) < HOLDOUT_MIN or not test or len({e.label for e in fit}) < 2:
         return {}
     clf = backend.train([e.text for e in fit], [e.label for e in fit],
-                        weights=[e.weight for e in fit])
-    predicted = [p[0] if p else None for p in clf.predict_many([e.text for e in test])]
+                        weights=[e.weight for e in fit], vectors=vectors.of(fit),
+                        vector_space=vectors.space)
+    predicted = [p[0] if p else None for p in clf.predict_many(
+        [e.text for e in test], vectors.of(test) if clf.vector_space else None)]
     right = [p is not None and p.label == e.label for p, e in zip(predicted, test)]
     sure = [r for p, r in zip(predicted, right) if p is not None and p.confidence >= threshold]
     return {"holdout": len(test), "accuracy": round(sum(right) / len(test), 4),

@@ -100,16 +100,17 @@ def suggest(t: Ticket, settings) -> tuple[dict[str, Suggestion], dict[str, str],
     text = training.ticket_text(t.subject, t.description, MAX_TEXT)
     loaded = training.active_classifiers()
     names = {f: training.labels(f) for f in ROUTING}
-    scores = {f: _scores(loaded.get(f), text, names[f]) for f in ROUTING}
+    vector, space = _vector(t, loaded, settings)
+    scores = {f: _scores(loaded.get(f), text, names[f], vector, space) for f in ROUTING}
     out: dict[str, Suggestion] = {}
     for f in ("department", "category"):
         if scores[f]:
-            out[f] = _classified(f, scores[f], names[f], loaded[f].tag, settings)
+            out[f] = _classified(f, scores[f], names[f], _tag(loaded[f], vector, space), settings)
         elif names[f]:  # labels exist but nothing to predict them with: a person decides
             out[f] = Suggestion(None, 0.0, "no classifier for this field yet", [],
                                 getattr(settings, f"ai_threshold_{f}"))
     mood = analyse_sentiment(text)
-    tags = {f: c.tag for f, c in loaded.items()}
+    tags = {f: _tag(c, vector, space) for f, c in loaded.items()}
     rules_version = _priority(t, text, mood, scores, tags, out, settings)
     out["language"] = _language(text)
     out["sentiment"] = Suggestion(mood.label, round(abs(mood.score), 4) if mood.label != "neutral"
@@ -129,11 +130,38 @@ def _language(text: str) -> Suggestion:
     return Suggestion(detect_language(text), round(share, 4), reason, status="info")
 
 
-def _scores(loaded, text: str, valid: dict[str, str]) -> list:
-    """Classifier output restricted to labels that exist now (nothing else can be set)."""
+def _vector(t: Ticket, loaded: dict, settings) -> tuple[bytes | None, str]:
+    """The ticket's sentence vector when a classifier reads one and getting it does not
+    hold up routing: stored already, or (in the worker) the embedder free and the ticket
+    fresh (a backlog is routed from text alone; decision 0053)."""
+    from appliance.services import ticket_vectors
+    spaces = {c.classifier.vector_space for c in loaded.values()} - {None}
+    if not spaces:
+        return None, ""
+    lag = (utcnow() - t.created_at).total_seconds() if t.created_at else 0.0
+    fresh = lag <= settings.ai_embed_max_lag_seconds
+    vector, space = ticket_vectors.for_new_ticket(t.id, _vector_text(t), settings,
+                                                  compute=fresh and _llm_here)
+    return (vector, space) if vector is not None and space in spaces else (None, "")
+
+
+def _vector_text(t: Ticket) -> str:
+    return training.ticket_text(t.subject, t.description)  # as training embeds it
+
+
+def _tag(loaded, vector: bytes | None, space: str) -> str:
+    used = vector is not None and loaded.classifier.vector_space == space
+    return f"{loaded.tag}+vector" if used else loaded.tag
+
+
+def _scores(loaded, text: str, valid: dict[str, str], vector: bytes | None = None,
+            space: str = "") -> list:
+    """Classifier output restricted to labels that exist now (nothing else can be set).
+    The vector is given only to a classifier trained on vectors of the same space."""
     if loaded is None:
         return []
-    return [s for s in loaded.classifier.predict(text) if s.label in valid]
+    use = vector if vector is not None and loaded.classifier.vector_space == space else None
+    return [s for s in loaded.classifier.predict(text, use) if s.label in valid]
 
 
 def _classified(f: str, scores: list, names: dict, tag: str, settings) -> Suggestion:

@@ -32,7 +32,9 @@ class WordClassifier:
         self.words, self.kind, self.sure = words, kind, sure
         self.labels = tuple(sorted(words))
 
-    def predict(self, text: str) -> list[LabelScore]:
+    vector_space = None  # word sets only: never reads sentence vectors
+
+    def predict(self, text: str, vector: bytes | None = None) -> list[LabelScore]:
         tokens = set(text.lower().split())
         hits = {label: len(tokens & set(ws)) for label, ws in self.words.items()}
         best = max(hits.values(), default=0)
@@ -44,7 +46,7 @@ class WordClassifier:
         others = [LabelScore(label, rest) for label in self.labels if label != winners[0]]
         return [LabelScore(winners[0], self.sure)] + others
 
-    def predict_many(self, texts):
+    def predict_many(self, texts, vectors=None):
         return [self.predict(t) for t in texts]
 
     def to_bytes(self) -> bytes:
@@ -55,7 +57,7 @@ class WordBackend:
     def __init__(self):
         self.trained: list[tuple[list, list, list]] = []
 
-    def train(self, texts, labels, *, weights=None):
+    def train(self, texts, labels, *, weights=None, vectors=None, vector_space=None):
         self.trained.append((list(texts), list(labels), list(weights or [])))
         words: dict[str, set] = {}
         for text, label in zip(texts, labels):

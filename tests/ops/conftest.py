@@ -26,9 +26,9 @@ def site(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("GONGDAN_")}
     env["GONGDAN_CONFIG"] = str(cfg)
 
-    def run(*args, check=True, extra_env=None, cmd=None):
+    def run(*args, check=True, extra_env=None, cmd=None, timeout=120):
         r = subprocess.run((cmd or GONGDAN) + list(args), env={**env, **(extra_env or {})},
-                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
+                           capture_output=True, text=True, timeout=timeout, cwd=tmp_path)
         if check:
             assert r.returncode == 0, r.stdout + r.stderr
         return r

@@ -102,3 +102,26 @@ def test_train_split_and_profiles_cannot_be_combined(site):
              "--label", "department", "--train", str(COLD / "tickets.csv"),
              "--profiles", str(COLD / "profiles.json"), check=False)
     assert r.returncode != 0 and "cannot be combined" in r.stderr
+
+
+MODEL_DIR = ROOT / "var" / "models"
+
+
+@needs_data
+@pytest.mark.skipif(not (MODEL_DIR / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf").is_file(),
+                    reason="the default model is not installed in var/models (`make model`)")
+def test_eval_uses_sentence_vectors_from_the_installed_model_unless_told_not_to(site):
+    domains = {"health", "train", "weather", "translation", "calc", "email"}
+    with open(DATA / "smp2017" / "train.tsv", encoding="utf-8") as f:
+        rows = [(r["Sentence"], r["Tag"]) for r in csv.DictReader(f, delimiter="\t")
+                if r["Tag"] in domains]
+    data = write_rows(site.path / "smp6.tsv", ["Sentence", "Tag"], rows, "\t")
+    args = ("ai", "eval", "--data", data, "--text", "Sentence", "--label", "Tag",
+            "--split", "0.25", "--json")
+    env = {"GONGDAN_MODEL_DIR": str(MODEL_DIR)}
+    with_vectors = json.loads(site(*args, extra_env=env, timeout=600).stdout)
+    assert with_vectors["vectors"].startswith("on (") and with_vectors["vector_space"]
+    assert with_vectors["meta"]["semantic"]["used"] is True
+    assert with_vectors["accuracy"] >= 0.9, with_vectors["accuracy"]
+    text_only = json.loads(site(*args, "--no-vectors", extra_env=env).stdout)
+    assert text_only["vectors"] == "off (--no-vectors)" and text_only["vector_space"] is None

@@ -80,7 +80,7 @@ def test_round_trip_through_bytes_gives_identical_predictions(trained):
 def test_the_archive_is_an_npz_that_loads_without_pickle(trained):
     with np.load(io.BytesIO(trained.to_bytes()), allow_pickle=False) as z:
         meta = json.loads(z["meta"].tobytes().decode())
-        assert meta["format"] == "gongdan-text-classifier" and meta["version"] == 1
+        assert meta["format"] == "gongdan-text-classifier" and meta["version"] == 2
         assert meta["labels"] == list(trained.labels)
         assert all(z[k].dtype != object for k in z.files)
 
@@ -146,6 +146,73 @@ def test_larger_training_sets_get_a_fitted_temperature():
     calib = clf.meta["calibration"]
     assert calib["holdout"] > 0 and clf.temperature == calib["temperature"] > 0
     assert 0 <= calib["ece_after"] <= 1
+
+
+# --- the semantic head: text features plus sentence vectors (decision 0053) ----------------
+
+def _vectors(labels, dim=24, seed=7, noise=0.3):
+    """Stand-in vectors that carry each label's direction plus noise, as float16 bytes
+    (the embedder's format); the real model's vectors are tested in tests/llm."""
+    from local_llm.embedder import to_bytes
+    rng = np.random.default_rng(seed)
+    kinds = sorted(set(labels))
+    centres = {k: rng.normal(size=dim) for k in kinds}
+    return [to_bytes(centres[y] + noise * rng.normal(size=dim)) for y in labels]
+
+
+SAME_TEXT = ["请帮忙处理一下这个问题"] * 60          # the words say nothing about the label
+SAME_LABELS = ["a", "b", "c"] * 20
+
+
+def test_vectors_give_a_semantic_head_that_reads_what_the_words_do_not_say():
+    vecs = _vectors(SAME_LABELS + SAME_LABELS[:3])
+    clf = SklearnBackend().train(SAME_TEXT, SAME_LABELS, vectors=vecs[:60], vector_space="s1")
+    assert clf.vector_space == "s1" and clf.meta["semantic"]["used"] is True
+    tests, truth = vecs[60:], SAME_LABELS[:3]
+    with_vectors = clf.predict_many(["请帮忙处理一下"] * 3, tests)
+    assert [p[0].label for p in with_vectors] == truth
+    assert all(p[0].confidence > 0.6 for p in with_vectors)
+    text_only = clf.predict("请帮忙处理一下")          # no vector: the text model, unsure
+    assert text_only[0].confidence < 0.5
+    mixed = clf.predict_many(["请帮忙处理一下", "请帮忙处理一下"], [None, tests[1]])
+    assert mixed[0] == text_only and mixed[1] == with_vectors[1]
+
+
+def test_a_semantic_head_survives_the_round_trip_and_old_archives_still_load():
+    vecs = _vectors(SAME_LABELS + ["b"])
+    clf = SklearnBackend().train(SAME_TEXT, SAME_LABELS, vectors=vecs[:60], vector_space="s1")
+    back = SklearnBackend().load(clf.to_bytes())
+    assert back.vector_space == "s1"
+    assert back.predict("请帮忙", vecs[60]) == clf.predict("请帮忙", vecs[60])
+    plain = SklearnBackend().train(TEXTS, LABELS)   # a version-1 archive: no head
+    with np.load(io.BytesIO(plain.to_bytes()), allow_pickle=False) as z:
+        meta = dict(json.loads(z["meta"].tobytes().decode()), version=1)
+    old = SklearnBackend().load(_rewrite(plain.to_bytes(),
+                                         meta=np.frombuffer(json.dumps(meta).encode(), np.uint8)))
+    assert old.vector_space is None and old.predict("宽带断网", b"") == plain.predict("宽带断网")
+
+
+def test_too_few_vectors_leave_the_classifier_text_only_and_say_why():
+    vecs = _vectors(SAME_LABELS)
+    vecs[:6] = [None] * 6                                   # 90% < 95%
+    clf = SklearnBackend().train(SAME_TEXT, SAME_LABELS, vectors=vecs, vector_space="s1")
+    assert clf.vector_space is None
+    assert clf.meta["semantic"] == {"used": False, "vector_share": 0.9,
+                                    "reason": "vectors for 90% of the examples"}
+    with pytest.raises(ValueError, match="vectors"):
+        SklearnBackend().train(SAME_TEXT, SAME_LABELS, vectors=vecs[:10], vector_space="s1")
+
+
+def test_an_archive_with_an_inconsistent_semantic_head_is_refused():
+    clf = SklearnBackend().train(SAME_TEXT, SAME_LABELS, vectors=_vectors(SAME_LABELS),
+                                 vector_space="s1")
+    blob = clf.to_bytes()
+    with np.load(io.BytesIO(blob), allow_pickle=False) as z:
+        coef, mean = z["sem_coef"], z["sem_mean"]
+    for bad in (_rewrite(blob, sem_coef=coef[:, :-1]), _rewrite(blob, sem_mean=mean[:-1]),
+                _rewrite(blob, sem_coef=np.full_like(coef, np.inf))):
+        with pytest.raises(ClassifierFormatError, match="semantic head"):
+            SklearnBackend().load(bad)
 
 
 PROFILES = [

@@ -22,7 +22,9 @@ class WordClassifier:
         self.words, self.kind = words, kind
         self.labels = tuple(sorted(words))
 
-    def predict(self, text: str) -> list[LabelScore]:
+    vector_space = None  # word sets only: never reads sentence vectors
+
+    def predict(self, text: str, vector: bytes | None = None) -> list[LabelScore]:
         tokens = set(text.lower().split())
         hits = {label: len(tokens & set(ws)) for label, ws in self.words.items()}
         winners = [label for label, n in hits.items() if n and n == max(hits.values())]
@@ -32,7 +34,7 @@ class WordClassifier:
         return [LabelScore(winners[0], 0.9)] + [LabelScore(label, rest) for label in self.labels
                                                 if label != winners[0]]
 
-    def predict_many(self, texts):
+    def predict_many(self, texts, vectors=None):
         return [self.predict(t) for t in texts]
 
     def to_bytes(self) -> bytes:
@@ -40,7 +42,7 @@ class WordClassifier:
 
 
 class WordBackend:
-    def train(self, texts, labels, *, weights=None):
+    def train(self, texts, labels, *, weights=None, vectors=None, vector_space=None):
         words: dict[str, set] = {}
         for text, label in zip(texts, labels):
             words.setdefault(label, set()).update(text.lower().split())

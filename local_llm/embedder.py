@@ -64,7 +64,7 @@ class LlamaEmbedder:
         info = registry.status(self.model_dir, self.model_name)
         if not info.available:
             raise ModelUnavailable(info.reason)
-        return f"{info.sha256[:16]}-{POOLING}-{self.max_tokens}"
+        return self._space_of(info.sha256)
 
     def embed(self, texts: list[str], *, wait_s: float = 30.0) -> list[bytes]:
         """One float16 vector (bytes) per text. ModelBusy if the context stays busy
@@ -127,4 +127,7 @@ class LlamaEmbedder:
             raise ModelUnavailable(f"model file {path} changed while loading; refused")
         log.info("loaded embedding context for %s in %.1f s", entry.name,
                  time.monotonic() - started)
-        return llm, f"{entry.sha256[:16]}-{POOLING}-{self.max_tokens}"
+        return llm, self._space_of(entry.sha256)
+
+    def _space_of(self, sha256: str) -> str:
+        return f"{sha256[:16]}-{POOLING}-{self.max_tokens}"

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from local_llm import registry
+
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data"
 COLD = ROOT / "bench" / "data" / "coldstart_zh"
@@ -105,10 +107,11 @@ def test_train_split_and_profiles_cannot_be_combined(site):
 
 
 MODEL_DIR = ROOT / "var" / "models"
+DEFAULT_MODEL = registry.DEFAULT
 
 
 @needs_data
-@pytest.mark.skipif(not (MODEL_DIR / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf").is_file(),
+@pytest.mark.skipif(not (MODEL_DIR / DEFAULT_MODEL.entry.file).is_file(),
                     reason="the default model is not installed in var/models (`make model`)")
 def test_eval_uses_sentence_vectors_from_the_installed_model_unless_told_not_to(site):
     domains = {"health", "train", "weather", "translation", "calc", "email"}

@@ -60,6 +60,14 @@ def ensure_master_key(out: Path = OUT) -> None:
     audit_keys.create(settings)
 
 
+def site_keys(settings) -> None:
+    """The encryption master key and audit keys of a throw-away site built from a
+    Settings object (its keys_dir), as `gongdan init` makes them."""
+    from appliance import audit_keys, keystore
+    keystore.create_master(settings, environ={})
+    audit_keys.create(settings)
+
+
 def boot(out: Path = OUT):
     """Bind this process to the bench database (no queue: the bench runs jobs itself)."""
     from appliance.bootstrap import boot as app_boot

@@ -90,7 +90,10 @@ def site(tmp: Path, threads: int, batch_threads: int):
     s = Settings(database_url=f"sqlite:///{tmp / 'g.db'}", queue_url=f"sqlite:///{tmp / 'q.db'}",
                  index_dir=str(tmp / "index"), attachment_dir=str(tmp / "att"),
                  secret_key=uuid.uuid4().hex, model_dir=str(ROOT / "var" / "models"),
+                 keys_dir=str(tmp / "keys"),
                  llm_threads=threads, llm_batch_threads=batch_threads, default_locale="zh_CN")
+    from bench.common import site_keys
+    site_keys(s)
     bind_database(s.database_url)
     database.create_tables(ALL_MODELS)  # a throw-away database: the models' schema is enough
     runtime.configure(s)

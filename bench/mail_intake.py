@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from appliance import migrate, runtime  # noqa: E402
+from bench.common import site_keys  # noqa: E402
 from appliance.db import bind_database  # noqa: E402
 from appliance.models import Ticket  # noqa: E402
 from appliance.rules.access import SYSTEM  # noqa: E402
@@ -64,7 +65,8 @@ def run(args, tmp: Path) -> None:
     settings = Settings(database_url=url, queue_url=f"sqlite:///{tmp / 'q.db'}",
                         index_dir=str(tmp / "index"), attachment_dir=str(tmp / "att"),
                         model_dir=str(tmp / "models"), secret_key="bench-secret",
-                        timezone="UTC")
+                        timezone="UTC", keys_dir=str(tmp / "keys"))
+    site_keys(settings)
     bind_database(url)
     migrate.upgrade()
     runtime.configure(settings)

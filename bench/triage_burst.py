@@ -38,7 +38,10 @@ def setup(tmp: Path, no_llm: bool):
     s = Settings(database_url=f"sqlite:///{tmp / 'gongdan.db'}",
                  queue_url=f"sqlite:///{tmp / 'queue.db'}", index_dir=str(tmp / "index"),
                  attachment_dir=str(tmp / "att"), secret_key="bench", timezone="UTC",
+                 keys_dir=str(tmp / "keys"),
                  model_dir=str(tmp / "no-model") if no_llm else str(ROOT / "var" / "models"))
+    from bench.common import site_keys
+    site_keys(s)
     bind_database(s.database_url)
     runtime.configure(s)
     migrate.upgrade()
@@ -65,7 +68,7 @@ def start_worker(s, tmp: Path) -> subprocess.Popen:
     config = tmp / "gongdan.toml"
     config.write_text("".join(f'{k} = "{getattr(s, k)}"\n' for k in (
         "database_url", "queue_url", "index_dir", "attachment_dir", "secret_key", "model_dir",
-        "timezone")) + 'log_level = "WARNING"\n', encoding="utf-8")
+        "timezone", "keys_dir")) + 'log_level = "WARNING"\n', encoding="utf-8")
     env = {**os.environ, "GONGDAN_CONFIG": str(config)}
     log = (tmp / "worker.log").open("wb")
     return subprocess.Popen([sys.executable, "-m", "appliance.cli", "worker"], cwd=ROOT,

@@ -53,11 +53,8 @@ def bench_env(out: Path = OUT, **overrides: str) -> dict[str, str]:
 def ensure_master_key(out: Path = OUT) -> None:
     """The encryption master key and the audit keys of the bench site, as `gongdan init`
     makes them (each kept when it exists)."""
-    from appliance import audit_keys, keystore
     from appliance.settings import load_settings
-    settings = load_settings(config_path(out), environ={})
-    keystore.create_master(settings, environ={})
-    audit_keys.create(settings)
+    site_keys(load_settings(config_path(out), environ={}))
 
 
 def site_keys(settings) -> None:

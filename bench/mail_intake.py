@@ -23,12 +23,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from appliance import migrate, runtime  # noqa: E402
-from bench.common import site_keys  # noqa: E402
 from appliance.db import bind_database  # noqa: E402
 from appliance.models import Ticket  # noqa: E402
 from appliance.rules.access import SYSTEM  # noqa: E402
 from appliance.services import mail_fetch, mailboxes  # noqa: E402
 from appliance.settings import Settings  # noqa: E402
+from bench.common import site_keys  # noqa: E402
 from tests.factories import make_org  # noqa: E402
 from tests.imap_server import running_dovecot  # noqa: E402
 

@@ -140,7 +140,7 @@ class Settings:
         "Resolved tickets a field needs before a learned classifier replaces the cold-start one."))
     ai_semantic_features: bool = field(default=True, metadata=_doc(
         "Learned classifiers also read each ticket's sentence vector from the local model "
-        "(about 1-3 points more accurate; 0.2-1 s of CPU per ticket, once)."))
+        "(about 1-4 points more accurate; 0.1-3 s of CPU per ticket, once)."))
     ai_embed_threads: int = field(default=2, metadata=_doc(
         "CPU threads llama.cpp uses to compute one sentence vector."))
     ai_embed_budget_seconds: int = field(default=900, metadata=_doc(

@@ -1,7 +1,7 @@
 """Tickets' sentence vectors for the triage classifiers (decision 0053).
 
 Owns TicketVector rows. A vector is computed by the local model (ports.TextEmbedder,
-0.2-1 s of CPU each on the 2-core box), so each ticket's is computed once and kept:
+0.1-3 s of CPU each on the 2-core box), so each ticket's is computed once and kept:
 triage computes it for a new ticket when it can do so without delaying routing, and
 training computes the missing ones of resolved tickets within a time budget per run.
 A row counts only for the embedder's current space and the exact text it was computed

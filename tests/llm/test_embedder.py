@@ -48,6 +48,26 @@ def test_vectors_are_unit_length_repeatable_and_differ_between_texts(embedder):
     assert embedder.space().startswith(registry.DEFAULT.entry.sha256[:16])
 
 
+def test_each_vector_is_two_readings_of_half_length_each(embedder):
+    """Decision 0054: the mean reading and the one-word (last-token) reading, each unit
+    length, side by side and scaled so the whole is unit length."""
+    vec = from_bytes(embedder.embed(["快递三天没有更新物流"])[0])
+    mean, eol = np.split(vec, 2)
+    assert abs(np.linalg.norm(mean) - 2 ** -0.5) < 1e-2
+    assert abs(np.linalg.norm(eol) - 2 ** -0.5) < 1e-2
+    assert abs(float(mean @ eol)) < 0.5          # two readings, not one copied twice
+    assert embedder.space().endswith("-mean+eol-64")
+
+
+def test_the_frame_follows_the_language_and_survives_a_long_text(embedder):
+    mean_llm, _ = embedder._loaded()
+    assert embedder._eol_prompt(mean_llm, "打印机坏了").startswith("这句话：“打印机坏了”")
+    assert embedder._eol_prompt(mean_llm, "card declined").startswith('This sentence : "card')
+    assert embedder._eol_prompt(mean_llm, "VPN 连不上").startswith("这句话")  # mixed, zh-led
+    long = embedder._eol_prompt(mean_llm, "宽带断网 " * 500)
+    assert long.endswith("用一个词来说是：“") and len(long) < 400
+
+
 def test_a_huge_text_is_cut_to_the_token_cap_not_refused(embedder):
     vec = embedder.embed(["宽带断网 " * 5000])[0]
     assert cosine(vec, embedder.embed(["宽带断网 " * 200])[0]) > 0.999  # both past the cap

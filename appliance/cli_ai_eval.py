@@ -167,7 +167,7 @@ def _predict(clf, texts, field: str, use_rules: bool, embedder=None):
               help="For --field priority: apply the priority rules on top.")
 @click.option("--vectors/--no-vectors", default=True, show_default=True,
               help="Also use sentence vectors from the local model when it is installed "
-                   "(slower: about 0.1-1 s of CPU per text).")
+                   "(slower: about 0.1-1.5 s of CPU per text).")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def ai_eval(**opts) -> None:
     """Accuracy, macro-F1, per-label P/R, confusions, coverage and latency of a classifier."""

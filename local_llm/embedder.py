@@ -9,13 +9,14 @@ features next to TF-IDF (decision 0053): they carry what a bag of words cannot, 
 that 大肠癌 is a health question or that a film title asks for a video.
 
 Costs (2-core box, 0.5B default): about 45 tokens/s on one thread and 100 on two; the
-two readings of a 64-token ticket are about 150 tokens, 1.5-3 s. Hence the small token cap (a ticket's routing signal is
-in its first lines; the TF-IDF features still read 2,000 characters) and `wait_s`: a
-caller that cannot wait gets ModelBusy at once and classifies without vectors.
+two readings of a 64-token ticket are about 150 tokens, 1.5-3 s. Hence the small token
+cap (a ticket's routing signal is in its first lines; the TF-IDF features still read
+2,000 characters) and `wait_s`: a caller that cannot wait gets ModelBusy at once and
+classifies without vectors.
 
 The contexts are separate from the generation pool in local_llm.runtime (a context in
-embedding mode cannot generate); both map the same verified file, so this one costs its
-small compute buffers, not another copy of the weights.
+embedding mode cannot generate). All map the same verified file, but each `Llama` owns a
+model: each embedding instance adds llama.cpp's repacked weights (~175 MiB, 0054).
 """
 from __future__ import annotations
 
@@ -148,8 +149,9 @@ class LlamaEmbedder:
             raise ModelUnavailable(f"llama-cpp-python is not installed ({exc})") from None
         started = time.monotonic()
         try:
-            contexts = (self._open(path, _POOLING_MEAN, self.max_tokens),
-                        self._open(path, _POOLING_LAST, self.max_tokens + _FRAME_TOKENS))
+            extra = _choose_extra_bufts(path)
+            contexts = (self._open(path, extra, _POOLING_MEAN, self.max_tokens),
+                        self._open(path, extra, _POOLING_LAST, self.max_tokens + _FRAME_TOKENS))
         except Exception as exc:  # llama.cpp reports a bad file as ValueError/RuntimeError
             raise ModelUnavailable(f"llama.cpp could not load {path}: {exc}") from None
         if _file_id(path) != before:
@@ -159,11 +161,10 @@ class LlamaEmbedder:
         atexit.register(self.close)
         return contexts, self._space_of(entry.sha256)
 
-    def _open(self, path, pooling: int, tokens: int):
+    def _open(self, path, extra_bufts: bool, pooling: int, tokens: int):
         # n_batch = the token cap: embed() truncates each text to n_batch tokens, and
         # llama-cpp-python's logits buffer is n_batch x vocabulary floats (39 MB at 64).
-        # Both contexts map the same file: the second costs buffers, not weights.
-        return open_llama(path, extra_bufts=_choose_extra_bufts(path), embedding=True,
+        return open_llama(path, extra_bufts=extra_bufts, embedding=True,
                           pooling_type=pooling, n_ctx=tokens, n_batch=tokens, n_ubatch=tokens,
                           n_threads=self.threads, n_threads_batch=self.threads)
 

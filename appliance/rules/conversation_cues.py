@@ -65,21 +65,27 @@ FOLLOW_UP = (
     (r"(i'?ve|we'?ve|i have|we have) (ordered|set up|arranged) (you )?(a|an|the) (\w+ ){0,2}(replacement|new)"
      r"|(it'?ll|it will|they'?ll|they will) be (posted|sent|shipped|delivered|couriered|dispatched)"
      r" (to|on|by|first|out|tomorrow|today)"
-     r"|(opening|opened|raising|raised) (a|an) (\w+ ){0,3}(incident|ticket|case)|has been paged"
+     r"|(opening|opened|raising|raised) (a|an) (\w+ ){0,3}(incident|ticket|case|fault)|has been paged"
+     r"|(raised|logged|lodged|reported) (it|this|that|the fault) with (\w+ ){0,3}as an? (\w+ ){0,2}"
+     r"(fault|incident|case|priority)"
      r"|stay on (this|it) until",
      1.2),
     (r"(engineer|technician|\btech\b|contractor|plumber|electrician|crew).{0,30}(come|out|visit|call"
      r"|contact|booked|be there|text|arrive|attend|dispatched)"
+     r"|(send|sending|dispatch|dispatching) (you )?(an?|the|our|one of our) (\w+ )?(engineer|technician"
+     r"|tech\b|contractor|plumber|electrician)"
      r"|book(ed)? (an?|the|our|your) (\w+ )?(engineer|technician|tech\b|contractor|plumber"
      r"|electrician|repair|visit)|get (someone|somebody|a \w+) out to you"
      r"|(dispatch|send)(ed|ing)? (a|the) crew"
      r"|arrange.{0,12}(pickup|exchange|visit|replacement)|arranged an? (exchange|replacement)"
      r"|returns team|priority incident", 1.2),
-    (r"within (\d+|an?|one|two|three|four|five|six|eight|twelve|24|48|a few|a couple of)"
+    (r"within (\d+|an?|one|two|three|four|five|six|eight|twelve|twenty[- ]four|forty[- ]eight"
+     r"|seventy[- ]two|24|48|72|a few|a couple of)"
      r" (hours?|minutes|(business |working )?days?)|within the hour", 0.8),
 )
 RESOLVED = (
-    (r"解决了|可以了|好了好了|没问题了|没有其他问题|没有别的|没有了|能用了|正常了|可以上网了"
+    (r"解决了|可以了|好了好了|^\W*好了(?=[，,。！!]|\s*(她|他|我|现在|已经))|没问题了|没有其他问题|没有别的|没有了|能用了|正常了|可以上网了"
+     r"|(能|可以)(正常)?(登|登录|登上|进去|打开|连上|上网|开机|取|收)了"
      r"|(?<![我人经都])出来了|搞定|成功了|收到了|没事了|没啥事了|没别的事|没其他事"
      r"|(?<![没不])找到了|(钱|款|退款)(已经)?到(账|了)|(已经|已)(交|付|缴|办|弄|改|设置|登录|登上|约|订)(好|完|上|成功)?了"
      r"(?=\s*(?:[,，。.!！~]|谢|$))", 1.2),
@@ -87,6 +93,7 @@ RESOLVED = (
     (r"that worked|it worked(?! fine for| for a| until| before| at first)|works now|working now|it's working|fixed it|it'?s back"
      r"|problem solved|all good|that'?s all|no further|that helps|that'?s helpful|i'?m in now"
      r"|all i needed|thanks for the info|got it,? thanks|alright got it|found it"
+     r"|got it (already|now)\b|(picked|collected) (it|the parcel|my parcel) up|(picked|collected) up (the|my) parcel"
      r"|(i'?ve|i have) (paid|done|changed|booked|found) it"
      r"|(is|'s|are|'re) (back )?(on|running|working) (now|again)|(running|working) again"
      r"|(it'?s|they'?re|it is|they are) (there|showing|visible) now|(just )?(paid|tried) .{0,20}and it"
@@ -114,6 +121,7 @@ WITHDRAWN = (
      r"(给您|帮您|为您)?(提交|登记|创建|安排|派|预约)了?"
      r"|(取消|撤销|撤回|作废)(了|掉)?(这个|您的)?(工单|报修单?|维修单|登记|预约|上门)"
      r"|(工单|报修单?|维修单|登记|预约|上门)(已经?)?(被|帮您|给您|为您)?(取消|撤销|撤回|作废)"
+     r"|(工单|报修单?|维修单|登记|预约|上门)(这个|那个)?(我)?(就|也)?(先)?(帮您|给您|为您)(取消|撤销|撤回)"
      r"|(就|也|先)不(再)?(给您|帮您|为您)?(提交|登记|创建|安排|派|预约)(报障|报修|维修|申请|预约"
      r"|上门)?(工单|单子|单)?(?<=[障修请约门单子记])", 1.0),
     (r"\bno (need (for|to) )?(an? |the )?(engineer|technician|tech|visit|ticket|repair"
@@ -145,6 +153,9 @@ DROPPED = (
 )
 UNRESOLVED = (
     (r"还是不行|还是不|没用|不管用|没解决|怎么还没|还没到|一直(不|没)|仍然|没找到|找不到|不行啊", 1.0),
+    # resigned to a workaround, the need itself left open ("那行吧，我先手动交")
+    (r"^\W*(那|哎|唉)?(行吧|好吧|只能这样了?|只好这样了?)(?=[，,。\s]).{0,12}(先|自己|手动)"
+     r"|\b(i guess i'?ll (just )?have to|fine,? i'?ll (just )?(do|pay|use|wait))", 1.0),
     (r"still (not|doesn|does|crash|flicker|no)|doesn'?t work|didn'?t (help|work)|not acceptable"
      r"|never (got|received|arrived)|when will it be fixed|it still|can'?t find|couldn'?t find", 1.0),
 )

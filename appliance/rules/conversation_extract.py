@@ -72,6 +72,12 @@ _SERVICE_ADDRESS = re.compile(r"(?:no-?reply|do-?not-?reply|donotreply|support|s
                               r"|helpdesk|billing|notifications?|mailer-daemon|postmaster|info"
                               r"|customerservice|kefu)@", re.IGNORECASE)
 _SENT_BY_AFTER = re.compile(r"\s*(?:发的|发来的|发过来的|寄来的)")
+# The agent asks for someone else's account ("被锁的员工账号是？", "the employee's email?"):
+# the address in the answer is theirs, not the customer's.
+_ASKS_SOMEONE_ELSES = re.compile(
+    r"(?:员工|同事|家人|孩子|子女|对方|成员|下属|学生)的?(?:账号|帐号|邮箱|电子邮件)"
+    r"|\b(?:employee|colleague|staff member|member|user|student|child)'?s? (?:account|e-?mail|address)",
+    re.IGNORECASE)
 
 
 def _corrected_emails(kept: list[str], new: list[str], correction: bool) -> list[str]:
@@ -185,10 +191,13 @@ def extract_identifiers(turns: list[Turn], extra_order_patterns: tuple[str, ...]
                        " ".join(t.text for t in turns if t.speaker != "customer"))
     emails, orders, addresses, said, pending = [], [], [], [], []
     asked: bool | str = False
-    asked_other, order_pending = False, []
+    asked_other, order_pending, someone_elses = False, [], False
     for turn in turns:
         text = turn.text
         found = _emails_in(turn.speaker, text)
+        if turn.speaker == "customer" and someone_elses:
+            found = []
+        someone_elses = turn.speaker != "customer" and bool(_ASKS_SOMEONE_ELSES.search(text))
         if turn.speaker == "customer":
             emails = _corrected_emails(emails, found, corrects(text))
             emails += (pending if affirms(text) else []) + found

@@ -18,7 +18,7 @@ ORDER_PATTERNS: tuple[tuple[str, str], ...] = (
 )
 # Orders, bookings, policies, contracts, subscriptions: what the customer bought or holds.
 # "单号" after 快递/运单/抢修/工/受理… is a parcel or a ticket, not an order.
-_ORDER_WORD = (r"(?:订单编号|订单号码|订单号|订单|订阅编号|订阅号|(?<![快运物流递修障理务工件险货新])单号|保单号|保单|合同编号|合同号"
+_ORDER_WORD = (r"(?:订单编号|订单号码|订单号|订单|订阅编号|订阅号|(?<![快运物流递修障理务工件险货新丰通达办])单号|保单号|保单|合同编号|合同号"
                r"|预订号|预定号|预约单号|预约号|订座记录|订座号|确认号"
                r"|\b(?:order|booking|reservation|confirmation|policy|contract|subscription|tenancy"
                r"|itinerary)"
@@ -42,7 +42,7 @@ ORDER_DIGITS = (6, 24)   # fewer: a quantity or a code; more: several numbers ru
 MIXED_MIN = (4, 7)       # a token with letters: at least 4 digits, 7 letters and digits
 PREFIXED_MIN = (5, 7)    # two or more letters before the digits: 5 digits, 7 in all
 KEYWORD_ORDER = re.compile(
-    _ORDER_WORD + r"(?:[\u4e00-\u9fff ]{0,8}?(?=是|为))?\s*(?:is|:|#|是|为|：)?\s*(?:(?:嗯|呃|那个|uh|um)\s*)?(?:#\s*)?(?P<value>"
+    _ORDER_WORD + r"(?:[\u4e00-\u9fff ]{0,8}?(?=是|为))?\s*(?:is|:|#|是|为|：)?\s*(?:(?:嗯|呃|那个|uh|um)\s*)?(?:(?:我)?(?:看|找|查)一下\s*)?(?:#\s*)?(?P<value>"
     + _MIXED_VALUE + "|" + _ORDER_VALUE + ")", re.IGNORECASE)
 ASKS_OTHER = re.compile(r"序列号|机身号|型号|运单号|快递单号|物流单号|\bserial|\bmodel (?:number|no)"
                          r"|\bS/?N\b|tracking|waybill|\bIMEI", re.IGNORECASE)
@@ -68,7 +68,7 @@ _REPLY_REF = re.compile(
 ANSWER_MAX_CHARS = 200
 _ANSWER_TOKEN = re.compile(
     r"(?<![A-Za-z0-9_$¥€£.#/:+-])#?(?P<value>(?:[A-Za-z]{1,4}[-_]?)?\d+(?:[- ]\d+)*(?:[-/][A-Za-z0-9]+)*"
-    r"|[A-Za-z0-9]+(?:[-/][A-Za-z0-9]+)+)(?![\w/:.-])")
+    r"|[A-Za-z0-9]+(?:[-/][A-Za-z0-9]+)+)(?![\w/:-]|\.\w)")
 _LOCATOR = re.compile(r"(?<![A-Za-z0-9_-])(?P<value>(?=[A-Za-z]*\d)(?=\d*[A-Za-z]\d*[A-Za-z])"
                       r"[A-Za-z0-9]{5,8})(?![A-Za-z0-9_-])")
 ASKS_BOOKING = re.compile(r"booking|reservation|confirmation (?:code|number)|\bPNR\b|订座|预订",
@@ -228,7 +228,8 @@ def _same_shape(value: str, orders: list[str]) -> bool:
 
 # A serial, model or device number is not an order ("SN KM4521-88310", "机身序列号 …").
 _NOT_ORDER_BEFORE = re.compile(r"(?:\bS/?N|serial(?: (?:number|no\.?))?|model(?: (?:number|no\.?))?"
-                               r"|\bIMEI|序列号|机身号|机身编码|型号|设备号|卡号|工单号|受理号)"
+                               r"|\bIMEI|序列号|机身号|机身编码|型号|设备号|卡号|工单号|受理号|催办单号"
+                               r"|\b(?:service|work|repair|job) order(?: (?:number|no\.?))?)"
                                r"\W{0,3}(?:is|是|为)?\W{0,3}$", re.IGNORECASE)
 
 

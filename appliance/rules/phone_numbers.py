@@ -32,6 +32,7 @@ _UK_EN = re.compile(r"07[1-9]\d{8}|01[1-9]\d{8}|03\d{9}")   # the UK shapes no C
 _SG = re.compile(r"[3689]\d{7}")
 _HK = re.compile(r"[235-9]\d{7}")
 _AU_MOBILE = re.compile(r"04\d{8}")   # no Chinese number has this shape either
+_TW_MOBILE = re.compile(r"09\d{8}")   # nor this one (an 09xx area code takes 7-8 more digits)
 # NXX-NXX-XXXX without toll-free and reserved N00 area codes (company lines, not a caller's)
 _NANP = re.compile(r"(?!8(?:00|33|44|55|66|77|88))(?![2-9]00)[2-9]\d{2}[2-9]\d{6}")
 _NANP_LAYOUT = re.compile(r"(?:1[ -]?)?(?:\(\d{3}\) ?|\d{3}[ -])\d{3}[ -]\d{4}")
@@ -124,6 +125,8 @@ def _domestic_in(digits: str, region: str) -> str:
         return "+852" + digits
     if region in ("au", "en") and _AU_MOBILE.fullmatch(digits):
         return "+61" + digits[1:]
+    if region in ("", "en") and _TW_MOBILE.fullmatch(digits):
+        return "+886" + digits[1:]
     return ""
 
 
@@ -152,7 +155,8 @@ _NOT_PHONE_BEFORE = re.compile(
     r"|account(?: number)?|acct|pin|code|ticket|ext\.?|extension|hotline|call us(?: at)?"
     r"|\breference(?: number)?|\bref\b|\bcase(?: number)?|tracking|\$|¥|rmb"
     r"|\b(?:your|the) (?:store|shop|branch|showroom)(?:'s)?(?: (?:number|phone))?)"
-    r"\W{0,3}(?:is|是|为|it's|at|on)?\W{0,3}(?:(?:那个|嗯|呃|uh|um)\W{0,2})?$", re.IGNORECASE)
+    r"\W{0,3}(?:is|是|为|it's|at|on)?\W{0,3}(?:(?:那个|嗯|呃|uh|um)\W{0,2})?(?:[A-Za-z]{1,4}\s?)?$",
+    re.IGNORECASE)
 # The wrong number in "不是 138…，是 139…" / "07700 900123 not 07700 900132".
 _DENIED_BEFORE = re.compile(r"(?:不是|\bnot|instead of|rather than)\W{0,2}$", re.IGNORECASE)
 
@@ -263,7 +267,7 @@ def _run_end(groups: list[str], i: int) -> int:
 _CHECK_BEFORE = re.compile(
     r"(?:(?:您|你)的?(?:手机|电话|号码|联系方式)|登记的|记录的|预?留的|核对|确认一下"
     r"|\byour (?:\w+ )?(?:number|mobile|cell|phone)|\bthat'?s|\bis (?:that|it|this)(?: still)?"
-    r"|\bto confirm"
+    r"|\bto confirm|\b(?:reach|call|text) you(?: back)?(?: on| at)?(?: still)?"
     r"|\bi(?: have|'ve got) you(?: down)? (?:as|on|at))\D{0,12}$", re.IGNORECASE)
 _CHECK_AFTER = re.compile(r"\W{0,3}(?:对吗|对吧|是吧|对不对|是吗|吗|没错吧|[?？]|right\b|correct\b"
                           r"|is (?:that|this|it) still"
@@ -277,7 +281,8 @@ _AFFIRMED = re.compile(r"\W*(?:嗯\W*)?(?:对(?![不于])|是的|是啊|没错|�
                        r"|right|that'?s (?:right|correct|it|me)|exactly|uh-huh)", re.IGNORECASE)
 # The customer corrects a number they gave ("不对，是139…", "sorry, it's …", "… not …").
 _CORRECTS = re.compile(
-    r"不对|说错|打错|写错|记错|输错|念错|号码?错了|更正|纠正|应该是|重新报|不是\S{0,8}是"
+    r"不对|(?:说|打|写|记|输|念)错(?!了?(?:密码|验证码|\d+次|好几次|太多次|多次))|号码?错了|更正|纠正|应该是|重新报"
+    r"|不是\S{0,8}是"
     r"|\bsorry\W{0,3}(?:it'?s|that'?s|i meant?|should be|make that|\+?\d)|\bi meant?\b"
     r"|\bcorrection\b|\bmy (?:mistake|bad)\b|\btypo\b|\bwrong (?:number|one|digit)"
     r"|\bmake that\b|\bscratch that\b"

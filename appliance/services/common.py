@@ -42,17 +42,24 @@ def _facts(t: Ticket, steps: bool) -> TicketFacts:
 
 def ticket_for(actor: Actor, ticket_id: int, *, edit: bool = False, lock: bool = False) -> Ticket:
     """Load a ticket the actor may see (404 otherwise, so ids cannot be probed). In a
-    read-only request a ticket found visible is loaded once (request_context.reads)."""
-    shared = None if edit or lock else request_context.reads()
+    read-only request a ticket found visible is loaded once (request_context.reads); a
+    panel that asks whether it may edit it (to offer its form) is checked against that
+    same load."""
+    shared = None if lock else request_context.reads()
     if shared is not None and (actor, ticket_id) in shared:
-        return shared[(actor, ticket_id)]
-    t = _load_visible(actor, ticket_id, edit=edit, lock=lock)
-    if shared is not None:
-        shared[(actor, ticket_id)] = t
+        t, seen = shared[(actor, ticket_id)]
+    else:
+        t, seen = _load_visible(actor, ticket_id, lock=lock)
+        if shared is not None:
+            shared[(actor, ticket_id)] = (t, seen)
+    if edit:
+        if not can_edit_ticket(actor, seen):
+            raise PermissionDenied("you may not change this ticket")
+        ensure_live(t)
     return t
 
 
-def _load_visible(actor: Actor, ticket_id: int, *, edit: bool, lock: bool) -> Ticket:
+def _load_visible(actor: Actor, ticket_id: int, *, lock: bool) -> tuple[Ticket, TicketFacts]:
     query = Ticket.select().where(Ticket.id == ticket_id)
     if lock and is_postgres():
         # Row lock first: otherwise two writers that both inserted rows referencing the
@@ -65,11 +72,7 @@ def _load_visible(actor: Actor, ticket_id: int, *, edit: bool, lock: bool) -> Ti
         seen = replace(seen, step_holders=step_holders(t.id))
     if seen is None or not can_view_ticket(actor, seen):
         raise NotFound("ticket not found", id=ticket_id)
-    if edit and not can_edit_ticket(actor, seen):
-        raise PermissionDenied("you may not change this ticket")
-    if edit:
-        ensure_live(t)
-    return t
+    return t, seen
 
 
 def ensure_live(t: Ticket) -> None:

@@ -19,9 +19,18 @@ _KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
 def department_view(d: Department) -> dto.DepartmentView:
-    teams = [dto.Ref(t.id, t.name) for t in Team.select().where(Team.department == d.id)
-             .order_by(Team.name)]
-    return dto.DepartmentView(d.id, d.code, d.name, d.name_en, d.active, teams)
+    return _department_views([d])[0]
+
+
+def _department_views(rows: list[Department]) -> list[dto.DepartmentView]:
+    """Views of many departments with one query for all their teams."""
+    teams: dict[int, list[dto.Ref]] = {d.id: [] for d in rows}
+    if teams:
+        for t in (Team.select().where(Team.department.in_(list(teams)))
+                  .order_by(Team.name, Team.id)):
+            teams[t.department_id].append(dto.Ref(t.id, t.name))
+    return [dto.DepartmentView(d.id, d.code, d.name, d.name_en, d.active, teams[d.id])
+            for d in rows]
 
 
 def get_department(department_id: int) -> dto.DepartmentView:
@@ -35,7 +44,7 @@ def list_departments(active_only: bool = False) -> list[dto.DepartmentView]:
     q = Department.select().order_by(Department.code)
     if active_only:
         q = q.where(Department.active == True)  # noqa: E712
-    return [department_view(d) for d in q]
+    return _department_views(list(q))
 
 
 KEEP = object()  # save_department(lead_id=KEEP): leave the lead as it is

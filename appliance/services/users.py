@@ -10,7 +10,7 @@ from appliance.errors import NotFound, PermissionDenied, ValidationError
 from appliance.jobs import unit_of_work
 from appliance.models import (AgentSkill, ApiToken, Customer, Department, Skill, User, UserSession,
                               utcnow)
-from appliance.models.org import ROLES
+from appliance.models.org import ROLES, STAFF_ROLES
 from appliance.rules.access import Actor, can_manage_org, role_change_problem
 from appliance.services import (audit, common, customer_names, dispatch, password_policy,
                                 security_policy, user_emails)
@@ -142,6 +142,18 @@ def list_users(actor: Actor, *, role: str | None = None, department_id: int | No
     if department_id:
         q = q.where(User.department == department_id)
     return _user_views(list(q))
+
+
+def list_active_staff(actor: Actor) -> list[dto.UserView]:
+    """Active agents, supervisors and administrators (for assignee and approver choices),
+    by department name then display name; one pass, so an administrator's list never
+    walks the portal customers."""
+    if not actor.is_staff:
+        raise PermissionDenied("staff only")
+    rows = list(User.select().where(User.role.in_(list(STAFF_ROLES)) & (User.active == True))  # noqa: E712
+                .order_by(User.username))
+    return sorted(_user_views(rows),
+                  key=lambda u: (u.department.name if u.department else "", u.display_name))
 
 
 def update_user(actor: Actor, user_id: int, changes: dict) -> dto.UserView:

@@ -105,3 +105,18 @@ def test_a_reset_password_must_be_changed_and_the_change_needs_the_current_one(s
 def test_the_cli_system_actor_can_bootstrap_the_first_admin(settings):
     view, password = users.create_user(SYSTEM, "root", "Root", "admin", must_change_password=True)
     assert view.role == "admin" and users.authenticate("root", password).must_change_password
+
+
+def test_active_staff_is_every_active_staff_member_by_department_then_name(settings, org):
+    """The assignee choices: one query for agents, supervisors and admins, never customers
+    or disabled accounts, by department name then display name."""
+    users.disable_user(org.admin, org.agent2.user_id)
+    staff = users.list_active_staff(org.agent)
+    names = [u.username for u in staff]
+    assert "lilei" not in names and "zhangsan" not in names
+    assert {"admin", "wangfang", "lead"} <= set(names)
+    assert all(u.role in ("agent", "supervisor", "admin") and u.active for u in staff)
+    keys = [(u.department.name if u.department else "", u.display_name) for u in staff]
+    assert keys == sorted(keys)
+    with pytest.raises(PermissionDenied):
+        users.list_active_staff(org.customer)

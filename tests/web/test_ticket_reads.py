@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from appliance import request_context
-from appliance.errors import NotFound
+from appliance.errors import NotFound, PermissionDenied
 from appliance.services import common, tickets
 from tests.factories import ticket
 
@@ -61,9 +61,21 @@ def test_outside_a_read_only_request_every_load_is_fresh(settings, org):
     tickets.update_ticket(org.agent, t.id, {"priority": "P1"}, settings,
                           expected_version=first.version)
     assert common.ticket_for(org.agent, t.id).priority == 1
+    assert common.ticket_for(org.agent, t.id, edit=True) is not common.ticket_for(
+        org.agent, t.id, edit=True)                  # a write's load is never shared
+
+
+def test_a_read_only_request_still_checks_the_right_to_edit(settings, org):
+    """Panels ask edit=True to decide whether to offer their forms: the shared load
+    answers them, and the edit check is made on it each time."""
+    t = ticket(settings, org.customer, subject="发票开错了").summary
     token = request_context.start_reads()
     try:
-        assert common.ticket_for(org.agent, t.id, edit=True) is not common.ticket_for(
-            org.agent, t.id, edit=True)              # a write's load is never shared
+        seen = common.ticket_for(org.customer, t.id)
+        with pytest.raises(PermissionDenied):
+            common.ticket_for(org.customer, t.id, edit=True)   # customers see, not work
+        assert common.ticket_for(org.customer, t.id) is seen
+        staff = common.ticket_for(org.admin, t.id)
+        assert common.ticket_for(org.admin, t.id, edit=True) is staff
     finally:
         request_context.end_reads(token)

@@ -10,7 +10,6 @@ from flask_babel import gettext as _
 
 from appliance.errors import NotFound, ValidationError
 from appliance.services import knowledge_admin, users
-from appliance.rules.access import STAFF
 
 bp = Blueprint("kb", __name__, url_prefix="/kb")
 _WORD_SPLIT = re.compile(r"[,，、;；/\s]+")
@@ -69,8 +68,7 @@ def synonyms_delete(set_id: int):
 # --- category reviewers ----------------------------------------------------------------------
 
 def _reviewers_page(errors=None, form=None, status=200):
-    staff = sorted((u for role in STAFF for u in users.list_users(g.actor, role=role) if u.active),
-                   key=lambda u: u.display_name)
+    staff = sorted(users.list_active_staff(g.actor), key=lambda u: u.display_name)
     return render_template("admin/kb_reviewers.html", rows=knowledge_admin.list_reviewers(g.actor),
                            staff=staff, errors=errors or {}, form=form or {}), status
 

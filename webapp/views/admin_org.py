@@ -5,7 +5,6 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 
 from appliance.errors import ValidationError
-from appliance.models.org import STAFF_ROLES
 from appliance.services import org, users
 from webapp.views.admin_forms import checked, form_page, values
 
@@ -48,7 +47,7 @@ def _department_page(department_id: int, errors=None, form=None, team_errors=Non
 
 def _staff() -> list:
     """Who may lead a department (approve as its lead in processes): active staff."""
-    return [u for role in STAFF_ROLES for u in users.list_users(g.actor, role=role) if u.active]
+    return users.list_active_staff(g.actor)
 
 
 @departments.get("/<int:department_id>")

@@ -41,8 +41,7 @@ def form_choices() -> dict:
     if "agent_choices" in g:
         return g.agent_choices
     # Per role, so that an administrator's list never walks every portal customer.
-    staff = sorted((u for role in STAFF for u in users.list_users(actor(), role=role) if u.active),
-                   key=lambda u: (u.department.name if u.department else "", u.display_name))
+    staff = users.list_active_staff(actor())
     g.agent_choices = {"departments": org.list_departments(), "categories": org.list_categories(),
                        "agents": staff, "field_defs": org.list_custom_fields(active_only=True)}
     return g.agent_choices

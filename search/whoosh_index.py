@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 PUBLIC_FIELDS = TEXT_FIELDS[:3]
 SNIPPET_CHARS = 2000
 LOCK_TIMEOUT = 60.0  # seconds a writer waits for another (a rebuild may hold it longer)
+READER_WAIT = 2.0    # seconds a search waits for the lock when there is no index at all
 EXPUNGE_DOCS = 10_000  # segments up to this size are rewritten when they hold deletions
 FILTER_CACHE = 1024  # (segment, filter) bit sets: a 100k-document segment's costs 12.5 kB
 REBUILD_SEGMENT = 100_000  # documents per segment written by rebuild() (chronological tiers)
@@ -186,15 +187,17 @@ class WhooshIndex:
         windex.create_in(gen, schema())
         return gen
 
-    def _locked(self):
+    def _locked(self, timeout: float = LOCK_TIMEOUT):
         self.root.mkdir(parents=True, exist_ok=True)
-        return file_lock(self.root / "write.lock")
+        return file_lock(self.root / "write.lock", timeout)
 
     def _ensure(self) -> Path:
-        """The live generation's directory, created (under the write lock) if missing."""
+        """The live generation's directory, created (under the write lock) if missing. A
+        reader does not wait out a first rebuild that holds the lock (half an hour at 1M):
+        IndexBusy after READER_WAIT, and the page says search is unavailable."""
         current = self._current()
         if current is None:
-            with self._locked():
+            with self._locked(READER_WAIT):
                 current = self._current_or_create()
         return current
 

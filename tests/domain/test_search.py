@@ -214,3 +214,22 @@ def test_rebuild_recreates_the_index_from_the_database_without_merged_tickets(se
 def test_search_health_creates_a_missing_index(settings):
     assert registry.search_index(settings).health()
     assert (Path(settings.index_dir) / "CURRENT").exists()
+
+
+def test_a_search_does_not_wait_out_a_first_rebuild_that_holds_the_lock(settings, org):
+    """With no index at all and a rebuild holding the write lock (half an hour at 1M), a
+    search gives up after READER_WAIT seconds (the page says search is unavailable)
+    instead of holding a web thread for the writers' 60 s."""
+    import time
+
+    from appliance.ports import SearchFilters
+    from search.whoosh_index import READER_WAIT, IndexBusy, file_lock
+    index = registry.search_index(settings)
+    assert not (Path(settings.index_dir) / "CURRENT").exists()
+    Path(settings.index_dir).mkdir(parents=True, exist_ok=True)
+    with file_lock(Path(settings.index_dir) / "write.lock"):
+        t0 = time.monotonic()
+        with pytest.raises(IndexBusy):
+            index.search("退款", SearchFilters(include_internal=True))
+        assert time.monotonic() - t0 < READER_WAIT + 3
+    assert index.health()

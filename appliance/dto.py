@@ -29,6 +29,16 @@ class Ref:
 
 
 @dataclass(frozen=True)
+class StaffChoice:
+    """A staff member as an option in a form (assignee, reviewer, lead): no contact
+    details, so a page that lists every agent decrypts nothing."""
+    id: int
+    display_name: str
+    role: str
+    department: Ref | None
+
+
+@dataclass(frozen=True)
 class TicketSummary:
     id: int
     number: str

@@ -175,8 +175,9 @@ def agent_choices(actor: Actor, ticket_id: int) -> list[dto.Ref]:
     """Active staff who can see the ticket (who may be asked to call back)."""
     t = common.ticket_for(actor, ticket_id, edit=True)
     facts = common.facts(t)
-    staff = User.select().where(User.role.in_(list(STAFF)) & (User.active == True)  # noqa: E712
-                                ).order_by(User.display_name, User.id)
+    staff = (User.select(User.id, User.role, User.department, User.customer_id, User.display_name)
+             .where(User.role.in_(list(STAFF)) & (User.active == True))  # noqa: E712
+             .order_by(User.display_name, User.id))
     return [dto.Ref(u.id, u.display_name) for u in staff
             if can_view_ticket(_actor_of(u), facts)]
 

@@ -144,16 +144,21 @@ def list_users(actor: Actor, *, role: str | None = None, department_id: int | No
     return _user_views(list(q))
 
 
-def list_active_staff(actor: Actor) -> list[dto.UserView]:
-    """Active agents, supervisors and administrators (for assignee and approver choices),
-    by department name then display name; one pass, so an administrator's list never
-    walks the portal customers."""
+def list_active_staff(actor: Actor) -> list[dto.StaffChoice]:
+    """Active agents, supervisors and administrators as form options (assignee, approver,
+    reviewer, lead), by department name then display name: two queries, no contact
+    details decrypted, and an administrator's list never walks the portal customers."""
     if not actor.is_staff:
         raise PermissionDenied("staff only")
-    rows = list(User.select().where(User.role.in_(list(STAFF_ROLES)) & (User.active == True))  # noqa: E712
+    rows = list(User.select(User.id, User.display_name, User.role, User.department)
+                .where(User.role.in_(list(STAFF_ROLES)) & (User.active == True))  # noqa: E712
                 .order_by(User.username))
-    return sorted(_user_views(rows),
-                  key=lambda u: (u.department.name if u.department else "", u.display_name))
+    dept_ids = sorted({u.department_id for u in rows} - {None})
+    depts = {d.id: dto.Ref(d.id, d.name) for d in Department.select(Department.id, Department.name)
+             .where(Department.id.in_(dept_ids))} if dept_ids else {}
+    staff = [dto.StaffChoice(u.id, u.display_name, u.role, depts.get(u.department_id))
+             for u in rows]
+    return sorted(staff, key=lambda u: (u.department.name if u.department else "", u.display_name))
 
 
 def update_user(actor: Actor, user_id: int, changes: dict) -> dto.UserView:

@@ -3,6 +3,7 @@ API ticket creation, and the memory of the web workers.
 
     .venv/bin/python bench/http_bench.py                  # starts `gongdan serve` itself
     .venv/bin/python bench/http_bench.py --url http://127.0.0.1:8000 --pid <gunicorn master>
+    .venv/bin/python bench/http_bench.py --only mixed --rates 10 20 30   # open loop, see below
 
 Uses the bench database and logins made by bench/load_million.py. The server is the
 product's own `gongdan serve` (same settings file, workers and threads), bound to a
@@ -10,6 +11,11 @@ free loopback port. Every scenario is bounded (a number of requests, or seconds 
 creation), runs on its own client threads with keep-alive connections, and is
 preceded by an unmeasured warm-up that reaches every worker. Results print as a
 Markdown table and are saved to bench/out/http-results-t<threads>.json.
+
+`--threads N` is a closed loop: N clients that ask again the moment an answer arrives, so
+with 4 of them the two cores are saturated and p95 is mostly time in line. `mixed` is an
+open loop: queue, ticket and search pages (45/45/10%) arriving at random at a given rate
+whatever the server's speed, the way a floor of agents loads it (scenarios.mixed_open_loop).
 """
 from __future__ import annotations
 
@@ -40,7 +46,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--search-rounds", type=int, default=3, help="passes over the search queries")
     p.add_argument("--create-seconds", type=float, default=30.0)
     p.add_argument("--create-threads", type=int, default=8)
-    p.add_argument("--only", nargs="*", default=[], help="queue ticket search create")
+    p.add_argument("--only", nargs="*", default=[], help="queue ticket search create mixed")
+    p.add_argument("--rates", type=float, nargs="*", default=[10.0, 20.0, 30.0],
+                   help="mixed: requests per second offered, one run per rate")
+    p.add_argument("--mixed-seconds", type=float, default=60.0, help="mixed: seconds per rate")
     p.add_argument("--worker", action="store_true",
                    help="run `gongdan worker` during creation (indexes each new ticket)")
     args = p.parse_args(argv)
@@ -94,7 +103,7 @@ def run(args, base: str, pid: int | None) -> dict:
     cookies = {role: login(base, v["username"], v["password"], v["totp"])
                for role, v in logins.items()
                if role in ("agent", "supervisor", "admin")}
-    only = set(args.only) or {"queue", "ticket", "search", "create"}
+    only = set(args.only) or {"queue", "ticket", "search", "create"}  # mixed: when asked
     out: dict = {"machine": common.machine(), "base": base, "scenarios": {}}
     out["rss_start"] = worker_rss(pid)
     rng = random.Random(7)
@@ -106,6 +115,10 @@ def run(args, base: str, pid: int | None) -> dict:
     if "search" in only:
         out["scenarios"].update(scenarios.search_pages(base, cookies["agent"],
                                                       args.search_rounds, args.threads))
+    if "mixed" in only:
+        for rate in args.rates:
+            out["scenarios"].update(scenarios.mixed_open_loop(
+                base, cookies, args.out, rate, args.mixed_seconds, rng))
     out["rss_after_reads"] = worker_rss(pid)
     if "create" in only:
         worker = start_worker(args.out) if args.worker else None
@@ -141,7 +154,7 @@ def worker_rss(pid: int | None) -> dict:
 def print_results(r: dict) -> None:
     rows = []
     for name, s in r["scenarios"].items():
-        kind = name.split(":")[0]
+        kind = name.split(":")[-1] if name.startswith("mixed") else name.split(":")[0]
         target = TARGETS.get(kind)
         verdict = "" if target is None else ("ok" if s["p95"] <= target else "MISS")
         if kind == "create":

@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--as", dest="role", default="agent", choices=("agent", "supervisor", "admin"))
     p.add_argument("--repeat", type=int, default=20)
     p.add_argument("--top", type=int, default=25)
+    p.add_argument("--sql", action="store_true", help="also list one request's SQL statements")
     args = p.parse_args(argv)
     from appliance.settings import load_settings
     from webapp import create_app
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     client.set_cookie("gd_session", _session(args.out, args.role))
     token = common.read_logins(args.out)["admin"]["token"]
     for path in args.paths:
-        profile(client, path, args.repeat, args.top, token)
+        profile(client, path, args.repeat, args.top, token, args.sql)
 
 
 def _session(out: Path, role: str) -> str:
@@ -53,7 +54,7 @@ SAMPLE = {"subject": "快递三天了还没有送到", "description": "订单显
           "priority": 3, "channel": "api"}
 
 
-def profile(client, path: str, repeat: int, top: int, token: str) -> None:
+def profile(client, path: str, repeat: int, top: int, token: str, sql: bool = False) -> None:
     from appliance.db import database
     if path.startswith("POST:"):
         url = path[len("POST:"):]
@@ -62,7 +63,8 @@ def profile(client, path: str, repeat: int, top: int, token: str) -> None:
     else:
         call = lambda: client.get(path)  # noqa: E731
     status = call().status_code  # warm-up
-    statements = _count_sql(database, call)
+    seen: list[str] = []
+    statements = _count_sql(database, call, seen)
     prof = cProfile.Profile()
     t0 = time.perf_counter()
     prof.enable()
@@ -75,15 +77,19 @@ def profile(client, path: str, repeat: int, top: int, token: str) -> None:
     buf = io.StringIO()
     pstats.Stats(prof, stream=buf).sort_stats("cumulative").print_stats(top)
     print("\n".join(line for line in buf.getvalue().splitlines()[6:] if line.strip()))
+    if sql:
+        print("\n".join(seen))
 
 
-def _count_sql(database, fn) -> int:
-    """SQL statements one request runs (wraps the connection's execute_sql)."""
+def _count_sql(database, fn, seen: list[str]) -> int:
+    """SQL statements one request runs (wraps the connection's execute_sql); their text
+    (first 160 characters) goes to `seen`."""
     db = database.obj
     original, count = db.execute_sql, [0]
 
     def counting(sql, params=None, *a, **k):
         count[0] += 1
+        seen.append(sql[:160])
         return original(sql, params, *a, **k)
     db.execute_sql = counting
     try:

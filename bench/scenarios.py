@@ -190,3 +190,72 @@ def create_tickets(base: str, token: str, seconds: float, threads: int, rng: ran
         if cpu is not None and creator.created else None,
         "client_cpu_ms_per_ticket": client * 1000 / max(1, len(creator.created)),
         "read_p95": common.stats_ms(readback["latencies"])["p95"]}}
+
+
+MIX = (("queue", 0.45), ("ticket", 0.45), ("search", 0.10))
+
+
+def _mixed_jobs(base: str, cookies: dict[str, str], out: Path, rng: random.Random,
+                n: int) -> list[tuple[str, str, str]]:
+    """n (kind, cookie, path) requests drawn from MIX: queue views of all three users,
+    ticket pages the agent or admin may open, and the agent's searches."""
+    logins = common.read_logins(out)
+    tickets = {role: _visible_ids(out, logins[role]["username"], n, rng)
+               for role in ("agent", "admin")}
+    queries = [q for qs in common.QUERIES.values() for q in qs]
+    kinds, weights = zip(*MIX)
+    jobs = []
+    for k in rng.choices(kinds, weights, k=n):
+        if k == "queue":
+            role = rng.choice(list(cookies))
+            jobs.append((k, cookies[role], f"/agent/?view={rng.choice(VIEWS)}"))
+        elif k == "ticket":
+            role = rng.choice(("agent", "admin"))
+            jobs.append((k, cookies[role], f"/agent/tickets/{tickets[role].pop()}"))
+        else:
+            jobs.append((k, cookies["agent"], "/agent/search?q=" + quote(rng.choice(queries))))
+    return jobs
+
+
+def mixed_open_loop(base: str, cookies: dict[str, str], out: Path, rate: float,
+                    seconds: float, rng: random.Random) -> dict:
+    """Agents' page traffic as it arrives in a contact centre: requests at random
+    (Poisson) times averaging `rate` per second, whatever the server's speed, each on
+    its own keep-alive connection from a pool. A closed loop of N clients that fire again
+    the moment an answer arrives measures saturation; this measures the latency agents
+    see at a given load. Latency runs from the request's scheduled time, so time spent
+    waiting for a free client thread counts too (no coordinated omission)."""
+    n = max(1, int(rate * seconds))
+    jobs = _mixed_jobs(base, cookies, out, rng, n)
+    _warm(base, [(c, p) for _, c, p in jobs[:24]], 4)
+    local = threading.local()
+    samples: dict[str, list[float]] = {k: [] for k, _ in MIX}
+    errors = {k: 0 for k, _ in MIX}
+    lock = threading.Lock()
+
+    def one(job, due: float) -> None:
+        kind, cookie, path = job
+        if not hasattr(local, "client"):
+            local.client = Client(base)
+        try:
+            ok = _page(local.client, (cookie, path))
+        except Exception:  # counted as an error in the figures
+            ok = False
+            local.client.close()
+        with lock:
+            samples[kind].append(time.perf_counter() - due)
+            errors[kind] += 0 if ok else 1
+
+    from concurrent.futures import ThreadPoolExecutor
+    t0 = time.perf_counter()
+    due = t0
+    with ThreadPoolExecutor(32) as pool:
+        for job in jobs:
+            due += rng.expovariate(rate)
+            pause = due - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            pool.submit(one, job, due)
+    wall = time.perf_counter() - t0
+    return {f"mixed {rate:g}/s:{k}": {**common.stats_ms(v), "errors": errors[k],
+                                       "rps": len(v) / wall} for k, v in samples.items()}

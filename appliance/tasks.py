@@ -30,6 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from huey import PriorityRedisHuey, SqliteHuey
+from huey.storage import SqliteStorage
 from peewee import Case
 
 from appliance import jobs, periodic
@@ -64,6 +65,22 @@ DRAIN_SECONDS = 30.0       # a lane thread hands the rest back to the queue afte
 BUSY_RETRY_SECONDS = {"background": 10, "interactive": 2}
 
 
+class _QueueStorage(SqliteStorage):
+    """Huey's SQLite store with synchronous=NORMAL: in WAL mode a commit no longer waits
+    for an fsync (huey leaves SQLite's FULL, or offers OFF, which can corrupt the file on
+    a power cut). A power cut may lose the last messages, never the file; the job outbox
+    in the main database and its sweeper send those again (docs/decisions/0003)."""
+
+    def _create_connection(self):
+        conn = super()._create_connection()
+        conn.execute("pragma synchronous=NORMAL")
+        return conn
+
+
+class _QueueHuey(SqliteHuey):
+    storage_class = _QueueStorage
+
+
 def _make_huey(queue_url: str):
     # results=False: nobody reads task return values, and unread results would pile
     # up in the queue store forever.
@@ -72,7 +89,7 @@ def _make_huey(queue_url: str):
         return PriorityRedisHuey("gongdan", url=queue_url, results=False)
     path = queue_url[len("sqlite:///"):]
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey("gongdan", filename=path, results=False, timeout=30)
+    return _QueueHuey("gongdan", filename=path, results=False, timeout=30)
 
 
 def _import_handlers() -> None:

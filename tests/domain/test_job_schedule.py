@@ -56,3 +56,14 @@ def test_the_enqueuer_reads_a_swept_jobs_name_from_the_outbox(settings):
     row = tasks._job_row(job)  # as the sweeper re-enqueues it: not committed by this thread
     assert (row.name, row.object_id) == ("triage_ticket", 4)
     assert tasks._job_row(job + 1000) is None
+
+
+def test_the_sqlite_queue_commits_without_waiting_for_an_fsync(tmp_path):
+    """WAL with synchronous=NORMAL: a message costs no fsync (the outbox and its sweeper
+    resend what a power cut loses); huey alone would leave FULL."""
+    huey, run_job, _ = tasks._build(f"sqlite:///{tmp_path}/queue.db", 60)
+    with huey.storage.db() as cursor:
+        assert cursor.execute("pragma synchronous").fetchone()[0] == 1      # NORMAL
+        assert cursor.execute("pragma journal_mode").fetchone()[0] == "wal"
+    huey.enqueue(run_job.s(1))
+    assert huey.pending_count() == 1

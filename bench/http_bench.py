@@ -156,7 +156,7 @@ def print_results(r: dict) -> None:
     for name, s in r["scenarios"].items():
         kind = name.split(":")[-1] if name.startswith("mixed") else name.split(":")[0]
         target = TARGETS.get(kind)
-        verdict = "" if target is None else ("ok" if s["p95"] <= target else "MISS")
+        verdict = "" if target is None or not s["n"] else ("ok" if s["p95"] <= target else "MISS")
         if kind == "create":
             verdict = "ok" if s["rps"] >= 300 and not s["unreadable"] else "MISS"
         rows.append([name, s["n"], s["errors"], s["rps"], s["p50"], s["p95"], s["p99"],

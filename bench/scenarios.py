@@ -11,6 +11,7 @@ import re
 import sqlite3
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import quote
 
@@ -195,7 +196,7 @@ def create_tickets(base: str, token: str, seconds: float, threads: int, rng: ran
 MIX = (("queue", 0.45), ("ticket", 0.45), ("search", 0.10))
 
 
-def _mixed_jobs(base: str, cookies: dict[str, str], out: Path, rng: random.Random,
+def _mixed_jobs(cookies: dict[str, str], out: Path, rng: random.Random,
                 n: int) -> list[tuple[str, str, str]]:
     """n (kind, cookie, path) requests drawn from MIX: queue views of all three users,
     ticket pages the agent or admin may open, and the agent's searches."""
@@ -226,7 +227,7 @@ def mixed_open_loop(base: str, cookies: dict[str, str], out: Path, rate: float,
     see at a given load. Latency runs from the request's scheduled time, so time spent
     waiting for a free client thread counts too (no coordinated omission)."""
     n = max(1, int(rate * seconds))
-    jobs = _mixed_jobs(base, cookies, out, rng, n)
+    jobs = _mixed_jobs(cookies, out, rng, n)
     _warm(base, [(c, p) for _, c, p in jobs[:24]], 4)
     local = threading.local()
     samples: dict[str, list[float]] = {k: [] for k, _ in MIX}
@@ -246,7 +247,6 @@ def mixed_open_loop(base: str, cookies: dict[str, str], out: Path, rate: float,
             samples[kind].append(time.perf_counter() - due)
             errors[kind] += 0 if ok else 1
 
-    from concurrent.futures import ThreadPoolExecutor
     t0 = time.perf_counter()
     due = t0
     with ThreadPoolExecutor(32) as pool:

@@ -41,7 +41,9 @@ FOLLOW_UP = (
     # someone is on the way or something is being sent ("抢修人员马上出发", "给您寄一台新的")
     (r"(人员|师傅|工程师|技术员|抢修|维修工|快递员).{0,6}(马上|立即|立刻|尽快|已经)?(出发|赶过去|赶到|到场)"
      r"|(给您|为您)(补寄|寄出|寄一|寄个|重新寄|换一台|换新)", 1.2),
-    (r"安排.{0,6}(师傅|工程师|上门|人员)|上门(检测|维修|安装|取件|服务)|师傅.{0,6}(上门|联系)", 1.2),
+    (r"安排.{0,6}(师傅|工程师|上门|人员)|上门(检测|维修|安装|取件|服务)|师傅.{0,6}(上门|联系)"
+     r"|(马上|立即|立刻|已经?|这就)(给您|为您)?派(了)?(抢修|维修|师傅|人员|工程师|人|单)|派单了|已派单", 1.2),
+    (r"(到了|到之前|到场前|出发前|上门前)先?(会)?(给您|跟您)(打电话|打个电话|来电|联系)", 1.0),
     (r"(小时|工作日|天)内.{0,10}(联系|回复|回电|处理|到账|发送|发到|通知|审核|复核|核查)|立案"
      r"|分钟内.{0,10}(联系|回电|回复|到场|上门)"
      r"|(安排|为您)(换新|换货|补发)|重新(发出|发货|寄出)"
@@ -58,7 +60,8 @@ FOLLOW_UP = (
      r"|phone) you|(will|'ll) (text|send|email|post) (you )?(updates|an update)|check in with you"
      r"|passed (\w+ ){0,2}on|linked (\w+ ){0,3}to (the |an? )?(incident|outage)"
      r"|email you (back|once|when|as soon|with|an update|the)"
-     r"|pass (this|it) on|supervisor|(we|I)'ll (arrange|schedule|send" + _NOT_WORK + r")", 1.0),
+     r"|pass (this|it) on|they'?ll (confirm|be in touch|get in touch|contact you|call you|email you)"
+     r"|supervisor|(we|I)'ll (arrange|schedule|send" + _NOT_WORK + r")", 1.0),
     (r"\b(i'?m|i am|we'?re|we are|i'?ll|we'?ll|i will|we will|going to)( be)? (sending|send"
      r"|posting|post|shipping|ship|dispatching|dispatch|couriering|courier|replacing|replace"
      r"|refunding|refund)\b" + _NOT_WORK, 1.2),
@@ -68,7 +71,8 @@ FOLLOW_UP = (
      r"|(opening|opened|raising|raised) (a|an) (\w+ ){0,3}(incident|ticket|case|fault)|has been paged"
      r"|(raised|logged|lodged|reported) (it|this|that|the fault) with (\w+ ){0,3}as an? (\w+ ){0,2}"
      r"(fault|incident|case|priority)"
-     r"|stay on (this|it) until",
+     r"|stay on (this|it) until"
+     r"|(sent|passed|forwarded|referred|handed|escalated) (the|your|this) (\w+ )?request (on |over )?to",
      1.2),
     (r"(engineer|technician|\btech\b|contractor|plumber|electrician|crew).{0,30}(come|out|visit|call"
      r"|contact|booked|be there|text|arrive|attend|dispatched)"
@@ -87,7 +91,7 @@ RESOLVED = (
     (r"解决了|可以了|好了好了|^\W*好了(?=[，,。！!]|\s*(她|他|我|现在|已经))|没问题了|没有其他问题|没有别的|没有了|能用了|正常了|可以上网了"
      r"|(能|可以)(正常)?(登|登录|登上|进去|打开|连上|上网|开机|取|收)了"
      r"|(?<![我人经都])出来了|搞定|成功了|收到了|没事了|没啥事了|没别的事|没其他事"
-     r"|(?<![没不])找到了|(钱|款|退款)(已经)?到(账|了)|(已经|已)(交|付|缴|办|弄|改|设置|登录|登上|约|订)(好|完|上|成功)?了"
+     r"|(?<![没不])找到了|(刚刚?|已经)(到|收到|到账)了|(?<=能)到就行(?![，, ]*(否则|不然|要不))|(钱|款|退款)(已经)?到(账|了)|(已经|已)(交|付|缴|办|弄|改|设置|登录|登上|约|订)(好|完|上|成功)?了"
      r"(?=\s*(?:[,，。.!！~]|谢|$))", 1.2),
     (r"明白了|知道了|清楚了|了解了|原来是这样|那我再|那我等", 0.8),
     (r"that worked|it worked(?! fine for| for a| until| before| at first)|works now|working now|it's working|fixed it|it'?s back"

@@ -181,6 +181,14 @@ def _joined(turns: list[Turn]) -> list[Turn]:
     return out
 
 
+def _completed(orders: list[str], confirmed: list[str]) -> list[str]:
+    """A read-back the customer confirms replaces a start of it they gave ("…1234 呃 后面还
+    有 5 6" read back whole): the shorter one was the number cut off."""
+    keys = [order_key(c) for c in confirmed]
+    return [o for o in orders if not any(k != order_key(o) and k.startswith(order_key(o))
+                                         for k in keys)]
+
+
 def extract_identifiers(turns: list[Turn], extra_order_patterns: tuple[str, ...] = ()
                         ) -> Identifiers:
     """Identifiers the customer gave (phones: or confirmed when the agent said them).
@@ -210,6 +218,7 @@ def extract_identifiers(turns: list[Turn], extra_order_patterns: tuple[str, ...]
             o, text = later_orders(text, orders)
         if mine and order_pending and affirms(turn.text):
             o += order_pending
+            orders = _completed(orders, order_pending)
         orders += o
         said.append((turn.speaker, text))
         addresses += _addresses_in(text)

@@ -18,10 +18,10 @@ ORDER_PATTERNS: tuple[tuple[str, str], ...] = (
 )
 # Orders, bookings, policies, contracts, subscriptions: what the customer bought or holds.
 # "单号" after 快递/运单/抢修/工/受理… is a parcel or a ticket, not an order.
-_ORDER_WORD = (r"(?:订单编号|订单号码|订单号|订单|订阅编号|订阅号|(?<![快运物流递修障理务工件险货新丰通达办])单号|保单号|保单|合同编号|合同号"
-               r"|预订号|预定号|预约单号|预约号|订座记录|订座号|确认号"
+_ORDER_WORD = (r"(?:订单编号|订单号码|订单号|订单|订阅编号|订阅号|(?<![快运物流递修障理务工件险货新丰通达办派])单号|保单号|保单|合同编号|合同号"
+               r"|协议编号|协议号|预订号|预定号|预约单号|预约号|订座记录|订座编号|订座编码|订座号|确认号"
                r"|\b(?:order|booking|reservation|confirmation|policy|contract|subscription|tenancy"
-               r"|itinerary)"
+               r"|itinerary|agreement|(?:mortgage|loan|lease|finance) account)"
                r"\s*(?:number|num|no\.?|id|#|ref(?:erence)?|code)?)")
 _ORDER_VALUE = r"(?:[A-Za-z](?: ?[A-Za-z]){0,3}[-_ ]?)?\d+(?:[- ]\d+)*(?![A-Za-z0-9])"
 # After an order keyword, one token of letters and digits, maybe hyphenated, in any case:
@@ -31,7 +31,7 @@ _MIXED_VALUE = (r"(?=[A-Za-z0-9/-]*[A-Za-z])(?=[A-Za-z0-9/-]*\d)[A-Za-z0-9]+(?:[
 # A booking reference or record locator: 5-8 letters and digits, both ("HX7K2P", "XK72B9"),
 # after a booking word.
 _BOOKING_REF = re.compile(
-    r"(?:订座记录|预订号|预定号|预约号|\b(?:booking|reservation|confirmation)\s*(?:ref(?:erence)?|code|number|no\.?)?"
+    r"(?:订座记录|订座编号|订座编码|预订号|预定号|预约号|\b(?:booking|reservation|confirmation)\s*(?:ref(?:erence)?|code|number|no\.?)?"
     r"|\bPNR)\s*(?:is|:|#|是|为)?\s*(?P<value>(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{5,8})"
     r"(?![A-Za-z0-9])", re.IGNORECASE)
 # "ref HS-20417" from the customer is their booking; a fault/claim/case reference is not.
@@ -46,9 +46,10 @@ KEYWORD_ORDER = re.compile(
     + _MIXED_VALUE + "|" + _ORDER_VALUE + ")", re.IGNORECASE)
 ASKS_OTHER = re.compile(r"序列号|机身号|型号|运单号|快递单号|物流单号|\bserial|\bmodel (?:number|no)"
                          r"|\bS/?N\b|tracking|waybill|\bIMEI", re.IGNORECASE)
-ASKS_ORDER = re.compile(r"订单号|订单编号|保单号|合同号|预订号|预约号|订座记录|order\s*(?:number|num|no|id|#)"
+ASKS_ORDER = re.compile(r"订单号|订单编号|保单号|合同号|协议号|协议编号|预订号|预约号|订座记录|订座编[号码]"
+                        r"|order\s*(?:number|num|no|id|#)"
                         r"|(?:booking|reservation|confirmation|policy|contract|subscription|tenancy"
-                        r"|itinerary)"
+                        r"|itinerary|agreement|(?:mortgage|loan|lease|finance) account)"
                         r"\s*(?:number|num|no|id|#|ref|reference|code)", re.IGNORECASE)
 # A reply that is only the number, after a few words of assent ("yeah it's 2026 1119 00789",
 # "嗯 好的 是 DD2026…", "sure, ORD 5501 2877, thanks").
@@ -59,7 +60,7 @@ _REPLY_VALUE = re.compile(
 # ... or a record locator of letters and digits ("it's XK72B9", "HX7K2P").
 _REPLY_REF = re.compile(
     r"^\W*(?:(?:yeah|yes|yep|sure|ok(?:ay)?|um|uh|so|right|嗯|好的?|对|哦|啊)\W*){0,3}"
-    r"(?:it'?s|it is|that'?s|here it is|是|就是)?\W*"
+    r"(?:it'?s|it is|that'?s|here it is|是|就是)?\W*(?:(?:编码|编号|代码|号码|code|ref)\W*)?"
     r"(?P<value>(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{5,8})"
     r"\W*(?:thanks|thank you|谢谢)?\W*$", re.IGNORECASE)
 # In an answer to "order number?", any identifier-looking token with five or more digits
@@ -234,7 +235,7 @@ _NOT_ORDER_BEFORE = re.compile(r"(?:\bS/?N|serial(?: (?:number|no\.?))?|model(?:
 
 
 # A ticket, fault or case number the agent gives ("故障单 单号是 GZ…", "抢修单号 QX…").
-_TICKET_BEFORE = re.compile(r"(?:故障|维修|报修|抢修|抢险|受理|服务|投诉|工|换新|换货|退货)单|受理编号|工单"
+_TICKET_BEFORE = re.compile(r"(?:故障|维修|报修|抢修|抢险|受理|服务|投诉|工|换新|换货|退货|派)单|受理编号|工单"
                             r"|\b(?:ticket|case|fault|claim|incident|complaint)\s*(?:ref|reference"
                             r"|number|no\.?|#)", re.IGNORECASE)
 

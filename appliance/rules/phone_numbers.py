@@ -153,7 +153,7 @@ _NOT_PHONE_BEFORE = re.compile(
     r"|投诉电话|举报电话|服务电话|咨询电话|公示的?电话|卡号"
     r"|(?:门店|店里|专卖店|(?:你们|贵)(?:公司|店))的?(?:电话|号码|座机)?"
     r"|account(?: number)?|acct|pin|code|ticket|ext\.?|extension|hotline|call us(?: at)?"
-    r"|\breference(?: number)?|\bref\b|\bcase(?: number)?|tracking|\$|¥|rmb"
+    r"|\breference(?: number)?|\bref\b|(?<!in )\bcase(?: number)?|tracking|\$|¥|rmb|身份证号?码?|证件号码?"
     r"|\b(?:your|the) (?:store|shop|branch|showroom)(?:'s)?(?: (?:number|phone))?)"
     r"\W{0,3}(?:is|是|为|it's|at|on)?\W{0,3}(?:(?:那个|嗯|呃|uh|um)\W{0,2})?(?:[A-Za-z]{1,4}\s?)?$",
     re.IGNORECASE)
@@ -212,11 +212,20 @@ def _numbers_at(text: str, region: str) -> list[tuple[str, re.Match]]:
         before = text[max(0, m.start() - 24):m.start()]
         if _NOT_PHONE_BEFORE.search(before) or third_party_before(text, m.start()):
             continue
+        if _id_card(m.group(0), text[m.end():m.end() + 2]):
+            continue
         numbers = _classify_chunk(m.group(0), bool(m.group("plus")), region)
         if _DENIED_BEFORE.search(before):   # "不是138 139 5566 7788": only the first is wrong
             numbers = [(at, v) for at, v in numbers if at > 0]
         found += [(v, m) for _, v in numbers]
     return found
+
+
+def _id_card(chunk: str, after: str) -> bool:
+    """A mainland ID number read out in groups ("310115 1988 0322 441 X"): 18 characters,
+    the last a digit or X; its middle would otherwise read as a phone."""
+    digits = sum(c.isdigit() for c in chunk)
+    return digits == 18 or (digits == 17 and bool(re.match(r"\s?[Xx](?![A-Za-z0-9])", after)))
 
 
 _CARD_LAYOUT = re.compile(r"\d{4}(?:[ -]\d{4}){3}(?:[ -]\d{1,4})?")   # 6217 0023 1048 5527 916
@@ -268,7 +277,8 @@ _CHECK_BEFORE = re.compile(
     r"(?:(?:您|你)的?(?:手机|电话|号码|联系方式)|登记的|记录的|预?留的|核对|确认一下"
     r"|\byour (?:\w+ )?(?:number|mobile|cell|phone)|\bthat'?s|\bis (?:that|it|this)(?: still)?"
     r"|\bto confirm|\b(?:reach|call|text) you(?: back)?(?: on| at)?(?: still)?"
-    r"|\bi(?: have|'ve got) you(?: down)? (?:as|on|at))\D{0,12}$", re.IGNORECASE)
+    r"|\bi(?: have|'ve got) you(?: down)? (?:as|on|at)"
+    r"|\b(?:i|we) (?:have|'ve got)(?: on (?:file|record))?(?=\W{0,2}$))\D{0,12}$", re.IGNORECASE)
 _CHECK_AFTER = re.compile(r"\W{0,3}(?:对吗|对吧|是吧|对不对|是吗|吗|没错吧|[?？]|right\b|correct\b"
                           r"|is (?:that|this|it) still"
                           r"|is (?:that|this|it) (?:right|correct|yours?)|(?:still )?yours?\b)"

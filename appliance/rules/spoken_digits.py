@@ -11,6 +11,7 @@ from appliance.rules.pii import FULLWIDTH_TO_ASCII
 
 _ZH_DIGITS = {"零": "0", "〇": "0", "幺": "1", "一": "1", "二": "2", "两": "2", "三": "3",
               "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
+_ZH_DIGIT_CHARS = "零〇幺一二两三四五六七八九"
 _ZH_RUN = re.compile("[零〇幺一二两三四五六七八九](?:[ ,，、-]?[零〇幺一二两三四五六七八九])+")
 _EN_WORDS = {"zero": "0", "oh": "0", "nought": "0", "one": "1", "two": "2", "three": "3",
              "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
@@ -29,9 +30,9 @@ def _spoken_digits_kept(m: re.Match, digits: str) -> bool:
     one number as digits and others as words ("139 幺二三 4567", "07700 nine two three 45")."""
     if len(digits) >= MIN_SPOKEN_DIGITS:
         return True
-    before, after = m.string[max(0, m.start() - 3):m.start()], m.string[m.end():m.end() + 3]
+    before, after = m.string[max(0, m.start() - 4):m.start()], m.string[m.end():m.end() + 3]
     # ... or next to spelled capital letters of a reference ("S O two two eight", "Q U six")
-    return bool(re.search(r"\d[ -]?$|(?:^|\s)(?-i:[A-Z])[ -]$", before)
+    return bool(re.search(rf"[\d{_ZH_DIGIT_CHARS}] ?(?:[ -]|杠) ?$|(?:^|\s)(?-i:[A-Z])[ -]$", before)
                 or re.match(r"[ -]?\d| (?-i:[A-Z])(?:\s|$)", after))
 
 
@@ -59,6 +60,28 @@ def _en_run(m: re.Match) -> str:
 _SPOKEN_EMAIL = re.compile(
     r"\b([a-z0-9_]+(?: (?:dot|underscore) [a-z0-9_]+)*) at ([a-z0-9-]+(?: dot [a-z0-9-]+)*"
     r" dot (?:com|net|org|cn|edu|gov|io|co|uk|de|jp|hk|tw))\b", re.IGNORECASE)
+
+
+# ... and spelled letter by letter, with dashes or Chinese words between the parts
+# ("w a n g j g at jinlun 杠 m f g 点 c n", "ana dot petrova at bayfield dash foods dot de").
+_PART = r"(?:[a-z0-9](?: [a-z0-9]){1,40}|[a-z0-9]+)"   # bounded: "1 2 1 2 …" stays linear
+_JOIN = r"(?:dot|dash|hyphen|underscore|点|杠|横杠|下划线)"
+_SPELLED_EMAIL = re.compile(
+    rf"(?<![\w.@'’-])({_PART}(?: {_JOIN} {_PART}){{0,8}}) (?:at|艾特) ({_PART}(?: {_JOIN} {_PART}){{0,8}}"
+    r" (?:dot|点) (?:com|net|org|cn|edu|gov|io|co|uk|de|jp|hk|tw|au|eu|sg"
+    r"|c o m|c n|n e t|o r g|d e|j p|h k|a u|e u|s g))(?![\w.@-])",
+    re.IGNORECASE)
+_JOINERS = {"dot": ".", "点": ".", "dash": "-", "hyphen": "-", "杠": "-", "横杠": "-",
+            "underscore": "_", "下划线": "_"}
+
+
+def _spelled_email(m: re.Match) -> str:
+    if not re.search(r"(?:^| )[a-z0-9] [a-z0-9](?: |$)|dash|hyphen|杠|点|下划线", m.group(0), re.I):
+        return m.group(0)   # plain words: _SPOKEN_EMAIL's case
+    def join(part: str) -> str:
+        words = re.split(rf" ({_JOIN}) ", part, flags=re.I)
+        return "".join(_JOINERS.get(w.lower(), w.replace(" ", "")) for w in words)
+    return f"{join(m.group(1))}@{join(m.group(2))}".lower()
 
 
 def _spoken_email(m: re.Match) -> str:
@@ -108,12 +131,29 @@ def _spelled_run(m: re.Match) -> str:
     return "".join(items) if letters >= 2 and digits >= 1 else m.group(0)
 
 
+# A reference spoken with "杠" (or "dash") between its parts, letters spelled one by one
+# ("H T 杠 二零二五 杠 S H 杠 零八七二", "S C-D E-20931"): one token, "HT-2025-SH-0872".
+_SEP = r"(?:\s*(?:横杠|杠|-)\s*|\s)"
+_HYPHENED_RUN = re.compile(rf"(?<![A-Za-z0-9-])(?:(?-i:[A-Z])|\d+)(?:{_SEP}(?:(?-i:[A-Z])|\d+))+"
+                           r"(?![A-Za-z0-9-])")
+
+
+def _hyphened_run(m: re.Match) -> str:
+    run = m.group(0)
+    if not re.search(r"\d", run) or not (
+            "杠" in run or (re.search(r"[A-Z]", run) and "-" in run)):   # not "2026-11-18 14"
+        return run
+    return re.sub(r"\s*(?:横杠|杠|-)\s*", "-", run).replace(" ", "")
+
+
 def normalise(text: str) -> str:
     """Full-width forms to ASCII, spoken digit runs to digits, NATO spelling to letters,
     "dash" between letters/digits to "-", "加86"/"plus 44" to "+", spelled-out e-mail
     addresses to addresses."""
     text = (text or "").translate(FULLWIDTH_TO_ASCII)
     text = _ALL_ONE_WORD.sub(lambda m: "at " + m.group(1).replace(" ", ""), text)
+    if re.search(r"\bat\b|艾特", text, re.IGNORECASE):
+        text = _SPELLED_EMAIL.sub(_spelled_email, text)
     text = _SPOKEN_EMAIL.sub(_spoken_email, text)
     text = _LETTER_FOR.sub(r"\1", text)
     text = _FILLER_IN_NUMBER.sub(r"\1 ", text)
@@ -124,5 +164,6 @@ def normalise(text: str) -> str:
     text = _EN_RUN.sub(_en_run, text)
     text = re.sub(r"(?<=\b[A-Za-z0-9]) dash (?=[A-Za-z0-9])", "-", text, flags=re.IGNORECASE)
     text = _SPELLED_RUN.sub(_spelled_run, text)
+    text = _HYPHENED_RUN.sub(_hyphened_run, text)
     text = re.sub(r"加\s?(?=86)", "+", text)
     return re.sub(r"\bplus\s+(?=\d)", "+", text, flags=re.IGNORECASE)

@@ -17,7 +17,7 @@ from tests.unit.conversation_helpers import ids, turns
     ("it's Papa Lima four two Echo seven", "it's PL42E7"),
     ("ref delta foxtrot 1 2 3", "ref DF123"),
     ("we stayed at the hotel and played golf", "we stayed at the hotel and played golf"),
-    ("K T dash four four zero one two", "K T-44012"),
+    ("K T dash four four zero one two", "KT-44012"),   # one token since blind10
     ("一五八 呃 六六二零 三三一四", "158 6620 3314"),
     ("eight eight one two um four four five six", "88124456"),
 ])

@@ -60,7 +60,8 @@ def _emails_in(speaker: str, text: str) -> list[str]:
         else:
             keep = bool(_EMAIL_CHECK_BEFORE.search(text[max(0, m.start() - 40):m.start()])
                         or _EMAIL_CHECK_AFTER.match(text, m.end()))
-        if keep and not _SERVICE_ADDRESS.match(m.group(0)) \
+        alone = speaker == "customer" and len(text.strip(" .,;:!?，。")) == len(m.group(0))
+        if keep and (alone or not _SERVICE_ADDRESS.match(m.group(0))) and not _ROBOT.match(m.group(0)) \
                 and not _SENT_BY_AFTER.match(text, m.end()):
             out.append(m.group(0).lower())
     return out
@@ -71,6 +72,9 @@ def _emails_in(speaker: str, text: str) -> list[str]:
 _SERVICE_ADDRESS = re.compile(r"(?:no-?reply|do-?not-?reply|donotreply|support|service|help"
                               r"|helpdesk|billing|notifications?|mailer-daemon|postmaster|info"
                               r"|customerservice|kefu)@", re.IGNORECASE)
+# ... though a role address the customer gives as the whole answer is theirs ("billing@
+# their-company.example"), a robot's never is.
+_ROBOT = re.compile(r"(?:no-?reply|do-?not-?reply|donotreply|mailer-daemon|postmaster)@", re.IGNORECASE)
 _SENT_BY_AFTER = re.compile(r"\s*(?:发的|发来的|发过来的|寄来的)")
 # The agent asks for someone else's account ("被锁的员工账号是？", "the employee's email?"):
 # the address in the answer is theirs, not the customer's.
@@ -189,6 +193,19 @@ def _completed(orders: list[str], confirmed: list[str]) -> list[str]:
                                          for k in keys)]
 
 
+# A customer turn that only takes back what they just typed ("wait", "等等", "不对").
+_RETRACTS = re.compile(r"\W*(?:wait|hold on|oops|sorry|no wait|等等|等一下|不对|错了|打错了)\W*$",
+                       re.IGNORECASE)
+
+
+def _unprefixed_dropped(orders: list[str]) -> list[str]:
+    """"WB20240357" and "20240357" (its letters said apart, "WB 二零二四…"): one order."""
+    keys = [order_key(o) for o in orders]
+    return [o for o, k in zip(orders, keys)
+            if not any(other != k and other.endswith(k) and other[:-len(k)].isalpha()
+                       for other in keys)]
+
+
 def extract_identifiers(turns: list[Turn], extra_order_patterns: tuple[str, ...] = ()
                         ) -> Identifiers:
     """Identifiers the customer gave (phones: or confirmed when the agent said them).
@@ -199,7 +216,7 @@ def extract_identifiers(turns: list[Turn], extra_order_patterns: tuple[str, ...]
                        " ".join(t.text for t in turns if t.speaker != "customer"))
     emails, orders, addresses, said, pending = [], [], [], [], []
     asked: bool | str = False
-    asked_other, order_pending, someone_elses = False, [], False
+    asked_other, order_pending, someone_elses, retracted = False, [], False, False
     for turn in turns:
         text = turn.text
         found = _emails_in(turn.speaker, text)
@@ -219,7 +236,11 @@ def extract_identifiers(turns: list[Turn], extra_order_patterns: tuple[str, ...]
         if mine and order_pending and affirms(turn.text):
             o += order_pending
             orders = _completed(orders, order_pending)
+        if mine and o and orders and (corrects(turn.text) or retracted):
+            orders = [p for p in orders if not any(_edits(order_key(p), order_key(n)) <= 2
+                                                   for n in o)]   # "SL-…406" "wait" "SL-…460 sorry"
         orders += o
+        retracted = mine and bool(_RETRACTS.match(turn.text)) if mine else retracted
         said.append((turn.speaker, text))
         addresses += _addresses_in(text)
         if not mine:
@@ -230,4 +251,4 @@ def extract_identifiers(turns: list[Turn], extra_order_patterns: tuple[str, ...]
         else:
             order_pending = []
     return Identifiers(_unique(customer_phones(said, region)), _unique(emails),
-                       _unique(orders, order_key), _unique(addresses))
+                       _unique(_unprefixed_dropped(orders), order_key), _unique(addresses))

@@ -21,7 +21,7 @@ ORDER_PATTERNS: tuple[tuple[str, str], ...] = (
 _ORDER_WORD = (r"(?:订单编号|订单号码|订单号|订单|订阅编号|订阅号|(?<![快运物流递修障理务工件险货新丰通达办派])单号|保单号|保单|合同编号|合同号"
                r"|协议编号|协议号|预订号|预定号|预约单号|预约号|订座记录|订座编号|订座编码|订座号|确认号"
                r"|\b(?:order|booking|reservation|confirmation|policy|contract|subscription|tenancy"
-               r"|itinerary|agreement|(?:mortgage|loan|lease|finance) account)"
+               r"|itinerary|agreement|(?:mortgage|loan|lease|finance) account|sub(?=\s*id\b))"
                r"\s*(?:number|num|no\.?|id|#|ref(?:erence)?|code)?)")
 _ORDER_VALUE = r"(?:[A-Za-z](?: ?[A-Za-z]){0,3}[-_ ]?)?\d+(?:[- ]\d+)*(?![A-Za-z0-9])"
 # After an order keyword, one token of letters and digits, maybe hyphenated, in any case:
@@ -148,6 +148,9 @@ KEYWORD_DIGITS = 5   # after an order word ("order #55190") a shorter number is 
 
 def _order_sized(value: str, keyword: bool = False) -> bool:
     digits = sum(c.isdigit() for c in value)
+    if keyword and re.fullmatch(r"[A-Za-z]{2,5}-(?=[A-Za-z0-9]*\d)[A-Za-z0-9]{5,10}", value) \
+            and digits >= 2:
+        return True   # "sub id is SUB-7Q2K9X": a prefix, then a code of letters and digits
     if keyword and re.fullmatch(r"\d+", value) and KEYWORD_DIGITS <= digits <= ORDER_DIGITS[1]:
         return True
     if re.fullmatch(r"[A-Za-z0-9]+(?:[-/][A-Za-z0-9]+)*", value) \
@@ -158,6 +161,10 @@ def _order_sized(value: str, keyword: bool = False) -> bool:
         # a letter prefix ("SUB-88213", "TB20261028-3345"): the letters make it an identifier
         return digits >= PREFIXED_MIN[0] and len(re.sub(r"\W", "", value)) >= PREFIXED_MIN[1]
     return ORDER_DIGITS[0] <= digits <= ORDER_DIGITS[1]
+
+
+_RESTARTED = re.compile(r"(?:\bno\b\W*\bwait\b|\bwait\b|\bsorry\b|\bi mean\b|不对|说错了|重新说)\W*"
+                        r"(?P<value>" + _MIXED_VALUE + "|" + _ORDER_VALUE + ")", re.IGNORECASE)
 
 
 def orders_in(text: str, patterns: tuple[re.Pattern, ...], asked: bool,
@@ -172,6 +179,9 @@ def orders_in(text: str, patterns: tuple[re.Pattern, ...], asked: bool,
               for rx in keyed for m in rx.finditer(text)]
     spans += [(m.start("value"), m.end("value"), m.group("value"), "booking")
               for m in _BOOKING_REF.finditer(text)]
+    if any(s[3:] == ("keyword",) for s in spans):   # "order ID is OD432 no wait OD4321187650"
+        spans += [(m.start("value"), m.end("value"), m.group("value"), "keyword")
+                  for m in _RESTARTED.finditer(text)]
     if asked and len(text) <= REPLY_MAX_CHARS:
         m = _REPLY_VALUE.match(text)
         value = m.group("value") if m else ""

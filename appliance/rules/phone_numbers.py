@@ -32,6 +32,8 @@ _UK_EN = re.compile(r"07[1-9]\d{8}|01[1-9]\d{8}|03\d{9}")   # the UK shapes no C
 _SG = re.compile(r"[3689]\d{7}")
 _HK = re.compile(r"[235-9]\d{7}")
 _AU_MOBILE = re.compile(r"04\d{8}")   # no Chinese number has this shape either
+_AU_LANDLINE = re.compile(r"0[2378]\d{8}")   # only where Australia is named: 02… is Chinese too
+_IN_MOBILE = re.compile(r"[6-9]\d{9}")
 _TW_MOBILE = re.compile(r"09\d{8}")   # nor this one (an 09xx area code takes 7-8 more digits)
 # NXX-NXX-XXXX without toll-free and reserved N00 area codes (company lines, not a caller's)
 _NANP = re.compile(r"(?!8(?:00|33|44|55|66|77|88))(?![2-9]00)[2-9]\d{2}[2-9]\d{6}")
@@ -51,10 +53,14 @@ _REGION_CUES = (
     ("sg", re.compile(r"\b(?:singapore|s'pore|nric|hdb|orchard road|jurong|tampines|novena"
                       r"|woodlands)\b|(?:\+|\b00) ?65\b|新加坡|\.sg\b", re.IGNORECASE)),
     ("hk", re.compile(r"\b(?:hong kong|hkid|kowloon|mong kok|tsim sha tsui|causeway bay)\b"
+                      r"|\bHK(?:D|\$)?\b"
                       r"|(?:\+|\b00) ?852\b|香港|\.hk\b", re.IGNORECASE)),
     ("au", re.compile(r"\b(?:australia|australian|sydney|melbourne|brisbane|perth|adelaide"
                       r"|canberra|hobart|g'day|bigpond)\b|(?:\+|\b00) ?61\b|澳大利亚|澳洲|\.au\b",
                       re.IGNORECASE)),
+    ("in", re.compile(r"\b(?:india|indian|rupees?|upi|neft|imps|ifsc|aadhaar|mumbai|delhi"
+                      r"|bengaluru|bangalore|chennai|hyderabad|kolkata|pune|lakh|crore)\b|₹|\bRs\.?\s?\d"
+                      r"|(?:\+|\b00) ?91\b|印度", re.IGNORECASE)),
     ("cn", re.compile(r"\b(?:china|chinese mainland|shanghai|beijing|shenzhen|guangzhou"
                       r"|hangzhou)\b|(?:\+|\b00) ?86\b|中国|大陆", re.IGNORECASE)),
 )
@@ -125,6 +131,10 @@ def _domestic_in(digits: str, region: str) -> str:
         return "+852" + digits
     if region in ("au", "en") and _AU_MOBILE.fullmatch(digits):
         return "+61" + digits[1:]
+    if region == "au" and _AU_LANDLINE.fullmatch(digits):
+        return "+61" + digits[1:]
+    if region == "in" and _IN_MOBILE.fullmatch(digits[-10:]) and digits[:-10] in ("", "0", "91"):
+        return "+91" + digits[-10:]
     if region in ("", "en") and _TW_MOBILE.fullmatch(digits):
         return "+886" + digits[1:]
     return ""
@@ -154,6 +164,7 @@ _NOT_PHONE_BEFORE = re.compile(
     r"|(?:门店|店里|专卖店|(?:你们|贵)(?:公司|店))的?(?:电话|号码|座机)?"
     r"|account(?: number)?|acct|pin|code|ticket|ext\.?|extension|hotline|call us(?: at)?"
     r"|\breference(?: number)?|\bref\b|(?<!in )\bcase(?: number)?|tracking|\$|¥|rmb|身份证号?码?|证件号码?"
+    r"|\btransaction(?: id| number| no\.?| ref)?|\btxn(?: id)?|\butr|流水号|交易号"
     r"|\b(?:your|the) (?:store|shop|branch|showroom)(?:'s)?(?: (?:number|phone))?)"
     r"\W{0,3}(?:is|是|为|it's|at|on)?\W{0,3}(?:(?:那个|嗯|呃|uh|um)\W{0,2})?(?:[A-Za-z]{1,4}\s?)?$",
     re.IGNORECASE)
@@ -295,7 +306,7 @@ _CORRECTS = re.compile(
     r"|不是\S{0,8}是"
     r"|\bsorry\W{0,3}(?:it'?s|that'?s|i meant?|should be|make that|\+?\d)|\bi meant?\b"
     r"|\bcorrection\b|\bmy (?:mistake|bad)\b|\btypo\b|\bwrong (?:number|one|digit)"
-    r"|\bmake that\b|\bscratch that\b"
+    r"|\bmake that\b|\bscratch that\b|\boops\b|\bwhoops\b|\bsorry\W*$"
     r"|\bactually\W{0,3}(?:it'?s|that'?s|my number|\+?\d)|\bnot\W{0,2}\+?\d", re.IGNORECASE)
 
 

@@ -36,6 +36,10 @@ def _spoken_digits_kept(m: re.Match, digits: str) -> bool:
                 or re.match(r"[ -]?\d| (?-i:[A-Z])(?:\s|$)", after))
 
 
+# One spoken digit between spelled letters of a reference ("M F 六 K 二 Q").
+_ZH_SINGLE = re.compile(r"(?<=(?-i:[A-Z0-9]) )[零〇幺一二两三四五六七八九](?= (?-i:[A-Z0-9])(?![a-z]))")
+
+
 def _zh_run(m: re.Match) -> str:
     digits = [_ZH_DIGITS[c] if c in _ZH_DIGITS else " " for c in m.group(0)]
     if not _spoken_digits_kept(m, "".join(d for d in digits if d != " ")):
@@ -120,7 +124,7 @@ def _nato_run(m: re.Match) -> str:
 _LETTER_FOR = re.compile(r"\b([A-Z]) (?:for|as in) (?i:[a-z]+)\b")
 # A spelled reference of single letters and digits ("Q U 6 L 9 R") joined.
 _SPELLED_ITEM1 = rf"(?:(?-i:[A-Z])|\d{{1,6}}|{_EN_DIGIT})"
-_SPELLED_RUN = re.compile(rf"(?<![\w-])(?:{_SPELLED_ITEM1} ){{4,7}}{_SPELLED_ITEM1}(?![\w-])",
+_SPELLED_RUN = re.compile(rf"(?<![\w-])(?:{_SPELLED_ITEM1} ){{4,19}}{_SPELLED_ITEM1}(?![\w-])",
                           re.IGNORECASE)
 _ALL_ONE_WORD = re.compile(r"\bat ((?:[a-z0-9-]+ ){1,3}[a-z0-9-]+) all one word\b", re.IGNORECASE)
 
@@ -161,6 +165,7 @@ def normalise(text: str) -> str:
     text = re.sub(rf"(\b[A-Za-z0-9]|\b{_EN_DIGIT}) dash (?=[A-Za-z0-9]\b|{_EN_DIGIT}\b)", r"\1-",
                   text, flags=re.IGNORECASE)
     text = _ZH_RUN.sub(_zh_run, text)
+    text = _ZH_SINGLE.sub(lambda m: _ZH_DIGITS[m.group(0)], text)
     text = _EN_RUN.sub(_en_run, text)
     text = re.sub(r"(?<=\b[A-Za-z0-9]) dash (?=[A-Za-z0-9])", "-", text, flags=re.IGNORECASE)
     text = _SPELLED_RUN.sub(_spelled_run, text)

@@ -55,6 +55,18 @@ def is_postgres() -> bool:
     return isinstance(database.obj, peewee.PostgresqlDatabase)
 
 
+_PG_TEXT: dict[str, str] = {}
+
+
+def run_sql(sql: str, params=()):
+    """A statement written by hand for a hot path, with "?" placeholders (none inside
+    literals), on either database; returns the cursor. Building a peewee query costs
+    more CPU than SQLite spends running such a statement (docs/decisions/0056)."""
+    if is_postgres():
+        sql = _PG_TEXT.get(sql) or _PG_TEXT.setdefault(sql, sql.replace("?", "%s"))
+    return database.execute_sql(sql, params)
+
+
 # SQLite connections kept open between requests, per process. A gunicorn worker may have
 # 150 threads (most for live-update streams, docs/decisions/0019) and requests rotate over
 # the idle ones: each connection kept would hold its own page cache.

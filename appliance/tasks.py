@@ -34,7 +34,7 @@ from huey.storage import SqliteStorage
 from peewee import Case
 
 from appliance import jobs, periodic
-from appliance.db import database
+from appliance.db import database, run_sql
 from appliance.models import Job, utcnow
 from appliance.ports import ModelBusy
 from appliance.settings import Settings
@@ -151,11 +151,15 @@ def _job_row(job_id: int) -> Job | None:
     return Job.select(Job.name, Job.object_id).where(Job.id == job_id).first()
 
 
+_JOB = Job._meta.table_name
+_CARRIES = (f'SELECT 1 FROM "{_JOB}" WHERE "name" IN ({", ".join("?" * len(URGENT))})'
+            ' AND "object_id" = ? AND "id" > ? AND "done_at" IS NULL AND "attempts" = 0 LIMIT 1')
+
+
 def _carries(job_id: int, object_id: int) -> bool:
-    """Whether this message will carry a triage job committed with it (see _run_fast)."""
-    return Job.select().where(Job.name.in_(URGENT) & (Job.object_id == object_id)
-                              & (Job.id > job_id) & Job.done_at.is_null()
-                              & (Job.attempts == 0)).exists()
+    """Whether this message will carry a triage job committed with it (see _run_fast).
+    Hand-written SQL: asked on every creation (db.run_sql)."""
+    return run_sql(_CARRIES, (*URGENT, object_id, job_id)).fetchone() is not None
 
 
 def _recent() -> collections.deque:
@@ -169,8 +173,11 @@ def _rides_along(job_id: int, object_id: int) -> bool:
     object is still queued: its task runs this job too (`_run_fast`), because this
     job was committed before that task looks for companions the last time."""
     mates = [j for j, o in _recent() if o == object_id and j < job_id]
-    return bool(mates) and Job.select().where(Job.id.in_(mates) & (Job.attempts == 0)
-                                              & Job.done_at.is_null()).exists()
+    if not mates:
+        return False
+    sql = (f'SELECT 1 FROM "{_JOB}" WHERE "id" IN ({", ".join("?" * len(mates))})'
+           ' AND "attempts" = 0 AND "done_at" IS NULL LIMIT 1')
+    return run_sql(sql, mates).fetchone() is not None
 
 
 def _run_fast(job_id: int, send_later) -> bool:

@@ -70,7 +70,7 @@ def publish(topic: str, kind: str, *, data: dict | None = None, internal: bool =
 
 
 def _insert(**row) -> int:
-    event_id = LiveEvent.insert(**row).execute()
+    event_id = LiveEvent.create(**row).id   # the cached INSERT text (decision 0056)
     try:
         settings = runtime.settings()
     except RuntimeError:

@@ -17,6 +17,7 @@ import logging
 import peewee
 
 from appliance import runtime
+from appliance.db import run_sql
 from appliance.errors import Conflict, DomainError, NotFound, PermissionDenied
 from appliance.jobs import handler, schedule, unit_of_work
 from appliance.models import ProcessDefinition, ProcessInstance, ProcessStep, Ticket, utcnow
@@ -43,10 +44,13 @@ class TriagePending(Exception):
 
 # -- starting ----------------------------------------------------------------------------
 
+_PUBLISHED = f'SELECT 1 FROM "{ProcessDefinition._meta.table_name}" WHERE "status" = ? LIMIT 1'
+
+
 def schedule_start(ticket_id: int) -> None:
     """Inside the transaction that created a ticket: check start rules after commit
     (only when some process is published, so other sites pay nothing)."""
-    if ProcessDefinition.select().where(ProcessDefinition.status == "published").exists():
+    if run_sql(_PUBLISHED, ("published",)).fetchone() is not None:   # every creation asks
         schedule("process_start", ticket_id)
 
 

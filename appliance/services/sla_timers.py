@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 
 from appliance import jobs
+from appliance.db import run_sql
 from appliance.jobs import schedule, unit_of_work
 from appliance.models import (Comment, Customer, SlaCalendar, SlaPolicy, Ticket, TicketSla,
                               TimelineEvent, utcnow)
@@ -41,8 +42,11 @@ def on_timeline(ticket_id: int, kind: str, field: str) -> None:
             schedule("sla_ticket", ticket_id)
 
 
+_ACTIVE_POLICY = f'SELECT 1 FROM "{SlaPolicy._meta.table_name}" WHERE "active" = ? LIMIT 1'
+
+
 def _policies_exist() -> bool:
-    return SlaPolicy.select(SlaPolicy.id).where(SlaPolicy.active == True).exists()  # noqa: E712
+    return run_sql(_ACTIVE_POLICY, (True,)).fetchone() is not None   # on every timeline event
 
 
 def schedule_full_run() -> None:

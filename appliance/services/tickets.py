@@ -5,6 +5,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from appliance import dto
+from appliance.db import run_sql
 from appliance.errors import (Conflict, IllegalTransition, NotFound, PermissionDenied,
                               ValidationError)
 from appliance.jobs import schedule, unit_of_work
@@ -38,10 +39,16 @@ class TicketInput:
     due_at: str | dt.datetime | None = None
 
 
+_ACTIVE_FIELDS = (f'SELECT "key", "label", "kind", "options", "required" FROM '
+                  f'"{CustomFieldDef._meta.table_name}" WHERE "active" = ? ORDER BY "position", "id"')
+
+
 def field_defs(active_only: bool = True) -> list[FieldDef]:
+    if active_only:   # every creation validates against these: hand-written SQL (db.run_sql)
+        options, required = CustomFieldDef.options.python_value, CustomFieldDef.required.python_value
+        return [FieldDef(key, label, kind, tuple(options(opts) or ()), required(req))
+                for key, label, kind, opts, req in run_sql(_ACTIVE_FIELDS, (True,)).fetchall()]
     q = CustomFieldDef.select().order_by(CustomFieldDef.position, CustomFieldDef.id)
-    if active_only:
-        q = q.where(CustomFieldDef.active == True)  # noqa: E712
     return [FieldDef(d.key, d.label, d.kind, tuple(d.options), d.required) for d in q]
 
 
@@ -150,17 +157,21 @@ def _local_year(now_utc: dt.datetime, zone: str) -> int:
     return now_utc.replace(tzinfo=dt.timezone.utc).astimezone(ZoneInfo(zone)).year
 
 
+_NEXT = (f'UPDATE "{NumberSequence._meta.table_name}" SET "last" = "last" + 1 WHERE "year" = ?'
+         ' RETURNING "last"')
+
+
 def _next_number(settings: Settings, now: dt.datetime) -> str:
-    """Allocate the next number for this year; the UPDATE takes the row lock (PostgreSQL)."""
+    """Allocate the next number for this year; the UPDATE takes the row lock (PostgreSQL)
+    and returns the new value (one statement per creation)."""
     year = _local_year(now, settings.timezone)
-    updated = NumberSequence.update(last=NumberSequence.last + 1).where(
-        NumberSequence.year == year).execute()
-    if not updated:
+    row = run_sql(_NEXT, (year,)).fetchone()
+    if row is None:   # the year's first ticket (or two racing for it: ON CONFLICT)
         NumberSequence.insert(year=year, last=1).on_conflict(
             conflict_target=[NumberSequence.year],
             update={NumberSequence.last: NumberSequence.last + 1}).execute()
-    seq = NumberSequence.get_by_id(year).last
-    return format_number(settings.ticket_number_prefix, year, seq)
+        row = (NumberSequence.get_by_id(year).last,)
+    return format_number(settings.ticket_number_prefix, year, row[0])
 
 
 def _validate_new(actor: Actor, data: TicketInput, refs: dict) -> dict:

@@ -44,8 +44,9 @@ def resolve(s, o, ticket_id):
 
 
 def send_all() -> int:
-    return sum(jobs.run_job(j.id) for j in list(
-        Job.select(Job.id).where((Job.name == "send_mail") & Job.done_at.is_null())))
+    return sum(jobs.run_job(j.id) for j in list(   # in order: tests read the last mail sent
+        Job.select(Job.id).where((Job.name == "send_mail") & Job.done_at.is_null())
+        .order_by(Job.id)))
 
 
 def mailed_links(relay) -> dict[int, str]:

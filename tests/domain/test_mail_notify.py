@@ -48,7 +48,7 @@ def mail(subject="打印机无法打印", body="打印机一直卡纸，怎么�
 
 def run_send_jobs() -> int:
     return sum(jobs.run_job(j.id) for j in list(
-        Job.select(Job.id).where((Job.name == "send_mail") & Job.done_at.is_null())))
+        Job.select(Job.id).where((Job.name == "send_mail") & Job.done_at.is_null()).order_by(Job.id)))
 
 
 def shown(msg) -> str:

@@ -70,7 +70,7 @@ def big_message(size: int, **kw) -> bytes:
 
 def run_send_jobs() -> int:
     return sum(jobs.run_job(j.id) for j in list(
-        Job.select(Job.id).where((Job.name == "send_mail") & Job.done_at.is_null())))
+        Job.select(Job.id).where((Job.name == "send_mail") & Job.done_at.is_null()).order_by(Job.id)))
 
 
 def refusal_notices() -> list[MailMessage]:

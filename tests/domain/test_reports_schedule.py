@@ -89,7 +89,7 @@ def weekly(o, fmt="xlsx", recipients=None, **extra):
 
 def send_all() -> int:
     return sum(jobs.run_job(j.id) for j in list(
-        Job.select(Job.id).where((Job.name == "send_mail") & Job.done_at.is_null())))
+        Job.select(Job.id).where((Job.name == "send_mail") & Job.done_at.is_null()).order_by(Job.id)))
 
 
 def test_a_due_schedule_mails_its_report_once_with_a_real_xlsx(site, relay):

@@ -20,7 +20,7 @@ def settings(settings, relay):
 
 
 def send_jobs() -> None:
-    for job in list(Job.select(Job.id).where((Job.name == "send_mail") & Job.done_at.is_null())):
+    for job in list(Job.select(Job.id).where((Job.name == "send_mail") & Job.done_at.is_null()).order_by(Job.id)):
         jobs.run_job(job.id)
 
 

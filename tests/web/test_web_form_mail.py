@@ -37,7 +37,7 @@ def send(client, settings, **fields):
 
 def run_send_jobs() -> int:
     return sum(jobs.run_job(j.id) for j in list(
-        Job.select(Job.id).where((Job.name == "send_mail") & Job.done_at.is_null())))
+        Job.select(Job.id).where((Job.name == "send_mail") & Job.done_at.is_null()).order_by(Job.id)))
 
 
 def test_the_visitor_gets_a_confirmation_with_the_ticket_number(app, settings, site, relay):

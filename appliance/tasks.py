@@ -152,7 +152,7 @@ def _job_row(job_id: int) -> Job | None:
 
 
 _JOB = Job._meta.table_name
-_CARRIES = (f'SELECT 1 FROM "{_JOB}" WHERE "name" IN ({", ".join("?" * len(URGENT))})'
+_CARRIES = (f'SELECT 1 FROM "{_JOB}" WHERE "name" IN ({", ".join("?" * len(URGENT))})'  # nosec B608  # values are parameters
             ' AND "object_id" = ? AND "id" > ? AND "done_at" IS NULL AND "attempts" = 0 LIMIT 1')
 
 
@@ -175,7 +175,7 @@ def _rides_along(job_id: int, object_id: int) -> bool:
     mates = [j for j, o in _recent() if o == object_id and j < job_id]
     if not mates:
         return False
-    sql = (f'SELECT 1 FROM "{_JOB}" WHERE "id" IN ({", ".join("?" * len(mates))})'
+    sql = (f'SELECT 1 FROM "{_JOB}" WHERE "id" IN ({", ".join("?" * len(mates))})'  # nosec B608  # values are parameters
            ' AND "attempts" = 0 AND "done_at" IS NULL LIMIT 1')
     return run_sql(sql, mates).fetchone() is not None
 

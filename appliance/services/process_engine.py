@@ -44,7 +44,7 @@ class TriagePending(Exception):
 
 # -- starting ----------------------------------------------------------------------------
 
-_PUBLISHED = f'SELECT 1 FROM "{ProcessDefinition._meta.table_name}" WHERE "status" = ? LIMIT 1'
+_PUBLISHED = f'SELECT 1 FROM "{ProcessDefinition._meta.table_name}" WHERE "status" = ? LIMIT 1'  # nosec B608  # values are parameters
 
 
 def schedule_start(ticket_id: int) -> None:

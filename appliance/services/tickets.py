@@ -39,7 +39,7 @@ class TicketInput:
     due_at: str | dt.datetime | None = None
 
 
-_ACTIVE_FIELDS = (f'SELECT "key", "label", "kind", "options", "required" FROM '
+_ACTIVE_FIELDS = (f'SELECT "key", "label", "kind", "options", "required" FROM '  # nosec B608  # values are parameters
                   f'"{CustomFieldDef._meta.table_name}" WHERE "active" = ? ORDER BY "position", "id"')
 
 
@@ -157,7 +157,7 @@ def _local_year(now_utc: dt.datetime, zone: str) -> int:
     return now_utc.replace(tzinfo=dt.timezone.utc).astimezone(ZoneInfo(zone)).year
 
 
-_NEXT = (f'UPDATE "{NumberSequence._meta.table_name}" SET "last" = "last" + 1 WHERE "year" = ?'
+_NEXT = (f'UPDATE "{NumberSequence._meta.table_name}" SET "last" = "last" + 1 WHERE "year" = ?'  # nosec B608  # values are parameters
          ' RETURNING "last"')
 
 

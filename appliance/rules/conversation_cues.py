@@ -41,7 +41,7 @@ FOLLOW_UP = (
     # someone is on the way or something is being sent ("抢修人员马上出发", "给您寄一台新的")
     (r"(人员|师傅|工程师|技术员|抢修|维修工|快递员).{0,6}(马上|立即|立刻|尽快|已经)?(出发|赶过去|赶到|到场)"
      r"|(给您|为您)(补寄|寄出|寄一|寄个|重新寄|换一台|换新)", 1.2),
-    (r"安排.{0,6}(师傅|工程师|上门|人员)|上门(检测|维修|安装|取件|服务)|师傅.{0,6}(上门|联系)"
+    (r"(?<!自动)安排.{0,6}(师傅|工程师|上门|人员)|(?<!自动安排快递)(?<!自动安排)上门(检测|维修|安装|取件|服务)|师傅.{0,6}(上门|联系)"
      r"|(马上|立即|立刻|已经?|这就)(给您|为您)?派(了)?(抢修|维修|师傅|人员|工程师|人|单)|派单了|已派单", 1.2),
     (r"(到了|到之前|到场前|出发前|上门前)先?(会)?(给您|跟您)(打电话|打个电话|来电|联系)", 1.0),
     (r"(小时|工作日|天)内.{0,10}(联系|回复|回电|处理|发送|发到|通知|审核|复核|核查)|立案"
@@ -92,7 +92,7 @@ RESOLVED = (
     (r"解决了|可以了|好了好了|^\W*好了(?=[，,。！!]|\s*(她|他|我|现在|已经))|没问题了|没有其他问题|没有别的|没有了|能用了|正常了|可以上网了"
      r"|(能|可以)(正常)?(登|登录|登上|进去|打开|连上|上网|开机|取|收)了"
      r"|(?<![我人经都])出来了|搞定|成功了|收到了|没事了|没啥事了|没别的事|没其他事"
-     r"|(?<![没不])找到了|(刚刚?|已经)(到|收到|到账)了|到了到了|^\W*(嗯\W*)?看到了|(?<=能)到就行(?![，, ]*(否则|不然|要不))|(钱|款|退款)(已经)?到(账|了)|(已经|已)(交|付|缴|办|弄|改|设置|登录|登上|约|订)(好|完|上|成功)?了"
+     r"|(?<![没不])找到了|(刚刚?|已经)(到|收到|到账)了|到了到了|^\W*(嗯\W*)?看到了|^\W*(我\W*)?(弄|搞|办|填|提交)好了|(?<=能)到就行(?![，, ]*(否则|不然|要不))|(钱|款|退款)(已经)?到(账|了)|(已经|已)(交|付|缴|办|弄|改|设置|登录|登上|约|订)(好|完|上|成功)?了"
      r"(?=\s*(?:[,，。.!！~]|谢|$))", 1.2),
     (r"明白了|知道了|清楚了|了解了|原来是这样|那我再|那我等", 0.8),
     (r"that worked|it worked(?! fine for| for a| until| before| at first)|works now|working now|it's working|fixed it|it'?s back"
@@ -130,7 +130,7 @@ WITHDRAWN = (
      r"|(工单|报修单?|维修单|登记|预约|上门)(这个|那个)?(我)?(就|也)?(先)?(帮您|给您|为您)(取消|撤销|撤回)"
      r"|(就|也|先)不(再)?(给您|帮您|为您)?(提交|登记|创建|安排|派|预约)(报障|报修|维修|申请|预约"
      r"|上门)?(工单|单子|单)?(?<=[障修请约门单子记])", 1.0),
-    (r"\bno (need (for|to) )?(an? |the )?(engineer|technician|tech|visit|ticket|repair"
+    (r"\bno (need (for|to) )?(an? |the )?(separate |new |further )?(engineer|technician|tech|visit|ticket|repair|report"
      r"|call-?out)s?( (is )?(needed|required|necessary))?"
      r"|(won'?t|will not|don'?t need to|no need to|not going to) (book|raise|log|open|send"
      r"|arrange|schedule|submit|create|file) (an? |the |that |this |your |any )?(\w+ )?"
@@ -158,7 +158,7 @@ DROPPED = (
      r"|refund|return|visit))\b", 1.2),
 )
 UNRESOLVED = (
-    (r"还是不行|还是不|没用(?![过了])|(?<!就)没用了|不管用|没解决|怎么还没|还没到|一直(不|没)|仍然|没找到|找不到|不行啊", 1.0),
+    (r"还是不行|还是不|(?<![码券卡])没用(?![过了\s]*(还|过|掉))(?![过了])|(?<!就)没用了|不管用|没解决|怎么还没|还没到|一直(不|没)|仍然|没找到|找不到|不行啊", 1.0),
     # resigned to a workaround, the need itself left open ("那行吧，我先手动交")
     (r"^\W*(那|哎|唉)?(行吧|好吧|只能这样了?|只好这样了?)(?=[，,。\s]).{0,12}(先|自己|手动)"
      r"|\b(i guess i'?ll (just )?have to|fine,? i'?ll (just )?(do|pay|use|wait))", 1.0),
@@ -212,8 +212,14 @@ _DECLINES = re.compile(r"\W*(?:(?:哦|嗯|啊|那)\W*)?(?:不用|不需要|不�
 
 
 def _question_offer(text: str, start: int, end: int) -> bool:
-    return bool(_OFFER_BEFORE.search(text[max(0, start - 48):start])
-                and _QUESTION_AFTER.match(text, end))
+    """An offer the customer may turn down: put as a question, or as "我可以给您…" / "I can …"."""
+    before = text[max(0, start - 48):start]
+    return bool(_OFFER_BEFORE.search(before) and _QUESTION_AFTER.match(text, end)) \
+        or bool(_CAN_OFFER.search(before))
+
+
+_CAN_OFFER = re.compile(r"(?:我|我们|这边)(?:也)?可以(?:给|帮|为)?(?:您|你)?$|\b(?:i|we) can (?:\w+ ){0,2}$",
+                        re.IGNORECASE)
 
 
 def _best(patterns, text: str, skip: re.Pattern | None = _NEGATED,
@@ -291,6 +297,8 @@ class _Tally:
             for rx, _ in WITHDRAWN:
                 text = re.sub(rx, lambda m: " " * len(m.group(0)), text, flags=re.IGNORECASE)
         f = _best(FOLLOW_UP, text, soft=_CONDITIONAL)
+        if taken_back[0] and re.match(r"linked", f[1], re.IGNORECASE):
+            f = (0.0, "")   # "linked to the outage, so no need for a separate report"
         at = text.find(f[1]) if f[0] else -1
         self.offered = at >= 0 and _question_offer(text, at, at + len(f[1]))
         if self.offered and self.follow[0] < f[0] * 2:
@@ -308,14 +316,22 @@ class _Tally:
         return (not self.follow[0] and self.trouble_at[0] < self.done_at < last_customer)
 
 
+def _last_two_blocks(turns: list[Turn], customer: list[int]) -> int:
+    """Where the customer's last two turns start, a turn being all they wrote between two
+    agent messages (chat customers send several short messages in a row)."""
+    starts = [i for i in customer if i == 0 or turns[i - 1].speaker != "customer"]
+    return starts[-2] if len(starts) > 1 else 0
+
+
 def decide(turns: list[Turn]) -> Decision:
     """Rules only. `reason` names the strongest cue, e.g. "follow_up: 提交维修工单"."""
     turns = [t for t in turns if t.speaker != "system" and t.text.strip()]
     tally = _Tally()
     customer = [i for i, t in enumerate(turns) if t.speaker == "customer"]
+    late_from = _last_two_blocks(turns, customer)
     for i, t in enumerate(turns):
         if t.speaker == "customer":
-            tally.customer(i, t.text, late=i >= (customer[-2] if len(customer) > 1 else 0))
+            tally.customer(i, t.text, late=i >= late_from)
         else:
             tally.agent(i, t.text)
     follow, resolved = tally.follow, tally.resolved

@@ -224,6 +224,8 @@ def extract_identifiers(turns: list[Turn], extra_order_patterns: tuple[str, ...]
             found = []
         someone_elses = turn.speaker != "customer" and bool(_ASKS_SOMEONE_ELSES.search(text))
         if turn.speaker == "customer":
+            if len(found) > 1 and corrects(text):
+                found = found[-1:]   # "r dot jones at gmail dot com no sorry … at fastmail dot com"
             emails = _corrected_emails(emails, found, corrects(text))
             emails += (pending if affirms(text) else []) + found
         pending = [] if turn.speaker == "customer" else found

@@ -18,8 +18,8 @@ ORDER_PATTERNS: tuple[tuple[str, str], ...] = (
 )
 # Orders, bookings, policies, contracts, subscriptions: what the customer bought or holds.
 # "单号" after 快递/运单/抢修/工/受理… is a parcel or a ticket, not an order.
-_ORDER_WORD = (r"(?:订单编号|订单号码|订单号|订单|订阅编号|订阅号|(?<![快运物流递修障理务工件险货新丰通达办派])单号|保单号|保单|合同编号|合同号"
-               r"|协议编号|协议号|预订号|预定号|预约单号|预约号|订座记录|订座编号|订座编码|订座号|确认号"
+_ORDER_WORD = (r"(?:订单编号|订单号码|订单号|订单|订阅编号|订阅号|订阅(?=\s?[A-Za-z]{2,}-?\d)|(?<![快运物流递修障理务工件险货新丰通达办派])(?<![修理务工险派] )单号|保单号|保单|合同编号|合同号"
+               r"|协议编号|协议号|合约编号|合约号|预订号|预定号|预约单号|预约号|订座记录|订座编号|订座编码|订座号|预订编码|预定编码|确认号"
                r"|\b(?:order|booking|reservation|confirmation|policy|contract|subscription|tenancy"
                r"|itinerary|agreement|(?:mortgage|loan|lease|finance) account|sub(?=\s*id\b))"
                r"\s*(?:number|num|no\.?|id|#|ref(?:erence)?|code)?)")
@@ -31,7 +31,7 @@ _MIXED_VALUE = (r"(?=[A-Za-z0-9/-]*[A-Za-z])(?=[A-Za-z0-9/-]*\d)[A-Za-z0-9]+(?:[
 # A booking reference or record locator: 5-8 letters and digits, both ("HX7K2P", "XK72B9"),
 # after a booking word.
 _BOOKING_REF = re.compile(
-    r"(?:订座记录|订座编号|订座编码|预订号|预定号|预约号|\b(?:booking|reservation|confirmation)\s*(?:ref(?:erence)?|code|number|no\.?)?"
+    r"(?:订座记录|订座编号|订座编码|预订编码|预定编码|预订号|预定号|预约号|\b(?:booking|reservation|confirmation)\s*(?:ref(?:erence)?|code|number|no\.?)?"
     r"|\bPNR)\s*(?:is|:|#|是|为)?\s*(?P<value>(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{5,8})"
     r"(?![A-Za-z0-9])", re.IGNORECASE)
 # "ref HS-20417" from the customer is their booking; a fault/claim/case reference is not.
@@ -44,9 +44,14 @@ PREFIXED_MIN = (5, 7)    # two or more letters before the digits: 5 digits, 7 in
 KEYWORD_ORDER = re.compile(
     _ORDER_WORD + r"(?:[\u4e00-\u9fff ]{0,8}?(?=是|为))?\s*(?:is|:|#|是|为|：)?\s*(?:(?:嗯|呃|那个|uh|um)\s*)?(?:(?:我)?(?:看|找|查)一下\s*)?(?:#\s*)?(?P<value>"
     + _MIXED_VALUE + "|" + _ORDER_VALUE + ")", re.IGNORECASE)
-ASKS_OTHER = re.compile(r"序列号|机身号|型号|运单号|快递单号|物流单号|\bserial|\bmodel (?:number|no)"
+# ... and the same keyword with digit groups after letters ("预约单号BY2026 0607 115"):
+# the longer reading wins (_take_orders)
+_KEYWORD_SPACED = re.compile(
+    _ORDER_WORD + r"\s*(?:is|:|#|是|为|：)?\s*(?:(?:嗯|呃|那个|uh|um)\s+)?(?P<value>" + _ORDER_VALUE + ")",
+    re.IGNORECASE)
+ASKS_OTHER = re.compile(r"序列号|机身号|型号|运单号|快递单号|物流单号|批次号|批号|\b(?:batch|lot) (?:number|no)|\bRx\b|prescription number|处方号|\bserial|\bmodel (?:number|no)"
                          r"|\bS/?N\b|tracking|waybill|\bIMEI", re.IGNORECASE)
-ASKS_ORDER = re.compile(r"订单号|订单编号|保单号|合同号|协议号|协议编号|预订号|预约号|订座记录|订座编[号码]"
+ASKS_ORDER = re.compile(r"订单号|订单编号|保单号|合同号|协议号|协议编号|合约编号|预订号|预约号|订座记录|订座编[号码]"
                         r"|order\s*(?:number|num|no|id|#)"
                         r"|(?:booking|reservation|confirmation|policy|contract|subscription|tenancy"
                         r"|itinerary|agreement|(?:mortgage|loan|lease|finance) account)"
@@ -68,7 +73,7 @@ _REPLY_REF = re.compile(
 # ("是 3852 0071 6649 23"); not a phone, a date, a time or an amount.
 ANSWER_MAX_CHARS = 200
 _ANSWER_TOKEN = re.compile(
-    r"(?<![A-Za-z0-9_$¥€£.#/:+-])#?(?P<value>(?:[A-Za-z]{1,4}[-_]?)?\d+(?:[- ]\d+)*(?:[-/][A-Za-z0-9]+)*"
+    r"(?<![A-Za-z0-9_$¥€£.#/:+-])#?(?P<value>(?:[A-Za-z]{1,4}[-_]?|[A-Z](?: [A-Z]){1,3} )?\d+(?:[- ]\d+)*(?:[-/][A-Za-z0-9]+)*"
     r"|[A-Za-z0-9]+(?:[-/][A-Za-z0-9]+)+)(?![\w/:-]|\.\w)")
 _LOCATOR = re.compile(r"(?<![A-Za-z0-9_-])(?P<value>(?=[A-Za-z]*\d)(?=\d*[A-Za-z]\d*[A-Za-z])"
                       r"[A-Za-z0-9]{5,8})(?![A-Za-z0-9_-])")
@@ -174,7 +179,8 @@ def orders_in(text: str, patterns: tuple[re.Pattern, ...], asked: bool,
     spans = []
     for rx in () if asked_other else patterns:
         spans += [(m.start(), m.end(), m.group(0)) for m in rx.finditer(text)]
-    keyed = [KEYWORD_ORDER, _CUSTOMER_REF] if customer else [KEYWORD_ORDER]
+    keyed = [KEYWORD_ORDER, _KEYWORD_SPACED, _CUSTOMER_REF] if customer \
+        else [KEYWORD_ORDER, _KEYWORD_SPACED]
     spans += [(m.start("value"), m.end("value"), m.group("value"), "keyword")
               for rx in keyed for m in rx.finditer(text)]
     spans += [(m.start("value"), m.end("value"), m.group("value"), "booking")
@@ -191,9 +197,11 @@ def orders_in(text: str, patterns: tuple[re.Pattern, ...], asked: bool,
         if m:
             spans.append((m.start("value"), m.end("value"), m.group("value"), "booking"))
     if asked and not spans and len(text) <= ANSWER_MAX_CHARS:   # nothing else in the answer
+        other = ASKS_OTHER.search(text)   # "运单号我报给你 SF… 然后 8842 8843"
         spans += [(m.start("value"), m.end("value"), m.group("value"), "keyword")
                   for m in _ANSWER_TOKEN.finditer(text)
-                  if _answer_token(m.group("value"), text[max(0, m.start() - 16):m.start()])]
+                  if _answer_token(m.group("value"), text[max(0, m.start() - 16):m.start()])
+                  and not (other and other.start() < m.start())]
         if not spans and asked == "booking":
             spans += [(m.start("value"), m.end("value"), m.group("value"), "booking")
                       for m in _LOCATOR.finditer(text)]
@@ -238,7 +246,8 @@ def _same_shape(value: str, orders: list[str]) -> bool:
 
 
 # A serial, model or device number is not an order ("SN KM4521-88310", "机身序列号 …").
-_NOT_ORDER_BEFORE = re.compile(r"(?:\bS/?N|serial(?: (?:number|no\.?))?|model(?: (?:number|no\.?))?"
+_NOT_ORDER_BEFORE = re.compile(r"(?:\bS/?N|serial(?: (?:number|no\.?))?|model(?: (?:number|no\.?))?|批次号|批号"
+                               r"|\b(?:batch|lot)(?: (?:number|no\.?))?"
                                r"|\bIMEI|序列号|机身号|机身编码|型号|设备号|卡号|工单号|受理号|催办单号"
                                r"|\b(?:service|work|repair|job) order(?: (?:number|no\.?))?)"
                                r"\W{0,3}(?:is|是|为)?\W{0,3}$", re.IGNORECASE)

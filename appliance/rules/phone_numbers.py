@@ -288,12 +288,14 @@ _CHECK_BEFORE = re.compile(
     r"(?:(?:您|你)的?(?:手机|电话|号码|联系方式)|登记的|记录的|预?留的|核对|确认一下"
     r"|\byour (?:\w+ )?(?:number|mobile|cell|phone)|\bthat'?s|\bis (?:that|it|this)(?: still)?"
     r"|\bto confirm|\b(?:reach|call|text) you(?: back)?(?: on| at)?(?: still)?"
+    r"|\bread (?:that|it|this|them) back|\blet me repeat|\brepeating"
     r"|\bi(?: have|'ve got) you(?: down)? (?:as|on|at)"
     r"|\b(?:i|we) (?:have|'ve got)(?: on (?:file|record))?(?=\W{0,2}$))\D{0,12}$", re.IGNORECASE)
 _CHECK_AFTER = re.compile(r"\W{0,3}(?:对吗|对吧|是吧|对不对|是吗|吗|没错吧|[?？]|right\b|correct\b"
                           r"|is (?:that|this|it) still"
                           r"|is (?:that|this|it) (?:right|correct|yours?)|(?:still )?yours?\b)"
-                          r"|[ \w]{0,24}(?:吗|[?？])",   # in the same question ("…的用户吗")
+                          r"|[ \w]{0,24}(?:吗|[?？])"   # in the same question ("…的用户吗")
+                          r"|\s?(?:是这个|是这个号码?|这个号码?)\s?(?:对吧|对吗|是吧|没错吧)",
                           re.IGNORECASE)
 
 # The customer confirms what the agent just said ("对对", "yes", "that's right"); "好的"/"ok"
@@ -306,7 +308,7 @@ _CORRECTS = re.compile(
     r"|不是\S{0,8}是"
     r"|\bsorry\W{0,3}(?:it'?s|that'?s|i meant?|should be|make that|\+?\d)|\bi meant?\b"
     r"|\bcorrection\b|\bmy (?:mistake|bad)\b|\btypo\b|\bwrong (?:number|one|digit)"
-    r"|\bmake that\b|\bscratch that\b|\boops\b|\bwhoops\b|\bsorry\W*$"
+    r"|\bmake that\b|\bscratch that\b|\boops\b|\bwhoops\b|\bsorry\W*$|\bno\W{0,2}sorry\b"
     r"|\bactually\W{0,3}(?:it'?s|that'?s|my number|\+?\d)|\bnot\W{0,2}\+?\d", re.IGNORECASE)
 
 

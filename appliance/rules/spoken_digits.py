@@ -41,6 +41,11 @@ _ZH_SINGLE = re.compile(r"(?<=(?-i:[A-Z0-9]) )[零〇幺一二两三四五六七
 
 
 def _zh_run(m: re.Match) -> str:
+    head, sep, tail = m.group(0).rpartition(" ")
+    whole = _ZH_RUN.fullmatch(head) if sep and len(tail) <= 2 else None
+    if whole and m.string.startswith("点", m.end()):
+        # "…六九零四 一点五匹": the last group starts a decimal, not part of the number
+        return _zh_run(whole) + sep + tail
     digits = [_ZH_DIGITS[c] if c in _ZH_DIGITS else " " for c in m.group(0)]
     if not _spoken_digits_kept(m, "".join(d for d in digits if d != " ")):
         return m.group(0)
@@ -126,7 +131,9 @@ _LETTER_FOR = re.compile(r"\b([A-Z]) (?:for|as in) (?i:[a-z]+)\b")
 _SPELLED_ITEM1 = rf"(?:(?-i:[A-Z])|\d{{1,6}}|{_EN_DIGIT})"
 _SPELLED_RUN = re.compile(rf"(?<![\w-])(?:{_SPELLED_ITEM1} ){{4,19}}{_SPELLED_ITEM1}(?![\w-])",
                           re.IGNORECASE)
-_ALL_ONE_WORD = re.compile(r"\bat ((?:[a-z0-9-]+ ){1,3}[a-z0-9-]+) all one word\b", re.IGNORECASE)
+_ALL_ONE_WORD = re.compile(r"\bat ((?:(?!dot\b)[a-z0-9-]+ ){1,3}(?!dot\b)[a-z0-9-]+)((?: dot [a-z]{2,6}){1,2})?,?"
+                           r" all one word\b",
+                           re.IGNORECASE)
 
 
 def _spelled_run(m: re.Match) -> str:
@@ -155,7 +162,7 @@ def normalise(text: str) -> str:
     "dash" between letters/digits to "-", "加86"/"plus 44" to "+", spelled-out e-mail
     addresses to addresses."""
     text = (text or "").translate(FULLWIDTH_TO_ASCII)
-    text = _ALL_ONE_WORD.sub(lambda m: "at " + m.group(1).replace(" ", ""), text)
+    text = _ALL_ONE_WORD.sub(lambda m: "at " + m.group(1).replace(" ", "") + (m.group(2) or ""), text)
     if re.search(r"\bat\b|艾特", text, re.IGNORECASE):
         text = _SPELLED_EMAIL.sub(_spelled_email, text)
     text = _SPOKEN_EMAIL.sub(_spoken_email, text)

@@ -242,7 +242,8 @@ def extract_identifiers(turns: list[Turn], extra_order_patterns: tuple[str, ...]
             orders = [p for p in orders if not any(_edits(order_key(p), order_key(n)) <= 2
                                                    for n in o)]   # "SL-…406" "wait" "SL-…460 sorry"
         orders += o
-        retracted = mine and bool(_RETRACTS.match(turn.text)) if mine else retracted
+        if mine:   # "wait" / "不对" alone: the customer's next order replaces a near one
+            retracted = bool(_RETRACTS.match(turn.text))
         said.append((turn.speaker, text))
         addresses += _addresses_in(text)
         if not mine:

@@ -37,7 +37,7 @@ def _spoken_digits_kept(m: re.Match, digits: str) -> bool:
 
 
 # One spoken digit between spelled letters of a reference ("M F 六 K 二 Q").
-_ZH_SINGLE = re.compile(r"(?<=(?-i:[A-Z0-9]) )[零〇幺一二两三四五六七八九](?= (?-i:[A-Z0-9])(?![a-z]))")
+_ZH_SINGLE = re.compile(rf"(?<=(?-i:[A-Z0-9]) )[{_ZH_DIGIT_CHARS}](?= (?-i:[A-Z0-9])(?![a-z]))")
 
 
 def _zh_run(m: re.Match) -> str:
@@ -112,7 +112,7 @@ _SPELLED_ITEM = rf"(?:{_NATO_WORD}|{_EN_DIGIT}|\d|(?-i:[A-Z]))"
 _NATO_RUN = re.compile(rf"\b{_SPELLED_ITEM}(?:[ ,-]+{_SPELLED_ITEM}){{2,}}\b", re.IGNORECASE)
 # ASR fillers inside a spoken number ("一三三 嗯 二零一七", "nine one two two uh three four"):
 # dropped, so that the groups form one run.
-_DIGIT_CHARS = "0-9零〇幺一二两三四五六七八九"
+_DIGIT_CHARS = "0-9" + _ZH_DIGIT_CHARS
 _FILLER_IN_NUMBER = re.compile(
     rf"([{_DIGIT_CHARS}]|\b{_EN_DIGIT}) +(?:嗯|呃|额|啊|那个|uh|um|er|erm)[ ,，]+"
     rf"(?=[{_DIGIT_CHARS}]|{_EN_DIGIT}\b)", re.IGNORECASE)

@@ -7,6 +7,7 @@ Unknown keys and bad values stop start-up with a message naming the key.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -170,7 +171,8 @@ class Settings:
     intake_order_patterns: tuple[str, ...] = field(default=(), metadata=_doc(
         "Extra regular expressions for this organisation's order numbers in chat and call "
         "transcripts, matched case-insensitively besides the built-in forms (订单号 + digits, "
-        "DD2026..., A12-345678); write [0-9] for digits."))
+        "DD2026..., A12-345678). Kept as written (not lower-cased); in the environment one "
+        "pattern, or a JSON array of them."))
     mail_domain: str = field(default="gongdan.local", metadata=_doc(
         "Domain of the Message-IDs Gongdan gives the mail it sends (e.g. support.example.com)."))
     smtp_url: str = field(default="", metadata=_doc(
@@ -326,6 +328,20 @@ def _mask_url_password(url: str) -> str:
     return f"{scheme}://{rest}"
 
 
+# Lists whose items are regular expressions: their case (\D, \S) and commas ({2,4}) mean
+# something, so they are neither lower-cased nor split on commas.
+_VERBATIM = frozenset({"intake_order_patterns"})
+
+
+def _split_list(name: str, value: str) -> Any:
+    """A list from an environment string: a JSON array, one pattern, or comma-separated."""
+    if value.lstrip().startswith("["):
+        return json.loads(value)   # json.JSONDecodeError is a ValueError
+    if name in _VERBATIM:
+        return [value.strip()] if value.strip() else []
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
 def _coerce(name: str, ftype: str, value: Any) -> Any:
     """Convert a TOML or environment value to the declared type, or fail naming the key."""
     try:
@@ -349,10 +365,10 @@ def _coerce(name: str, ftype: str, value: Any) -> Any:
             return _pairs(value)
         if ftype.startswith("tuple"):
             if isinstance(value, str):
-                value = [v.strip() for v in value.split(",") if v.strip()]
+                value = _split_list(name, value)
             if not isinstance(value, (list, tuple)):
                 raise ValueError
-            return tuple(str(v).lower() for v in value)
+            return tuple(str(v) if name in _VERBATIM else str(v).lower() for v in value)
         if not isinstance(value, str):
             raise ValueError
         return value

@@ -65,3 +65,27 @@ def test_secrets_and_url_passwords_are_masked_for_display(tmp_path):
 def test_plain_smtp_is_allowed_to_a_loopback_relay(tmp_path, url):
     p = write(tmp_path, f'smtp_url = "{url}"\nsmtp_security = "none"\n')
     assert load_settings(p, environ={}).smtp_security == "none"
+
+
+def test_order_patterns_keep_their_case_and_commas_from_the_file(tmp_path):
+    # Lower-casing would turn \D into \d and \S into \s: another pattern, silently.
+    p = write(tmp_path, 'intake_order_patterns = ["HM[0-9]{12,14}", "EW-\\\\S+\\\\D"]\n')
+    s = load_settings(p, environ={})
+    assert s.intake_order_patterns == ("HM[0-9]{12,14}", r"EW-\S+\D")
+
+
+def test_an_order_pattern_from_the_environment_is_one_pattern_or_a_json_list(tmp_path):
+    missing = tmp_path / "x.toml"
+    one = load_settings(missing, environ={"GONGDAN_INTAKE_ORDER_PATTERNS": "HM[0-9]{12,14}"})
+    assert one.intake_order_patterns == ("HM[0-9]{12,14}",)
+    two = load_settings(missing, environ={
+        "GONGDAN_INTAKE_ORDER_PATTERNS": '["HM[0-9]{12,14}", "DA-[0-9]{4}-\\\\D{2}"]'})
+    assert two.intake_order_patterns == ("HM[0-9]{12,14}", r"DA-[0-9]{4}-\D{2}")
+    # Other lists still split on commas and compare in lower case.
+    roles = load_settings(missing, environ={"GONGDAN_MFA_REQUIRED_ROLES": "Admin, supervisor"})
+    assert roles.mfa_required_roles == ("admin", "supervisor")
+
+
+def test_a_broken_json_list_in_the_environment_names_the_setting(tmp_path):
+    with pytest.raises(SettingsError, match="intake_order_patterns"):
+        load_settings(tmp_path / "x.toml", environ={"GONGDAN_INTAKE_ORDER_PATTERNS": '["HM'})

@@ -18,12 +18,15 @@ case letters and digits only, e-mails lower case). Figures:
 - urgency / product: accuracy on the transcripts that carry that label;
 - latency p50/p95 of one `analyse` call (rules: milliseconds; with the model, one
   constrained completion per transcript on this machine's CPU).
+A split written at one site has a `_site.json` (its reference formats and the
+`intake_order_patterns` its IT would set): it is also run as "rules+site", with them.
 `--model` loads the default model from var/models (TEST_MODEL_DIR overrides), one
 thread, as tests/llm does.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -34,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "transcripts"
 SPLITS = ("dev", "holdout", "challenge", "blind", "blind2", "blind3", "blind4", "blind5", "blind6",
-          "blind7", "blind8", "blind9", "blind10", "blind11", "blind12")
+          "blind7", "blind8", "blind9", "blind10", "blind11", "blind12", "blind13", "blind14")
 UNTUNED: tuple[str, ...] = ()   # blind sets kept unopened while the rules change
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -69,10 +72,20 @@ class Result:
 
 
 def load(split: str) -> list[dict]:
-    files = sorted((DATA / split).glob("*.json"))
+    files = sorted(f for f in (DATA / split).glob("*.json") if not f.name.startswith("_"))
     if not files:
         raise SystemExit(f"no transcripts in {DATA / split}")
     return [json.loads(f.read_text(encoding="utf-8")) for f in files]
+
+
+def site_settings(split: str, settings: Settings) -> Settings | None:
+    """A split written at one site carries that site's profile (`_site.json`, written by its
+    author before the conversations): the order patterns its IT would configure."""
+    f = DATA / split / "_site.json"
+    if not f.exists():
+        return None
+    patterns = json.loads(f.read_text(encoding="utf-8"))["intake_order_patterns"]
+    return dataclasses.replace(settings, intake_order_patterns=tuple(patterns))
 
 
 def run(docs: list[dict], settings: Settings, model=None) -> list[Result]:
@@ -146,9 +159,12 @@ def main(argv: list[str] | None = None) -> None:
         + ([("model-decides", model, True)] if args.model_decides else [])
     for split in args.split or SPLITS:
         docs = load(split)
-        for name, m, decides in methods:
+        site = site_settings(split, settings)
+        runs = [(n, m, d, settings) for n, m, d in methods] \
+            + ([("rules+site", None, False, site)] if site else [])
+        for name, m, decides, how in runs:
             conversation_ai.MODEL_DECIDES = decides
-            results = run(docs, settings, m)
+            results = run(docs, how, m)
             _print(split, name, figures(results))
             if args.show_errors:
                 _errors(results)

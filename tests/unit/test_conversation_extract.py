@@ -425,7 +425,9 @@ def test_prompt_injection_in_the_transcript_cannot_close_the_data_block():
 @pytest.mark.parametrize("split", [s for s in bench.SPLITS if s not in bench.UNTUNED])
 def test_rules_reach_the_issue_targets_on_the_labelled_transcripts(split):
     docs = bench.load(split)
-    f = bench.figures(bench.run(docs, Settings()))
+    # A set written at one site is held to the targets as that site runs it: with the
+    # order patterns its profile names.
+    f = bench.figures(bench.run(docs, bench.site_settings(split, Settings()) or Settings()))
     assert f["decision"] >= 0.90, f
     assert f["phones"] >= 0.95 and f["orders"] >= 0.95, f
     assert f["latency_ms"]["p95"] < 200, f

@@ -51,9 +51,10 @@ _REGION_CUES = (
                         r"|seattle|los angeles|san francisco|toronto|vancouver|montreal"
                         r"|zip ?code)\b|\+ ?1[ (-]*\d{3}|美国|加拿大|纽约", re.IGNORECASE)),
     ("sg", re.compile(r"\b(?:singapore|s'pore|nric|hdb|orchard road|jurong|tampines|novena"
-                      r"|woodlands)\b|(?:\+|\b00) ?65\b|新加坡|\.sg\b", re.IGNORECASE)),
+                      r"|woodlands|bedok|ang mo kio|toa payoh|yishun|sengkang|punggol|hougang"
+                      r"|clementi|pasir ris|bishan|serangoon)\b|(?:\+|\b00) ?65\b|新加坡|\.sg\b", re.IGNORECASE)),
     ("hk", re.compile(r"\b(?:hong kong|hkid|kowloon|mong kok|tsim sha tsui|causeway bay)\b"
-                      r"|\bHK(?:D|\$)?\b"
+                      r"|\bHK(?:D|\$)?\b|\b\d{1,2}/F\b"   # "18/F": Hong Kong's floor notation
                       r"|(?:\+|\b00) ?852\b|香港|\.hk\b", re.IGNORECASE)),
     ("au", re.compile(r"\b(?:australia|australian|sydney|melbourne|brisbane|perth|adelaide"
                       r"|canberra|hobart|g'day|bigpond)\b|(?:\+|\b00) ?61\b|澳大利亚|澳洲|\.au\b",
@@ -61,6 +62,22 @@ _REGION_CUES = (
     ("in", re.compile(r"\b(?:india|indian|rupees?|upi|neft|imps|ifsc|aadhaar|mumbai|delhi"
                       r"|bengaluru|bangalore|chennai|hyderabad|kolkata|pune|lakh|crore)\b|₹|\bRs\.?\s?\d"
                       r"|(?:\+|\b00) ?91\b|印度", re.IGNORECASE)),
+    ("my", re.compile(r"\b(?:malaysia|malaysian|kuala lumpur|penang|johor|selangor|petaling jaya"
+                      r"|ipoh|melaka|sabah|sarawak|ringgit|myr)\b|(?-i:\bRM\b)|(?:\+|\b00) ?60\b"
+                      r"|马来西亚|吉隆坡|\.my\b", re.IGNORECASE)),
+    # Singlish and Manglish particles: Singapore or Malaysia, whose number shapes differ
+    ("my+sg", re.compile(r"\b(?:lah|leh|lor|aiyo+|aiyah|walao|can or not|got or not)\b",
+                         re.IGNORECASE)),
+    ("ph", re.compile(r"\b(?:philippines|filipino|pilipinas|manila|cebu|davao|quezon|makati"
+                      r"|taguig|pasig|pesos?|gcash)\b|₱|\bphp ?\d|(?:\+|\b00) ?63\b|菲律宾|\.ph\b",
+                      re.IGNORECASE)),
+    ("th", re.compile(r"\b(?:thailand|thai|bangkok|chiang mai|phuket|pattaya|baht)\b|฿"
+                      r"|(?:\+|\b00) ?66\b|泰国|曼谷|\.th\b", re.IGNORECASE)),
+    ("ae", re.compile(r"\b(?:uae|u\.a\.e\.?|emirates|dubai|abu dhabi|sharjah|ajman|dirhams?|aed)\b"
+                      r"|(?:\+|\b00) ?971\b|阿联酋|迪拜|\.ae\b", re.IGNORECASE)),
+    ("de", re.compile(r"\b(?:germany|german|deutschland|berlin|munich|münchen|hamburg|frankfurt"
+                      r"|stuttgart|cologne|köln|düsseldorf|gmbh)\b|(?:\.|\bdot )de\b"
+                      r"|(?:\+|\b00) ?49\b|德国", re.IGNORECASE)),
     ("cn", re.compile(r"\b(?:china|chinese mainland|shanghai|beijing|shenzhen|guangzhou"
                       r"|hangzhou)\b|(?:\+|\b00) ?86\b|中国|大陆", re.IGNORECASE)),
 )
@@ -72,11 +89,21 @@ def region_of(customer_text: str, other_text: str = "") -> str:
     (else the agent) names one country; "en" for an English conversation with no country
     named (UK 07 mobiles and North-American layout only); "" otherwise (Chinese only)."""
     for text in (customer_text, other_text):
-        found = {name for name, rx in _REGION_CUES if rx.search(text)}
-        if found:   # several countries: "sg+au", a number only one of them fits
-            return "" if "cn" in found else "+".join(sorted(found))
+        named = named_regions(text)
+        if named:   # several countries: "sg+au"; a number that fits several takes the first
+            return "" if "cn" in named else "+".join(named)
     said = customer_text or other_text
     return "en" if said.strip() and not _CJK.search(said) else ""
+
+
+def named_regions(text: str) -> list[str]:
+    """The countries `text` names, in the order it first names them."""
+    at: dict[str, int] = {}
+    for names, rx in _REGION_CUES:
+        m = rx.search(text)
+        for name in names.split("+") if m else ():
+            at[name] = min(at.get(name, m.start()), m.start())
+    return sorted(at, key=lambda n: at[n])
 
 
 # --- one number --------------------------------------------------------------------------------
@@ -109,9 +136,8 @@ def _international(digits: str, plus: bool) -> str:
 
 
 def _domestic(digits: str, region: str) -> str:
-    """The number in the one named country it fits (see _domestic_in)."""
-    found = {_domestic_in(digits, r) for r in region.split("+")} - {""}
-    return found.pop() if len(found) == 1 else ""
+    """The number in the first named country it fits (see _domestic_in)."""
+    return next((v for v in (_domestic_in(digits, r) for r in region.split("+")) if v), "")
 
 
 def _domestic_in(digits: str, region: str) -> str:
@@ -137,7 +163,20 @@ def _domestic_in(digits: str, region: str) -> str:
         return "+91" + digits[-10:]
     if region in ("", "en") and _TW_MOBILE.fullmatch(digits):
         return "+886" + digits[1:]
+    shape = _TRUNK_ZERO.get(region)
+    if shape and shape[1].fullmatch(digits):
+        return shape[0] + digits[1:]
     return ""
+
+
+# Countries whose domestic numbers are a trunk 0 and a national number: (code, shape)
+_TRUNK_ZERO = {
+    "my": ("+60", re.compile(r"01\d{8,9}|0[3-9]\d{7,8}")),
+    "ph": ("+63", re.compile(r"09\d{9}|02\d{8}")),
+    "th": ("+66", re.compile(r"0[689]\d{8}|02\d{7}")),
+    "ae": ("+971", re.compile(r"05[024568]\d{7}|0[2-79]\d{7}")),
+    "de": ("+49", re.compile(r"01[5-7]\d{8,9}|0[2-9]\d{7,10}")),
+}
 
 
 def _landline(digits: str) -> str:
@@ -196,8 +235,12 @@ _THIRD_PARTY = re.compile(
     rf"(?:(?:{_OWNER})(?:(?!我的|我自己|本人|我(?:家|手机|电话|号码|邮箱)|您|\bmy\b|\byour\b|\bmine\b).){{0,16}}?"
     rf"|(?:{_PERSON})的?(?:(?![我让叫给留要打]).){{0,6}}?){_PHONE_WORD}\W{{0,3}}(?:\w{{0,5}}\W{{0,2}})?$"
     rf"|(?:{_OWNER})\s+(?:on|at)\W{{0,2}}$|(?:{_PERSON})的\W{{0,2}}$"
+    r"|(?:师傅|快递员|快递小哥|骑手|配送员|司机|技师|工程师)\W{0,2}$"   # "王师傅 137 5810 2246"
     r"|\bthey (?:gave|sent|left) (?:me|us) (?:a|the|their) (?:number|phone)[^.;]{0,30}$",
     re.IGNORECASE)
+# "联系人 孙经理 座机 029-…": the person named is the contact for the case, as the customer
+# gives them (a manager, a spouse at the address).
+_CONTACT = re.compile(r"联系人|contact (?:person|name)", re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[。！？!?；;\n]|[.,，](?!\d)")
 
 
@@ -205,7 +248,8 @@ def third_party_before(text: str, start: int) -> bool:
     """Whether the clause before `start` gives what follows as someone else's."""
     before = text[max(0, start - 60):start].rstrip(" ,:")   # "their phone, 139…": one clause
     ends = [m.end() for m in _CLAUSE_END.finditer(before)]
-    if _THIRD_PARTY.search(before[ends[-1] if ends else 0:]):
+    clause = before[ends[-1] if ends else 0:]
+    if _THIRD_PARTY.search(clause) and not _CONTACT.search(clause):
         return True
     intro = [m.end() for m in _PERSON_NUMBER.finditer(text, 0, start)]
     return bool(intro) and not _OWN.search(text, intro[-1], start)
@@ -221,15 +265,37 @@ def _numbers_at(text: str, region: str) -> list[tuple[str, re.Match]]:
     found = []
     for m in _CHUNK.finditer(text):
         before = text[max(0, m.start() - 24):m.start()]
-        if _NOT_PHONE_BEFORE.search(before) or third_party_before(text, m.start()):
+        if _NOT_PHONE_BEFORE.search(before) or third_party_before(text, m.start()) \
+                or _SPELLED_BEFORE.search(before) or _INVOICE_LINE.search(_line_before(text, m)):
             continue
         if _id_card(m.group(0), text[m.end():m.end() + 2]):
             continue
-        numbers = _classify_chunk(m.group(0), bool(m.group("plus")), region)
+        numbers = _classify_chunk(m.group(0), bool(m.group("plus")), _region_at(text, m.start(),
+                                                                                region))
         if _DENIED_BEFORE.search(before):   # "不是138 139 5566 7788": only the first is wrong
             numbers = [(at, v) for at, v in numbers if at > 0]
         found += [(v, m) for _, v in numbers]
     return found
+
+
+# Letters spelled one by one right before the digits: a reference ("K E X 30291774 M Y").
+_SPELLED_BEFORE = re.compile(r"(?:(?<![A-Za-z])[A-Za-z] ){2,}$")
+# A company's invoice details ("地址电话：上海市…1588号 021-5831…", "开户行及账号"): the
+# number printed on invoices, not a contact for the case.
+_INVOICE_LINE = re.compile(r"^\W*(?:地址(?:、|及|和)?电话|开票(?:地址|电话)|注册(?:地址|电话)|开户行)")
+
+
+def _line_before(text: str, m: re.Match) -> str:
+    return text[text.rfind("\n", 0, m.start()) + 1:m.start()]
+
+
+def _region_at(text: str, start: int, region: str) -> str:
+    """A country named just before the number ("my singapore number 8812 3056", "英国的
+    手机 07700 …") decides it; otherwise the conversation's."""
+    before = text[max(0, start - 40):start]
+    ends = [m.end() for m in _CLAUSE_END.finditer(before)]
+    named = named_regions(before[ends[-1] if ends else 0:])
+    return "+".join(named) if named and "cn" not in named else region
 
 
 def _id_card(chunk: str, after: str) -> bool:
@@ -248,6 +314,9 @@ def _classify_chunk(chunk: str, plus: bool, region: str) -> list[tuple[int, str]
         return []
     if region == "en" and re.fullmatch(r"0\d{3}[ -]\d{7,8}", chunk):
         region = ""   # "0771 2345678" is laid out as a Chinese area code and local number
+    if ({"en", "in"} & set(region.split("+")) and not plus
+            and re.fullmatch(r"(?:0|91[ -]?)?[6-9]\d{4}[ -]\d{5}", chunk)):
+        return [(0, "+91" + re.sub(r"\D", "", chunk)[-10:])]   # "98450 61372": India's layout
     if {"en", "nanp"} & set(region.split("+")) and _NANP_LAYOUT.fullmatch(chunk.lstrip("+ ")):
         # (415) 555-0132 / 1-415-555-0132: North-American or nothing (1-800 is a company's)
         value = _domestic(re.sub(r"\D", "", chunk), "nanp")
@@ -300,11 +369,12 @@ _CHECK_AFTER = re.compile(r"\W{0,3}(?:对吗|对吧|是吧|对不对|是吗|吗|
 
 # The customer confirms what the agent just said ("对对", "yes", "that's right"); "好的"/"ok"
 # only acknowledge (a store's number, opening hours) and confirm nothing.
-_AFFIRMED = re.compile(r"\W*(?:嗯\W*)?(?:对(?![不于])|是的|是啊|没错|正确|yes|yeah|yep|yup|correct"
+_AFFIRMED = re.compile(r"\W*(?:嗯\W*)?(?:对(?![不于])|是的|是啊|(?:是|可以)(?=\W*$)|没错|正确|yes|yeah"
+                       r"|yep|yup|correct"
                        r"|right|that'?s (?:right|correct|it|me)|exactly|uh-huh)", re.IGNORECASE)
 # The customer corrects a number they gave ("不对，是139…", "sorry, it's …", "… not …").
 _CORRECTS = re.compile(
-    r"不对|(?:说|打|写|记|输|念)错(?!了?(?:密码|验证码|\d+次|好几次|太多次|多次))|号码?错了|更正|纠正|应该是|重新报"
+    r"不对|我报错了?|(?:说|打|写|记|输|念)错(?!了?(?:密码|验证码|\d+次|好几次|太多次|多次))|号码?错了|更正|纠正|应该是|重新报"
     r"|不是\S{0,8}是"
     r"|\bsorry\W{0,3}(?:it'?s|that'?s|i meant?|should be|make that|\+?\d)|\bi meant?\b"
     r"|\bcorrection\b|\bmy (?:mistake|bad)\b|\btypo\b|\bwrong (?:number|one|digit)"
@@ -354,16 +424,34 @@ def _near(a: str, b: str) -> bool:
         and sum(x != y for x, y in zip(a, b)) <= 4
 
 
+def _completed(text: str, region: str, loose: str) -> list[str]:
+    """Numbers the agent writes out from what the customer just said without its area or
+    trunk code ("二四 八三九二 零六五七" → "零二四 八三九二零六五七", "6501 2388" → "010
+    6501 2388"): the customer's own digits, so theirs without a "yes"."""
+    if len(loose) < 7:
+        return []
+    out = []
+    for value, _ in _numbers_at(text, region):
+        digits = re.sub(r"\D", "", value)
+        extra = digits[:-len(loose)] if digits.endswith(loose) else ""
+        if extra.startswith("0") and len(extra) <= 4:
+            out.append(value)
+    return out
+
+
 def customer_phones(turns: list[tuple[str, str]], region: str = "") -> list[str]:
     """The customer's numbers in (speaker, normalised text) turns, in order (may repeat)."""
     kept: list[str] = []
     given: list[str] = []     # the customer's numbers in their latest turn that gave any
     pending: list[str] = []   # new numbers the agent or bot said, waiting for a "yes"
+    loose = ""   # the digits of the customer's last turn, when they made no number
     for speaker, text in turns:
         if speaker != "customer":
+            kept += [p for p in _completed(text, region, loose) if p not in kept]
             pending = [p for p in _read_back(text, region) if p not in kept]
             continue
         heard = _uncorrected(text, region)
+        loose = "" if heard else re.sub(r"\D", "", text)
         if pending and affirms(text):
             kept = [p for p in kept if not any(_near(p, q) for q in pending)] + pending
         pending = []

@@ -31,6 +31,12 @@ __all__ = ["Decision", "clean", "decide", "description", "product", "subject", "
 _NOT_WORK = (r"(?! (you )?(a |an |the |your )?([\w-]+ ){0,2}(one-time|verification|passcode|pass code"
              r"|code|otp|link|reset|text|sms|reminder|confirmation|receipt|e-?mail|message)s?\b)")
 
+# A call before a visit already booked ("the technician will call you the day before", cf.
+# "出发前会电话联系您"): part of that visit, not new work.
+_BEFORE_VISIT = (r"(?![^.!?]{0,40}?\b(the day before|the night before|before (arriving|coming|arrival"
+                 r"|they come|he comes|she comes|heading (out|over)|the visit)|on (the|their|his|her) way"
+                 r"|an hour before))")
+
 # (pattern, weight). Patterns are matched case-insensitively on one message.
 FOLLOW_UP = (
     (r"工单|维修单|报修单|提交.{0,8}(申请|维修|工单|复审|审核|审批)|创建.{0,4}单|上报|加急"
@@ -58,7 +64,7 @@ FOLLOW_UP = (
     (r"escalat|raise .{0,20}(ticket|request|case)|(create|open|log|logged).{0,20}(ticket|case|request"
      r"|report|claim|complaint|work order|job)|logged it", 1.2),
     (r"get back to you|call you back|(will|'ll|shall|going to) (contact|call|email|reach|text|ring"
-     r"|phone) you|(will|'ll) (text|send|email|post) (you )?(updates|an update)|check in with you"
+     r"|phone) you" + _BEFORE_VISIT + r"|(will|'ll) (text|send|email|post) (you )?(updates|an update)|check in with you"
      r"|passed (\w+ ){0,2}on|linked (\w+ ){0,3}to (the |an? )?(incident|outage)"
      r"|email you (back|once|when|as soon|with|an update|the)"
      r"|pass (this|it) on|they'?ll (confirm|be in touch|get in touch|contact you|call you|email you)"
@@ -67,7 +73,7 @@ FOLLOW_UP = (
      r"|posting|post|shipping|ship|dispatching|dispatch|couriering|courier|replacing|replace"
      r"|refunding|refund)\b" + _NOT_WORK, 1.2),
     (r"(i'?ve|we'?ve|i have|we have) (ordered|set up|arranged) (you )?(a|an|the) (\w+ ){0,2}(replacement|new)"
-     r"|(it'?ll|it will|they'?ll|they will) be (posted|sent|shipped|delivered|couriered|dispatched)"
+     r"|(it'?ll|it will|they'?ll|they will) be (posted|sent|shipped|couriered|dispatched)"
      r" (to|on|by|first|out|tomorrow|today)"
      r"|(opening|opened|raising|raised) (a|an) (\w+ ){0,3}(incident|ticket|case|fault)|has been paged"
      r"|(raised|logged|lodged|reported) (it|this|that|the fault) with (\w+ ){0,3}as an? (\w+ ){0,2}"
@@ -76,14 +82,17 @@ FOLLOW_UP = (
      r"|(sent|passed|forwarded|referred|handed|escalated) (the|your|this) (\w+ )?request (on |over )?to",
      1.2),
     (r"(engineer|technician|\btech\b|contractor|plumber|electrician|crew).{0,30}(come|out|visit|call"
-     r"|contact|booked|be there|text|arrive|attend|dispatched)"
-     r"|(send|sending|dispatch|dispatching) (you )?(an?|the|our|one of our) (\w+ )?(engineer|technician"
+     r"|contact|booked|be there|text|arrive|attend|dispatched)" + _BEFORE_VISIT
+     + r"|(send|sending|dispatch|dispatching) (you )?(an?|the|our|one of our) (\w+ )?(engineer|technician"
      r"|tech\b|contractor|plumber|electrician)"
      r"|book(ed)? (an?|the|our|your) (\w+ )?(engineer|technician|tech\b|contractor|plumber"
      r"|electrician|repair|visit)|get (someone|somebody|a \w+) out to you"
      r"|(dispatch|send)(ed|ing)? (a|the) crew"
      r"|arrange.{0,12}(pickup|exchange|visit|replacement)|arranged an? (exchange|replacement)"
-     r"|returns team|priority incident", 1.2),
+     r"|returns team|priority incident"
+     # a repair booked with the people who will do it (not a clinic appointment moved)
+     r"|(?:^|[.!] |\b(?:i'?ve|i have|we'?ve|we have) (?:now |just )?)booked(?: (?:it|you|that|this)(?: in)?)?\b"
+     r"(?=.{0,60}\b(?:dealer|technician|engineer|workshop|service cent(?:er|re)|garage|repair))", 1.2),
     (r"within (\d+|an?|one|two|three|four|five|six|eight|twelve|twenty[- ]four|forty[- ]eight"
      r"|seventy[- ]two|24|48|72|a few|a couple of)"
      r" (hours?|minutes|(business |working )?days?)|within the hour", 0.8),
@@ -92,16 +101,16 @@ RESOLVED = (
     (r"解决了|可以了|好了好了|^\W*好了(?=[，,。！!]|\s*(她|他|我|现在|已经))|没问题了|没有其他问题|没有别的|没有了|能用了|正常了|可以上网了"
      r"|(能|可以)(正常)?(登|登录|登上|进去|打开|连上|上网|开机|取|收)了"
      r"|(?<![我人经都])出来了|搞定|成功了|收到了|没事了|没啥事了|没别的事|没其他事"
-     r"|(?<![没不])找到了|(刚刚?|已经)(到|收到|到账)了|到了到了|^\W*(嗯\W*)?看到了|^\W*(我\W*)?(弄|搞|办|填|提交)好了|(?<=能)到就行(?![，, ]*(否则|不然|要不))|(钱|款|退款)(已经)?到(账|了)|(已经|已)(交|付|缴|办|弄|改|设置|登录|登上|约|订)(好|完|上|成功)?了"
+     r"|(?<![没不])(找|查)到了|(刚刚?|已经)(到|收到|到账)了|到了到了|^\W*(嗯\W*)?看到了|^\W*(我\W*)?(弄|搞|办|填|提交)好了|(?<=能)到就行(?![，, ]*(否则|不然|要不))|(钱|款|退款)(已经)?到(账|了)|(已经|已)(交|付|缴|办|弄|改|设置|登录|登上|约|订)(好|完|上|成功)?了"
      r"(?=\s*(?:[,，。.!！~]|谢|$))", 1.2),
     (r"明白了|知道了|清楚了|了解了|原来是这样|那我再|那我等", 0.8),
-    (r"that worked|it worked(?! fine for| for a| until| before| at first)|works now|working now|it's working|fixed it|it'?s back"
+    (r"that worked|it worked(?! fine for| for a| until| before| at first)|works now|working (now|na|lah)\b|it's working|fixed it|it'?s back"
      r"|problem solved|all good|that'?s all|no further|that helps|that'?s helpful|i'?m in now"
      r"|all i needed|thanks for the info|got it,? thanks|alright got it|found it"
      r"|got it (already|now)\b|(picked|collected) (it|the parcel|my parcel) up|(picked|collected) up (the|my) parcel"
      r"|(i'?ve|i have) (paid|done|changed|booked|found) it"
      r"|(is|'s|are|'re) (back )?(on|running|working) (now|again)|(running|working) again"
-     r"|(it'?s|they'?re|it is|they are) (there|showing|visible) now|(just )?(paid|tried) .{0,20}and it"
+     r"|(it'?s|they'?re|it is|they are) (there|showing|visible) now|\bthere it is\b|(just )?(paid|tried) .{0,20}and it"
      r" worked"
      r"|there we go|that did (it|the trick)|\b(4g|5g|data|internet|wi-?fi|signal|connection|it"
      r"|service|network|line|app|site)('s| is| are) (back )?up\b",
@@ -141,7 +150,7 @@ WITHDRAWN = (
 # Danger to people or property: a ticket whatever else is said (an emergency crew, a
 # safety report), and never settled by "好了" or "I'm outside now".
 HAZARD = (
-    (r"煤气味|燃气味|漏气|(煤气|燃气|天然气)泄[漏露]|冒烟|(?<!打)着火|起火|火花|烧焦|焦糊?味|触电|漏电"
+    (r"煤气味|燃气味|漏气|(煤气|燃气|天然气)泄[漏露]|冒烟|(?<![打点])(?<![打点]不)着火|起火|火花|烧焦|焦糊?味|触电|漏电"
      r"|\b(gas leak|smell(s|ing)? (of )?gas|smoke|smoking|on fire|caught fire|sparks?|sparking"
      r"|burning smell|electric shock|flood(ed|ing))\b", 1.6),
 )
@@ -150,6 +159,9 @@ HAZARD = (
 # no longer counts.
 DROPPED = (
     (r"我自己(去|来)?(弄|办|操作|申请|处理|搞)|自己(去)?(弄|办|申请)(就行|吧)"
+     r"|(我|自己)(下班|明天|晚上|回头|待会儿?|一会儿?)?(自己)?(去|过去)(拿|取)(?![钱款消])"
+     r"|\bi'?ll (go and |just )?(pick|collect) (it|them|the (parcel|package)|my (parcel|package)) up"
+     r"|\bi'?ll (go and |just )?(pick up|collect) (it|them|the (parcel|package)|my (parcel|package))"
      r"|\bi'?ll (do|sort|order|apply|book|handle) (it|that|this|the \w+( \w+)?)( in the app| online)?"
      r" (myself|later myself|myself later)"
      r"|(投诉|退款|退货|换货|维修|报修|师傅|上门)[^，。,.!?！？]{0,4}?(就)?(算了|不用了|不要了|取消)"
@@ -188,8 +200,10 @@ class Decision:
 _NEGATIONS = (r"不需要|不用|无需|没必要|不必|no need to|don'?t need to|not necessary to"
               r"|no need for")
 _NEGATED = re.compile(rf"(?:{_NEGATIONS})\W{{0,2}}\w{{0,6}}\W?$", re.IGNORECASE)
-# A problem the customer only imagines ("万一以后坏了", "what if it breaks") is not one.
-_UNASSERTED = re.compile(rf"(?:{_NEGATIONS}|万一|如果|要是|假如|假设|\bif|in case|should it)"
+# A problem the customer only imagines ("万一以后坏了", "what if it breaks", "害我以为坏了")
+# is not one.
+_UNASSERTED = re.compile(rf"(?:{_NEGATIONS}|万一|如果|要是|假如|假设|以为|\bif|in case|should it"
+                         r"|\bthought)"
                          r"(?:\W{0,2}[\w']{0,8}){0,2}\W{0,2}$", re.IGNORECASE)
 _NO_HAZARD = re.compile(r"(?:没有|没|无|不是|\bno|\bnot|\bwithout)\W{0,2}\w{0,2}\W?$", re.IGNORECASE)
 # "text me when it's back", "等修好了再说": a fix only hoped for.
@@ -253,6 +267,7 @@ class _Tally:
     understood_at: tuple = (-1, -1)   # ... of a weaker one late ("明白了", "那我再等两天")
     trouble_at: tuple = (-1, -1)   # (turn, offset) of the last problem or "still not working"
     done_at: int = -1              # the last agent turn that reports a change done in place
+    found_at: tuple = (-1, -1)     # ... of a strong "solved" before the last two turns ("找到了")
 
     offered: bool = False   # the agent's last turn offered later work as a question
 
@@ -266,6 +281,8 @@ class _Tally:
         at = (i, text.rfind(r[1]) if r[1] in text else len(text))
         if late and r[0] >= STRONG_SETTLED:
             self.settled_at = at
+        elif r[0] >= STRONG_SETTLED:
+            self.found_at = at
         elif late and r[0]:
             self.understood_at = at
         self.hazard = max(self.hazard, _best(HAZARD, text, _NO_HAZARD))
@@ -337,7 +354,7 @@ def decide(turns: list[Turn]) -> Decision:
     follow, resolved = tally.follow, tally.resolved
     unresolved, problem = tally.unresolved, tally.problem
     if tally.settled_at > tally.trouble_at or (customer and tally.settled_in_place(customer[-1])) \
-            or (not follow[0] and tally.understood_at > tally.trouble_at):
+            or (not follow[0] and max(tally.understood_at, tally.found_at) > tally.trouble_at):
         # The customer's last word on it is that it is solved ("坏了" … "好了，没事了").
         unresolved, problem = (0.0, ""), (0.0, "")
     unresolved = max(unresolved, tally.hazard)   # danger is never settled in the chat

@@ -32,7 +32,7 @@ _MIXED_VALUE = (r"(?=[A-Za-z0-9/-]*[A-Za-z])(?=[A-Za-z0-9/-]*\d)[A-Za-z0-9]+(?:[
 # after a booking word.
 _BOOKING_REF = re.compile(
     r"(?:订座记录|订座编号|订座编码|预订编码|预定编码|预订号|预定号|预约号|\b(?:booking|reservation|confirmation)\s*(?:ref(?:erence)?|code|number|no\.?)?"
-    r"|\bPNR)\s*(?:is|:|#|是|为)?\s*(?P<value>(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{5,8})"
+    r"|\bPNR)\s*(?:is|:|#|是|为)?\s*(?:(?:uh|um|嗯|呃)\s+)?(?P<value>(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{5,8})"
     r"(?![A-Za-z0-9])", re.IGNORECASE)
 # "ref HS-20417" from the customer is their booking; a fault/claim/case reference is not.
 _CUSTOMER_REF = re.compile(r"(?<!fault )(?<!claim )(?<!case )(?<!ticket )(?<!incident )"

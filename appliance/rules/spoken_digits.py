@@ -73,13 +73,16 @@ _SPOKEN_EMAIL = re.compile(
 
 # ... and spelled letter by letter, with dashes or Chinese words between the parts
 # ("w a n g j g at jinlun 杠 m f g 点 c n", "ana dot petrova at bayfield dash foods dot de").
-_PART = r"(?:[a-z0-9](?: [a-z0-9]){1,40}|[a-z0-9]+)"   # bounded: "1 2 1 2 …" stays linear
+_PART = r"(?:[a-z0-9](?: [a-z0-9]){1,40}(?: \d{2,4})?|[a-z0-9]+)"   # bounded: "1 2 1 2 …" stays linear
 _JOIN = r"(?:dot|dash|hyphen|underscore|点|杠|横杠|下划线)"
 _SPELLED_EMAIL = re.compile(
     rf"(?<![\w.@'’-])({_PART}(?: {_JOIN} {_PART}){{0,8}}) (?:at|艾特) ({_PART}(?: {_JOIN} {_PART}){{0,8}}"
     r" (?:dot|点) (?:com|net|org|cn|edu|gov|io|co|uk|de|jp|hk|tw|au|eu|sg"
     r"|c o m|c n|n e t|o r g|d e|j p|h k|a u|e u|s g))(?![\w.@-])",
     re.IGNORECASE)
+# Digits said in Chinese inside a spelled address ("l i n m e i h u a 七七 at 一六三 点 com").
+_ZH_IN_EMAIL = re.compile(rf"(?:(?<=[a-z0-9] )|(?<=at )|(?<=艾特 ))[{_ZH_DIGIT_CHARS}]{{2,4}}(?= (?:at|艾特|点|dot)\b)",
+                          re.IGNORECASE)
 _JOINERS = {"dot": ".", "点": ".", "dash": "-", "hyphen": "-", "杠": "-", "横杠": "-",
             "underscore": "_", "下划线": "_"}
 
@@ -115,7 +118,7 @@ _NATO_RUN = re.compile(rf"\b{_SPELLED_ITEM}(?:[ ,-]+{_SPELLED_ITEM}){{2,}}\b", r
 _DIGIT_CHARS = "0-9" + _ZH_DIGIT_CHARS
 _FILLER_IN_NUMBER = re.compile(
     rf"([{_DIGIT_CHARS}]|\b{_EN_DIGIT}) +(?:嗯|呃|额|啊|那个|uh|um|er|erm)[ ,，]+"
-    rf"(?=[{_DIGIT_CHARS}]|{_EN_DIGIT}\b)", re.IGNORECASE)
+    rf"(?=[{_DIGIT_CHARS}]|{_EN_DIGIT}\b|(?-i:[A-Z])\b)", re.IGNORECASE)
 
 
 def _nato_run(m: re.Match) -> str:
@@ -164,6 +167,7 @@ def normalise(text: str) -> str:
     text = (text or "").translate(FULLWIDTH_TO_ASCII)
     text = _ALL_ONE_WORD.sub(lambda m: "at " + m.group(1).replace(" ", "") + (m.group(2) or ""), text)
     if re.search(r"\bat\b|艾特", text, re.IGNORECASE):
+        text = _ZH_IN_EMAIL.sub(lambda m: "".join(_ZH_DIGITS[c] for c in m.group(0)), text)
         text = _SPELLED_EMAIL.sub(_spelled_email, text)
     text = _SPOKEN_EMAIL.sub(_spoken_email, text)
     text = _LETTER_FOR.sub(r"\1", text)

@@ -46,6 +46,9 @@ _EMAIL = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+"
 _EMAIL_CHECK_BEFORE = re.compile(r"(?:您|你)的?(?:邮箱|电子邮件|邮件地址)|\byour (?:e-?mail|address)"
                                  r"|\b(?:e-?mail|send|sent|mail)\b[^.?!]{0,30}\bto"
                                  r"|\bthat'?s|\bis that|\bto confirm|\bi have you", re.IGNORECASE)
+# "send them to my email kelly.wong@…": the agent's own address.
+_AGENTS_OWN = re.compile(r"(?:\b(?:my|our) (?:e-?mail|address|inbox)(?: address)?(?: is)?|(?:我|我们)的邮箱(?:是)?)"
+                         r"\W{0,3}$", re.IGNORECASE)
 _EMAIL_CHECK_AFTER = re.compile(r"\W{0,3}(?:还是?)?(?:对吗|对吧|是吗|吗|[?？]|[^.!。！\n]{0,40}[?？]"
                                 r"|(?:still )?(?:right|correct"
                                 r"|yours?)\b)", re.IGNORECASE)
@@ -58,8 +61,9 @@ def _emails_in(speaker: str, text: str) -> list[str]:
         if speaker == "customer":
             keep = not third_party_before(text, m.start())
         else:
-            keep = bool(_EMAIL_CHECK_BEFORE.search(text[max(0, m.start() - 40):m.start()])
-                        or _EMAIL_CHECK_AFTER.match(text, m.end()))
+            before = text[max(0, m.start() - 40):m.start()]
+            keep = bool(_EMAIL_CHECK_BEFORE.search(before) or _EMAIL_CHECK_AFTER.match(text, m.end())) \
+                and not _AGENTS_OWN.search(before)
         alone = speaker == "customer" and len(text.strip(" .,;:!?，。")) == len(m.group(0))
         if keep and (alone or not _SERVICE_ADDRESS.match(m.group(0))) and not _ROBOT.match(m.group(0)) \
                 and not _SENT_BY_AFTER.match(text, m.end()):
@@ -185,12 +189,50 @@ def _joined(turns: list[Turn]) -> list[Turn]:
     return out
 
 
-def _completed(orders: list[str], confirmed: list[str]) -> list[str]:
+def _completed(orders: list[str], confirmed: list[str], fixed: bool = False) -> list[str]:
     """A read-back the customer confirms replaces a start of it they gave ("…1234 呃 后面还
-    有 5 6" read back whole): the shorter one was the number cut off."""
+    有 5 6" read back whole): the shorter one was the number cut off. After a correction
+    ("…0422 一三 哦不对 最后是 三一 …"), it replaces the near and partial ones too."""
     keys = [order_key(c) for c in confirmed]
-    return [o for o in orders if not any(k != order_key(o) and k.startswith(order_key(o))
-                                         for k in keys)]
+    return [o for o in orders if not any(k != order_key(o) and (k.startswith(order_key(o)) or (
+        fixed and (_edits(k, order_key(o)) <= 2 or _shared_run(k, order_key(o)) >= 6)))
+        for k in keys)]
+
+
+def _applied(orders: list[str], said: list[str]) -> list[str]:
+    """The agent's version of an order the customer has just corrected replaces it."""
+    for value in said:
+        near = [o for o in orders if 0 < _edits(order_key(o), order_key(value)) <= 2]
+        if near:
+            orders = [o for o in orders if o not in near] + [value]
+    return orders
+
+
+def _shared_run(a: str, b: str) -> int:
+    """The longest run of characters two references share ("…042213" + "最后是 31 042231"
+    against the confirmed "LC20260319042231": the pieces it replaces)."""
+    best = 0
+    for i in range(len(b)):
+        for j in range(i + best + 1, len(b) + 1):
+            if b[i:j] not in a:
+                break
+            best = j - i
+    return best
+
+
+def _restarted(found: list[str], text: str) -> list[str]:
+    """In one turn, a reference begun, then a pause or a correction, then the whole one
+    ("E917305 呃 等一下 我看清楚 E917306284"): the earlier is dropped."""
+    if len(found) < 2 or not (corrects(text) or _PAUSES.search(text)):
+        return found
+    keys = [order_key(o) for o in found]
+    return [o for i, o in enumerate(found)
+            if not any(_edits(keys[i], later[:len(keys[i])]) <= 2 and len(later) > len(keys[i])
+                       for later in keys[i + 1:])]
+
+
+_PAUSES = re.compile(r"等一下|等等|我看(一下|清楚)|看清楚|\bwait\b|\bhold on\b|\blet me check\b",
+                     re.IGNORECASE)
 
 
 # A customer turn that only takes back what they just typed ("wait", "等等", "不对").
@@ -216,7 +258,7 @@ def extract_identifiers(turns: list[Turn], extra_order_patterns: tuple[str, ...]
                        " ".join(t.text for t in turns if t.speaker != "customer"))
     emails, orders, addresses, said, pending = [], [], [], [], []
     asked: bool | str = False
-    asked_other, order_pending, someone_elses, retracted = False, [], False, False
+    asked_other, order_pending, someone_elses, retracted, fixed = False, [], False, False, False
     for turn in turns:
         text = turn.text
         found = _emails_in(turn.speaker, text)
@@ -235,15 +277,19 @@ def extract_identifiers(turns: list[Turn], extra_order_patterns: tuple[str, ...]
                             and not KEYWORD_ORDER.search(text), customer=mine)
         if mine and not o:
             o, text = later_orders(text, orders)
+        o = _restarted(o, turn.text) if mine else o
         if mine and order_pending and affirms(turn.text):
             o += order_pending
-            orders = _completed(orders, order_pending)
+            orders = _completed(orders, order_pending, fixed)
         if mine and o and orders and (corrects(turn.text) or retracted):
             orders = [p for p in orders if not any(_edits(order_key(p), order_key(n)) <= 2
                                                    for n in o)]   # "SL-…406" "wait" "SL-…460 sorry"
         orders += o
         if mine:   # "wait" / "不对" alone: the customer's next order replaces a near one
             retracted = bool(_RETRACTS.match(turn.text))
+            fixed = bool(orders) and (corrects(turn.text) or bool(_PAUSES.search(turn.text)))
+        elif fixed:   # "不对 最后四位是七三五五" → "好的 P2100…7355 查到了": the agent applied it
+            orders = _applied(orders, read_back_orders(text))
         said.append((turn.speaker, text))
         addresses += _addresses_in(text)
         if not mine:

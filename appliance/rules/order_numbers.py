@@ -18,10 +18,11 @@ ORDER_PATTERNS: tuple[tuple[str, str], ...] = (
 )
 # Orders, bookings, policies, contracts, subscriptions: what the customer bought or holds.
 # "单号" after 快递/运单/抢修/工/受理… is a parcel or a ticket, not an order.
-_ORDER_WORD = (r"(?:订单编号|订单号码|订单号|订单|订阅编号|订阅号|订阅(?=\s?[A-Za-z]{2,}-?\d)|(?<![快运物流递修障理务工件险货新丰通达办派])(?<![修理务工险派] )单号|保单号|保单|合同编号|合同号"
-               r"|协议编号|协议号|合约编号|合约号|预订号|预定号|预约单号|预约号|订座记录|订座编号|订座编码|订座号|预订编码|预定编码|确认号"
+_ORDER_WORD = (r"(?:订单编号|订单号码|订单号|订单|订阅编号|订阅号|订阅(?=\s?[A-Za-z]{2,}-?\d)|(?<![\u4e00-\u9fff])(?<![\u4e00-\u9fff] )单号|(?<=[的个这那是])单号|保单号|保单|合同编号|合同号"
+               r"|延保合同号|延保号|延保单号|协议编号|协议号|合约编号|合约号|预订号|预定号|预约单号|预约号|订座记录|订座编号|订座编码|订座号|预订编码|预定编码|确认号"
                r"|\b(?:order|booking|reservation|confirmation|policy|contract|subscription|tenancy"
-               r"|itinerary|agreement|(?:mortgage|loan|lease|finance) account|sub(?=\s*id\b))"
+               r"|itinerary|agreement|(?:mortgage|loan|lease|finance) account|sub(?=\s*id\b)"
+               r"|(?:extended )?warranty(?= (?:contract|number|no\b|it'?s|is)))"
                r"\s*(?:number|num|no\.?|id|#|ref(?:erence)?|code)?)")
 _ORDER_VALUE = r"(?:[A-Za-z](?: ?[A-Za-z]){0,3}[-_ ]?)?\d+(?:[- ]\d+)*(?![A-Za-z0-9])"
 # After an order keyword, one token of letters and digits, maybe hyphenated, in any case:
@@ -42,7 +43,7 @@ ORDER_DIGITS = (6, 24)   # fewer: a quantity or a code; more: several numbers ru
 MIXED_MIN = (4, 7)       # a token with letters: at least 4 digits, 7 letters and digits
 PREFIXED_MIN = (5, 7)    # two or more letters before the digits: 5 digits, 7 in all
 KEYWORD_ORDER = re.compile(
-    _ORDER_WORD + r"(?:[\u4e00-\u9fff ]{0,8}?(?=是|为))?\s*(?:is|:|#|是|为|：)?\s*(?:(?:嗯|呃|那个|uh|um)\s*)?(?:(?:我)?(?:看|找|查)一下\s*)?(?:#\s*)?(?P<value>"
+    _ORDER_WORD + r"(?:[\u4e00-\u9fff ]{0,8}?(?=是|为))?\s*(?:is|it'?s|:|#|是|为|：)?\s*(?:(?:嗯|呃|那个|uh|um)\s*)?(?:(?:我)?(?:看|找|查)一下\s*)?(?:#\s*)?(?P<value>"
     + _MIXED_VALUE + "|" + _ORDER_VALUE + ")", re.IGNORECASE)
 # ... and the same keyword with digit groups after letters ("预约单号BY2026 0607 115"):
 # the longer reading wins (_take_orders)
@@ -99,7 +100,8 @@ def read_back_orders(text: str) -> list[str]:
 
 _DATE = re.compile(r"(?:19|20)\d{2}[-/ ]\d{1,2}(?:[-/ ]\d{1,2})?|\d{1,2}/\d{1,2}/\d{2,4}")
 _OTHER_NUMBER_BEFORE = re.compile(r"(?:快递|运单|物流|报案|tracking|waybill|parcel|account|acct"
-                                  r"|card|卡号|账号|身份证)[^,.;，。；]{0,10}$", re.IGNORECASE)
+                                  r"|card|卡号|账号|身份证|开户行|支行|分行)[^,.;，。；]{0,10}$",
+                                  re.IGNORECASE)
 
 
 def _answer_token(value: str, before: str) -> bool:

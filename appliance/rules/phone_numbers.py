@@ -374,7 +374,7 @@ _AFFIRMED = re.compile(r"\W*(?:嗯\W*)?(?:对(?![不于])|是的|是啊|(?:是|�
                        r"|right|that'?s (?:right|correct|it|me)|exactly|uh-huh)", re.IGNORECASE)
 # The customer corrects a number they gave ("不对，是139…", "sorry, it's …", "… not …").
 _CORRECTS = re.compile(
-    r"不对|我报错了?|(?:说|打|写|记|输|念)错(?!了?(?:密码|验证码|\d+次|好几次|太多次|多次))|号码?错了|更正|纠正|应该是|重新报"
+    r"不对|我报错了?|(?:少|多|漏)(?:打|输|写|报)了?(?:一位|一个|几位)?|(?:说|打|写|记|输|念)错(?!了?(?:密码|验证码|\d+次|好几次|太多次|多次))|号码?错了|更正|纠正|应该是|重新报"
     r"|不是\S{0,8}是"
     r"|\bsorry\W{0,3}(?:it'?s|that'?s|i meant?|should be|make that|\+?\d)|\bi meant?\b"
     r"|\bcorrection\b|\bmy (?:mistake|bad)\b|\btypo\b|\bwrong (?:number|one|digit)"

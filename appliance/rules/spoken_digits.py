@@ -68,7 +68,7 @@ def _en_run(m: re.Match) -> str:
 # "peter dot wong at gmail dot com" (chat and ASR) -> peter.wong@gmail.com
 _SPOKEN_EMAIL = re.compile(
     r"\b([a-z0-9_]+(?: (?:dot|underscore) [a-z0-9_]+)*) at ([a-z0-9-]+(?: dot [a-z0-9-]+)*"
-    r" dot (?:com|net|org|cn|edu|gov|io|co|uk|de|jp|hk|tw))\b", re.IGNORECASE)
+    r" dot (?:com|net|org|edu|gov|io|[a-z]{2}))\b", re.IGNORECASE)
 
 
 # ... and spelled letter by letter, with dashes or Chinese words between the parts
@@ -131,7 +131,7 @@ def _nato_run(m: re.Match) -> str:
 # "Q for Quebec", "D as in David": the letter.
 _LETTER_FOR = re.compile(r"\b([A-Z]) (?:for|as in) (?i:[a-z]+)\b")
 # A spelled reference of single letters and digits ("Q U 6 L 9 R") joined.
-_SPELLED_ITEM1 = rf"(?:(?-i:[A-Z])|\d{{1,6}}|{_EN_DIGIT})"
+_SPELLED_ITEM1 = rf"(?:(?-i:[A-Z])|\d{{1,10}}|{_EN_DIGIT})"
 _SPELLED_RUN = re.compile(rf"(?<![\w-])(?:{_SPELLED_ITEM1} ){{4,19}}{_SPELLED_ITEM1}(?![\w-])",
                           re.IGNORECASE)
 _ALL_ONE_WORD = re.compile(r"\bat ((?:(?!dot\b)[a-z0-9-]+ ){1,3}(?!dot\b)[a-z0-9-]+)((?: dot [a-z]{2,6}){1,2})?,?"
@@ -160,6 +160,32 @@ def _hyphened_run(m: re.Match) -> str:
     return re.sub(r"\s*(?:横杠|杠|-)\s*", "-", run).replace(" ", "")
 
 
+# A year said in pairs inside a reference ("d a dash twenty twenty five dash …"): 2025.
+_TEENS = ("ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen").split()
+_TENS = {"twenty": "2", "thirty": "3", "forty": "4", "fifty": "5", "sixty": "6", "seventy": "7",
+         "eighty": "8", "ninety": "9"}
+_YEAR = re.compile(r"\b(nineteen|twenty)[ -](" + "|".join(_TEENS + list(_TENS)) + r")(?:[ -]("
+                   + _EN_DIGIT + r"))?\b", re.IGNORECASE)
+
+
+def _year(m: re.Match) -> str:
+    second = m.group(2).lower()
+    ones = _EN_WORDS.get((m.group(3) or "").lower())
+    if second in _TEENS:
+        if ones:
+            return m.group(0)   # "twenty fifteen three": not a year
+        pair = str(10 + _TEENS.index(second))
+    else:
+        pair = _TENS[second] + (ones or "0")
+    return ("19" if m.group(1).lower() == "nineteen" else "20") + pair
+
+
+# Letters spelled in lower case by an ASR ("e w u k two five …", "d a-2025-m y s-oh one
+# four"): upper case, so that they join the digits next to them like spelled capitals.
+_LOWER_SEP = r"(?:[ -]| dash )"
+_LOWER_SPELLED = re.compile(rf"(?<![\w'’-])[a-z](?:{_LOWER_SEP}[a-z])+(?={_LOWER_SEP}(?:\d|{_EN_DIGIT}\b))")
+
+
 def normalise(text: str) -> str:
     """Full-width forms to ASCII, spoken digit runs to digits, NATO spelling to letters,
     "dash" between letters/digits to "-", "加86"/"plus 44" to "+", spelled-out e-mail
@@ -173,12 +199,16 @@ def normalise(text: str) -> str:
     text = _LETTER_FOR.sub(r"\1", text)
     text = _FILLER_IN_NUMBER.sub(r"\1 ", text)
     text = _NATO_RUN.sub(_nato_run, re.sub(r"\bx ray\b", "x-ray", text, flags=re.IGNORECASE))
-    text = re.sub(rf"(\b[A-Za-z0-9]|\b{_EN_DIGIT}) dash (?=[A-Za-z0-9]\b|{_EN_DIGIT}\b)", r"\1-",
+    text = _YEAR.sub(_year, text)
+    text = _LOWER_SPELLED.sub(lambda m: re.sub(r"\b[a-z]\b", lambda c: c.group(0).upper(),
+                                                m.group(0)), text)
+    text = re.sub(rf"(\b[A-Za-z0-9]|\b{_EN_DIGIT}) dash (?=[A-Za-z0-9]\b|\d|{_EN_DIGIT}\b)", r"\1-",
                   text, flags=re.IGNORECASE)
     text = _ZH_RUN.sub(_zh_run, text)
     text = _ZH_SINGLE.sub(lambda m: _ZH_DIGITS[m.group(0)], text)
     text = _EN_RUN.sub(_en_run, text)
-    text = re.sub(r"(?<=\b[A-Za-z0-9]) dash (?=[A-Za-z0-9])", "-", text, flags=re.IGNORECASE)
+    text = re.sub(r"(?:(?<=\b[A-Za-z0-9])|(?<=\d)) dash (?=[A-Za-z0-9])", "-", text,
+                  flags=re.IGNORECASE)
     text = _SPELLED_RUN.sub(_spelled_run, text)
     text = _HYPHENED_RUN.sub(_hyphened_run, text)
     text = re.sub(r"加\s?(?=86)", "+", text)

@@ -23,6 +23,9 @@ _EN_ITEM = rf"(?:(?:double|triple)[ -]{_EN_DIGIT}|{_EN_DIGIT}|hundred)"
 _EN_RUN = re.compile(rf"\b(?:(?:double|triple)[ -])?{_EN_DIGIT}(?:[ ,-]+{_EN_ITEM})+\b",
                      re.IGNORECASE)
 MIN_SPOKEN_DIGITS = 4   # "三四个", "one or two" stay words; codes and numbers convert...
+_TEENS = ("ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen").split()
+_TENS = {"twenty": "2", "thirty": "3", "forty": "4", "fifty": "5", "sixty": "6", "seventy": "7",
+         "eighty": "8", "ninety": "9"}
 
 
 def _spoken_digits_kept(m: re.Match, digits: str) -> bool:
@@ -78,11 +81,24 @@ _JOIN = r"(?:dot|dash|hyphen|underscore|点|杠|横杠|下划线)"
 _SPELLED_EMAIL = re.compile(
     rf"(?<![\w.@'’-])({_PART}(?: {_JOIN} {_PART}){{0,8}}) (?:at|艾特) ({_PART}(?: {_JOIN} {_PART}){{0,8}}"
     r" (?:dot|点) (?:com|net|org|cn|edu|gov|io|co|uk|de|jp|hk|tw|au|eu|sg"
-    r"|c o m|c n|n e t|o r g|d e|j p|h k|a u|e u|s g))(?![\w.@-])",
+    r"|c o m|c o|c n|n e t|o r g|d e|j p|h k|a u|e u|s g))(?![\w.@-])",
     re.IGNORECASE)
 # Digits said in Chinese inside a spelled address ("l i n m e i h u a 七七 at 一六三 点 com").
-_ZH_IN_EMAIL = re.compile(rf"(?:(?<=[a-z0-9] )|(?<=at )|(?<=艾特 ))[{_ZH_DIGIT_CHARS}]{{2,4}}(?= (?:at|艾特|点|dot)\b)",
-                          re.IGNORECASE)
+_ZH_IN_EMAIL = re.compile(rf"(?:(?<=[a-z0-9] )|(?<=at )|(?<=艾特 ))[{_ZH_DIGIT_CHARS}](?: ?[{_ZH_DIGIT_CHARS}]){{1,3}}"
+                          r"(?= (?:at|艾特|点|dot)\b)", re.IGNORECASE)
+# ... and in English, a number said after a word of the address ("hannah dot price ninety one
+# at outlook dot com"): its digits joined to that word.
+_EN_IN_EMAIL = re.compile(rf"\b([a-z]+) ((?:{'|'.join(_TENS)})(?:[ -]{_EN_DIGIT})?|{_EN_DIGIT}(?: {_EN_DIGIT}){{0,3}})"
+                          r"(?= at [a-z0-9-]+(?: dot [a-z]{2,6})+\b)", re.IGNORECASE)
+
+
+def _en_in_email(m: re.Match) -> str:
+    words = re.split(r"[ -]", m.group(2).lower())
+    if words[0] in _TENS:
+        digits = _TENS[words[0]] + (_EN_WORDS[words[1]] if len(words) > 1 else "0")
+    else:
+        digits = "".join(_EN_WORDS[w] for w in words)
+    return m.group(1) + digits
 _JOINERS = {"dot": ".", "点": ".", "dash": "-", "hyphen": "-", "杠": "-", "横杠": "-",
             "underscore": "_", "下划线": "_"}
 
@@ -161,9 +177,6 @@ def _hyphened_run(m: re.Match) -> str:
 
 
 # A year said in pairs inside a reference ("d a dash twenty twenty five dash …"): 2025.
-_TEENS = ("ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen").split()
-_TENS = {"twenty": "2", "thirty": "3", "forty": "4", "fifty": "5", "sixty": "6", "seventy": "7",
-         "eighty": "8", "ninety": "9"}
 _YEAR = re.compile(r"\b(nineteen|twenty)[ -](" + "|".join(_TEENS + list(_TENS)) + r")(?:[ -]("
                    + _EN_DIGIT + r"))?\b", re.IGNORECASE)
 
@@ -191,9 +204,11 @@ def normalise(text: str) -> str:
     "dash" between letters/digits to "-", "加86"/"plus 44" to "+", spelled-out e-mail
     addresses to addresses."""
     text = (text or "").translate(FULLWIDTH_TO_ASCII)
+    text = re.sub(r"\bat the rate(?: of)?\b", "at", text, flags=re.IGNORECASE)   # India's "@"
     text = _ALL_ONE_WORD.sub(lambda m: "at " + m.group(1).replace(" ", "") + (m.group(2) or ""), text)
     if re.search(r"\bat\b|艾特", text, re.IGNORECASE):
-        text = _ZH_IN_EMAIL.sub(lambda m: "".join(_ZH_DIGITS[c] for c in m.group(0)), text)
+        text = _ZH_IN_EMAIL.sub(lambda m: "".join(_ZH_DIGITS[c] for c in m.group(0) if c != " "), text)
+        text = _EN_IN_EMAIL.sub(_en_in_email, text)
         text = _SPELLED_EMAIL.sub(_spelled_email, text)
     text = _SPOKEN_EMAIL.sub(_spoken_email, text)
     text = _LETTER_FOR.sub(r"\1", text)

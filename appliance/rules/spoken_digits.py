@@ -196,7 +196,7 @@ def _year(m: re.Match) -> str:
 # Letters spelled in lower case by an ASR ("e w u k two five …", "d a-2025-m y s-oh one
 # four"): upper case, so that they join the digits next to them like spelled capitals.
 _LOWER_SEP = r"(?:[ -]| dash )"
-_LOWER_SPELLED = re.compile(rf"(?<![\w'’-])[a-z](?:{_LOWER_SEP}[a-z])+(?={_LOWER_SEP}(?:\d|{_EN_DIGIT}\b))")
+_LOWER_SPELLED = re.compile(rf"(?<![\w'’-])[a-z](?:{_LOWER_SEP}[a-z]){{1,7}}(?={_LOWER_SEP}(?:\d|{_EN_DIGIT}\b))")
 
 
 def normalise(text: str) -> str:

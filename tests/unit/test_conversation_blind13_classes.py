@@ -164,3 +164,12 @@ def test_a_site_order_pattern_reads_its_shape_anywhere():
     assert extract_identifiers(said).order_numbers == ()
     got = extract_identifiers(said, (r"(?<![A-Z0-9])HX-[0-9]{2}-[0-9]{6}(?![0-9])",))
     assert got.order_numbers == ("HX-77-204415",)
+
+
+def test_long_runs_of_spelled_letters_and_dashes_are_handled_quickly():
+    # an unbounded run of lower-case letters tried from every start was quadratic (2.3 s)
+    import time
+    started = time.perf_counter()
+    normalise("x dash " * 4000)
+    normalise("e w " * 3000 + "two")
+    assert time.perf_counter() - started < 0.5

@@ -39,7 +39,7 @@ _BEFORE_VISIT = (r"(?![^.!?]{0,40}?\b(the day before|the night before|before (ar
 
 # (pattern, weight). Patterns are matched case-insensitively on one message.
 FOLLOW_UP = (
-    (r"工单|维修单|报修单|提交.{0,8}(申请|维修|工单|复审|审核|审批)|创建.{0,4}单|上报|加急"
+    (r"工单|维修单|报修单|提交.{0,8}(申请|维修|工单|复审|审核|审批)|创建.{0,4}单|(?<!没有)(?<!没)上报(?!成功)|加急"
      r"|(帮|给|为)您.{0,4}登记|已(经)?(帮您|为您|给您)?登记(?!.{0,2}(取消|撤销))|登记(好|下来)了"
      r"|我(这边|先)?(帮您|给您|为您)?登记(一下|一个)", 1.2),
     (r"(转|交|提交|上报|报)(给|到|至)了?.{0,8}(技术|研发|工程|团队|部门|同事|专员|主管|售后|财务|中心)"
@@ -47,7 +47,7 @@ FOLLOW_UP = (
     # someone is on the way or something is being sent ("抢修人员马上出发", "给您寄一台新的")
     (r"(人员|师傅|工程师|技术员|抢修|维修工|快递员).{0,6}(马上|立即|立刻|尽快|已经)?(出发|赶过去|赶到|到场)"
      r"|(给您|为您)(补寄|寄出|寄一|寄个|重新寄|换一台|换新)", 1.2),
-    (r"(?<!自动)安排.{0,6}(师傅|工程师|上门|人员)|(?<!自动安排快递)(?<!自动安排)上门(检测|维修|安装|取件|服务)|师傅.{0,6}(上门|联系)"
+    (r"(?<!自动)安排.{0,6}(师傅|工程师|上门|人员)|(?<!自动安排快递)(?<!自动安排)上门(检测|维修|安装|取件|服务)(?![^，。,.]{0,10}自动)|师傅.{0,6}(上门|联系)"
      r"|(马上|立即|立刻|已经?|这就)(给您|为您)?派(了)?(抢修|维修|师傅|人员|工程师|人|单)|派单了|已派单", 1.2),
     (r"(到了|到之前|到场前|出发前|上门前)先?(会)?(给您|跟您)(打电话|打个电话|来电|联系)", 1.0),
     (r"(小时|工作日|天)内.{0,10}(联系|回复|回电|处理|发送|发到|通知|审核|复核|核查)|立案"
@@ -61,7 +61,7 @@ FOLLOW_UP = (
     (r"(提交|发起|申请|登记).{0,6}(争议|调查|申诉|调账)|调查结果|调取.{0,4}(录像|监控|记录)", 1.2),
     (r"(lodge|raise|file|open|start)(ed)? an? .{0,12}(dispute|claim|investigation|chargeback)"
      r"|investigation (usually |will )?(take|be)|opened an investigation", 1.2),
-    (r"escalat|raise .{0,20}(ticket|request|case)|(create|open|log|logged).{0,20}(ticket|case|request"
+    (r"escalat|rais(e|ed|ing) .{0,20}(ticket|request|case)|(create|open|log|logged).{0,20}(ticket|case|request"
      r"|report|claim|complaint|work order|job)|logged it", 1.2),
     (r"get back to you|call you back|(will|'ll|shall|going to) (contact|call|email|reach|text|ring"
      r"|phone) you" + _BEFORE_VISIT + r"|(will|'ll) (text|send|email|post) (you )?(updates|an update)|check in with you"
@@ -81,7 +81,10 @@ FOLLOW_UP = (
      r"|stay on (this|it) until"
      r"|(sent|passed|forwarded|referred|handed|escalated) (the|your|this) (\w+ )?request (on |over )?to",
      1.2),
-    (r"(engineer|technician|\btech\b|contractor|plumber|electrician|crew).{0,30}(come|out|visit|call"
+    (r"\b(?:i'?ll|we'?ll|i will|we will|let me) (?:file|submit|lodge|log) (?:a|an|the) (?:\w+ ){0,3}"
+     r"(?:request|claim|report|complaint|adjustment|dispute)"
+     r"|(engineer|technician|\btech\b|contractor|plumber|electrician|crew|meter reader|inspector"
+     r"|installer).{0,30}(come|out|visit|call"
      r"|contact|booked|be there|text|arrive|attend|dispatched)" + _BEFORE_VISIT
      + r"|(send|sending|dispatch|dispatching) (you )?(an?|the|our|one of our) (\w+ )?(engineer|technician"
      r"|tech\b|contractor|plumber|electrician)"
@@ -112,7 +115,7 @@ RESOLVED = (
      r"|(is|'s|are|'re) (back )?(on|running|working) (now|again)|(running|working) again"
      r"|(it'?s|they'?re|it is|they are) (there|showing|visible) now|\bthere it is\b|(just )?(paid|tried) .{0,20}and it"
      r" worked"
-     r"|there we go|that did (it|the trick)|\b(4g|5g|data|internet|wi-?fi|signal|connection|it"
+     r"|there we go|that did (it|the trick)|panic over|false alarm|all sorted|\b(4g|5g|data|internet|wi-?fi|signal|connection|it"
      r"|service|network|line|app|site)('s| is| are) (back )?up\b",
      1.2),
     (r"\b(fair enough|makes sense|i see now|understood|i'?ll wait|i will wait|i'?ll give it"
@@ -158,7 +161,7 @@ HAZARD = (
 # "是我搞错了", "never mind the refund", "my mistake"): settled, and the cue it names
 # no longer counts.
 DROPPED = (
-    (r"我自己(去|来)?(弄|办|操作|申请|处理|搞)|自己(去)?(弄|办|申请)(就行|吧)"
+    (r"我自己(去|来)?(弄|办|操作|申请|处理|搞)|自己(搞|弄|办)(定|好)了|自己(去)?(弄|办|申请)(就行|吧)"
      r"|(我|自己)(下班|明天|晚上|回头|待会儿?|一会儿?)?(自己)?(去|过去)(拿|取)(?![钱款消])"
      r"|\bi'?ll (go and |just )?(pick|collect) (it|them|the (parcel|package)|my (parcel|package)) up"
      r"|\bi'?ll (go and |just )?(pick up|collect) (it|them|the (parcel|package)|my (parcel|package))"

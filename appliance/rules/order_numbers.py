@@ -19,12 +19,12 @@ ORDER_PATTERNS: tuple[tuple[str, str], ...] = (
 # Orders, bookings, policies, contracts, subscriptions: what the customer bought or holds.
 # "单号" after 快递/运单/抢修/工/受理… is a parcel or a ticket, not an order.
 _ORDER_WORD = (r"(?:订单编号|订单号码|订单号|订单|订阅编号|订阅号|订阅(?=\s?[A-Za-z]{2,}-?\d)|(?<![\u4e00-\u9fff])(?<![\u4e00-\u9fff] )单号|(?<=[的个这那是])单号|保单号|保单|合同编号|合同号"
-               r"|延保合同号|延保号|延保单号|协议编号|协议号|合约编号|合约号|预订号|预定号|预约单号|预约号|订座记录|订座编号|订座编码|订座号|预订编码|预定编码|确认号"
+               r"|订舱号|订舱编号|延保合同号|延保号|延保单号|协议编号|协议号|合约编号|合约号|预订号|预定号|预约单号|预约号|订座记录|订座编号|订座编码|订座号|预订编码|预定编码|确认号"
                r"|\b(?:order|booking|reservation|confirmation|policy|contract|subscription|tenancy"
                r"|itinerary|agreement|(?:mortgage|loan|lease|finance) account|sub(?=\s*id\b)"
                r"|(?:extended )?warranty(?= (?:contract|number|no\b|it'?s|is)))"
                r"\s*(?:number|num|no\.?|id|#|ref(?:erence)?|code)?)")
-_ORDER_VALUE = r"(?:[A-Za-z](?: ?[A-Za-z]){0,3}[-_ ]?)?\d+(?:[- ]\d+)*(?![A-Za-z0-9])"
+_ORDER_VALUE = r"(?:[A-Za-z](?: ?[A-Za-z]){0,3}[-_ ]?)?\d+(?:[- ]\d+(?![年月日号点时分]))*(?![A-Za-z0-9])"
 # After an order keyword, one token of letters and digits, maybe hyphenated, in any case:
 # "MD20261003B0441", "ec-55012-a", "SO-2026-88123".
 _MIXED_VALUE = (r"(?=[A-Za-z0-9/-]*[A-Za-z])(?=[A-Za-z0-9/-]*\d)[A-Za-z0-9]+(?:[-/][A-Za-z0-9]+)*"
@@ -52,7 +52,7 @@ _KEYWORD_SPACED = re.compile(
     re.IGNORECASE)
 ASKS_OTHER = re.compile(r"序列号|机身号|型号|运单号|快递单号|物流单号|批次号|批号|\b(?:batch|lot) (?:number|no)|\bRx\b|prescription number|处方号|\bserial|\bmodel (?:number|no)"
                          r"|\bS/?N\b|tracking|waybill|\bIMEI", re.IGNORECASE)
-ASKS_ORDER = re.compile(r"订单号|订单编号|保单号|合同号|协议号|协议编号|合约编号|预订号|预约号|订座记录|订座编[号码]"
+ASKS_ORDER = re.compile(r"订单号|订单编号|订舱号|保单号|合同号|协议号|协议编号|合约编号|预订号|预约号|订座记录|订座编[号码]"
                         r"|order\s*(?:number|num|no|id|#)"
                         r"|(?:booking|reservation|confirmation|policy|contract|subscription|tenancy"
                         r"|itinerary|agreement|(?:mortgage|loan|lease|finance) account)"
@@ -100,7 +100,8 @@ def read_back_orders(text: str) -> list[str]:
 
 _DATE = re.compile(r"(?:19|20)\d{2}[-/ ]\d{1,2}(?:[-/ ]\d{1,2})?|\d{1,2}/\d{1,2}/\d{2,4}")
 _OTHER_NUMBER_BEFORE = re.compile(r"(?:快递|运单|物流|报案|tracking|waybill|parcel|account|acct"
-                                  r"|card|卡号|账号|身份证|开户行|支行|分行)[^,.;，。；]{0,10}$",
+                                  r"|card|卡号|账号|身份证|开户行|支行|分行|folio|invoice|receipt|rewards"
+                                  r"|loyalty|member(?:ship)?|会员|发票|角色|玩家)[^,.;，。；]{0,10}$",
                                   re.IGNORECASE)
 
 
@@ -184,7 +185,8 @@ def orders_in(text: str, patterns: tuple[re.Pattern, ...], asked: bool,
     keyed = [KEYWORD_ORDER, _KEYWORD_SPACED, _CUSTOMER_REF] if customer \
         else [KEYWORD_ORDER, _KEYWORD_SPACED]
     spans += [(m.start("value"), m.end("value"), m.group("value"), "keyword")
-              for rx in keyed for m in rx.finditer(text)]
+              for rx in keyed for m in rx.finditer(text)
+              if customer or not _FILED_BEFORE.search(text[max(0, m.start() - 14):m.start()])]
     spans += [(m.start("value"), m.end("value"), m.group("value"), "booking")
               for m in _BOOKING_REF.finditer(text)]
     if any(s[3:] == ("keyword",) for s in spans):   # "order ID is OD432 no wait OD4321187650"
@@ -214,6 +216,8 @@ def orders_in(text: str, patterns: tuple[re.Pattern, ...], asked: bool,
     return found + more, masked
 
 
+# The agent's "申请已提交，单号 DB-…": the number of what they just filed, not an order.
+_FILED_BEFORE = re.compile(r"(?:提交|登记|申请|受理|创建|生成|报修|工单)[^。！？.!?]{0,6}$")
 _TRACKING_BEFORE = re.compile(r"(?:快递|运单|物流|取件|tracking|waybill|parcel|consignment)"
                               r"[^,.!?，。！？]{0,12}$", re.IGNORECASE)
 

@@ -78,6 +78,12 @@ _REGION_CUES = (
     ("de", re.compile(r"\b(?:germany|german|deutschland|berlin|munich|münchen|hamburg|frankfurt"
                       r"|stuttgart|cologne|köln|düsseldorf|gmbh)\b|(?:\.|\bdot )de\b"
                       r"|(?:\+|\b00) ?49\b|德国", re.IGNORECASE)),
+    ("ng", re.compile(r"\b(?:nigeria|nigerian|lagos|abuja|ikeja|lekki|port harcourt|naira)\b|₦"
+                      r"|(?:\+|\b00) ?234\b|尼日利亚", re.IGNORECASE)),
+    ("za", re.compile(r"\b(?:south africa|south african|johannesburg|joburg|cape town|durban"
+                      r"|pretoria|sandton|rand|zar)\b|(?:\+|\b00) ?27\b|南非|\.za\b", re.IGNORECASE)),
+    ("nz", re.compile(r"\b(?:new zealand|aotearoa|auckland|wellington|christchurch|kia ora)\b"
+                      r"|(?:\+|\b00) ?64\b|新西兰|\.nz\b", re.IGNORECASE)),
     ("cn", re.compile(r"\b(?:china|chinese mainland|shanghai|beijing|shenzhen|guangzhou"
                       r"|hangzhou)\b|(?:\+|\b00) ?86\b|中国|大陆", re.IGNORECASE)),
 )
@@ -176,6 +182,9 @@ _TRUNK_ZERO = {
     "th": ("+66", re.compile(r"0[689]\d{8}|02\d{7}")),
     "ae": ("+971", re.compile(r"05[024568]\d{7}|0[2-79]\d{7}")),
     "de": ("+49", re.compile(r"01[5-7]\d{8,9}|0[2-9]\d{7,10}")),
+    "ng": ("+234", re.compile(r"0[789][01]\d{8}")),
+    "za": ("+27", re.compile(r"0[1-8]\d{8}")),
+    "nz": ("+64", re.compile(r"02\d{7,9}|0[3-79]\d{7}")),
 }
 
 
@@ -228,7 +237,7 @@ _PERSON = (r"(?<!其)他们?|她们?|对方|经理|负责人|物业|房东|中�
 # A turn that introduces someone else's number ("他那个电话是 010 嗯 我写在纸上了 010 …"):
 # what follows is theirs until the customer marks their own ("我的", "my").
 _PERSON_NUMBER = re.compile(rf"(?:{_PERSON})的?(?:(?![我让叫给留要打]).){{0,6}}?"
-                            r"(?:电话|号码|手机)(?:号码?)?(?:是|:)")
+                            r"(?:电话|号码|手机|号)(?:号码?)?(?:是|:|\s)")
 _OWN = re.compile(r"我的|我家|本人|我(?:这个)?(?:手机|电话|号)|打我|\bmy\b|\bmine\b", re.IGNORECASE)
 _PHONE_WORD = r"(?:电话|号码|座机|手机|邮箱|number|phone|line|e-?mail|address)"
 _THIRD_PARTY = re.compile(
@@ -240,7 +249,9 @@ _THIRD_PARTY = re.compile(
     re.IGNORECASE)
 # "联系人 孙经理 座机 029-…": the person named is the contact for the case, as the customer
 # gives them (a manager, a spouse at the address).
-_CONTACT = re.compile(r"联系人|contact (?:person|name)", re.IGNORECASE)
+_CONTACT = re.compile(rf"联系人|contact (?:person|name)|(?:打|联系|通知|找)(?:{_PERSON})"
+                      r"|\b(?:call|reach|contact|ring|try|text) (?:my|our) (?:wife|husband|son|daughter"
+                      r"|mum|mom|dad|father|mother|sister|brother|partner|colleague)\b", re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[。！？!?；;\n]|[.,，](?!\d)")
 
 
@@ -266,7 +277,8 @@ def _numbers_at(text: str, region: str) -> list[tuple[str, re.Match]]:
     for m in _CHUNK.finditer(text):
         before = text[max(0, m.start() - 24):m.start()]
         if _NOT_PHONE_BEFORE.search(before) or third_party_before(text, m.start()) \
-                or _SPELLED_BEFORE.search(before) or _INVOICE_LINE.search(_line_before(text, m)):
+                or _SPELLED_BEFORE.search(before) or _INVOICE_LINE.search(_line_before(text, m)) \
+                or _OLD_BEFORE.search(before) or _OLD_AFTER.match(text, m.end()):
             continue
         if _id_card(m.group(0), text[m.end():m.end() + 2]):
             continue
@@ -278,6 +290,13 @@ def _numbers_at(text: str, region: str) -> list[tuple[str, re.Match]]:
     return found
 
 
+# A number the customer no longer has ("that's my old one 07911 123456, don't have it
+# anymore", "以前的号 139… 停机了").
+_OLD_BEFORE = re.compile(r"(?:\bold (?:one|number|mobile|phone|cell|line)|旧(?:号|手机|电话)"
+                         r"|以前的(?:号码?|手机|电话)|原来的(?:号码?|手机))\W{0,3}(?:is|was|是)?\W{0,3}$",
+                         re.IGNORECASE)
+_OLD_AFTER = re.compile(r"[^.;!?。；！？\d]{0,12}?(?:don'?t have it|no longer (?:have|use|in use)"
+                        r"|not in use|(?:已经)?停(?:机|用)了|不用了)", re.IGNORECASE)
 # Letters spelled one by one right before the digits: a reference ("K E X 30291774 M Y").
 _SPELLED_BEFORE = re.compile(r"(?:(?<![A-Za-z])[A-Za-z] ){2,}$")
 # A company's invoice details ("地址电话：上海市…1588号 021-5831…", "开户行及账号"): the
@@ -378,7 +397,7 @@ _CORRECTS = re.compile(
     r"|不是\S{0,8}是"
     r"|\bsorry\W{0,3}(?:it'?s|that'?s|i meant?|should be|make that|\+?\d)|\bi meant?\b"
     r"|\bcorrection\b|\bmy (?:mistake|bad)\b|\btypo\b|\bwrong (?:number|one|digit)"
-    r"|\bmake that\b|\bscratch that\b|\boops\b|\bwhoops\b|\bsorry\W*$|\bno\W{0,2}sorry\b"
+    r"|\bmake that\b|\bscratch that\b|\boops\b|\bwhoops\b|\bsorry\W*$|\bno\W{0,2}sorry\b|\bsorry\W{0,2}no\b"
     r"|\bactually\W{0,3}(?:it'?s|that'?s|my number|\+?\d)|\bnot\W{0,2}\+?\d", re.IGNORECASE)
 
 

@@ -88,17 +88,21 @@ _ZH_IN_EMAIL = re.compile(rf"(?:(?<=[a-z0-9] )|(?<=at )|(?<=艾特 ))[{_ZH_DIGIT
                           r"(?= (?:at|艾特|点|dot)\b)", re.IGNORECASE)
 # ... and in English, a number said after a word of the address ("hannah dot price ninety one
 # at outlook dot com"): its digits joined to that word.
-_EN_IN_EMAIL = re.compile(rf"\b([a-z]+) ((?:{'|'.join(_TENS)})(?:[ -]{_EN_DIGIT})?|{_EN_DIGIT}(?: {_EN_DIGIT}){{0,3}})"
+_EN_IN_EMAIL = re.compile(rf"\b([a-z]+) ((?:{'|'.join(_TENS)})(?:[ -]{_EN_DIGIT})?|{'|'.join(_TEENS)}"
+                          rf"|{_EN_DIGIT}(?: {_EN_DIGIT}){{0,3}})"
                           r"(?= at [a-z0-9-]+(?: dot [a-z]{2,6})+\b)", re.IGNORECASE)
 
 
 def _en_in_email(m: re.Match) -> str:
     words = re.split(r"[ -]", m.group(2).lower())
+    joiner = " " if m.group(1).lower() in ("dot", "underscore", "dash") else ""
+    if words[0] in _TEENS:
+        return m.group(1) + joiner + str(10 + _TEENS.index(words[0]))
     if words[0] in _TENS:
         digits = _TENS[words[0]] + (_EN_WORDS[words[1]] if len(words) > 1 else "0")
     else:
         digits = "".join(_EN_WORDS[w] for w in words)
-    return m.group(1) + digits
+    return m.group(1) + joiner + digits
 _JOINERS = {"dot": ".", "点": ".", "dash": "-", "hyphen": "-", "杠": "-", "横杠": "-",
             "underscore": "_", "下划线": "_"}
 

@@ -195,8 +195,9 @@ def _completed(orders: list[str], confirmed: list[str], fixed: bool = False) -> 
     ("…0422 一三 哦不对 最后是 三一 …"), it replaces the near and partial ones too."""
     keys = [order_key(c) for c in confirmed]
     return [o for o in orders if not any(k != order_key(o) and (k.startswith(order_key(o)) or (
-        fixed and (_edits(k, order_key(o)) <= 2 or _shared_run(k, order_key(o)) >= 6)))
-        for k in keys)]
+        fixed and (_edits(k, order_key(o)) <= 2 or _shared_run(k, order_key(o)) >= 6))
+        or (len(k) != len(order_key(o)) and _shared_run(k, order_key(o)) >= 8))
+        for k in keys)]   # ... and a stammered one ("310 呃 310 77…"): another length, long runs shared
 
 
 def _applied(orders: list[str], said: list[str]) -> list[str]:

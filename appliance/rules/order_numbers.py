@@ -50,7 +50,7 @@ KEYWORD_ORDER = re.compile(
 _KEYWORD_SPACED = re.compile(
     _ORDER_WORD + r"\s*(?:is|:|#|是|为|：)?\s*(?:(?:嗯|呃|那个|uh|um)\s+)?(?P<value>" + _ORDER_VALUE + ")",
     re.IGNORECASE)
-ASKS_OTHER = re.compile(r"序列号|机身号|型号|运单号|快递单号|物流单号|批次号|批号|\b(?:batch|lot) (?:number|no)|\bRx\b|prescription number|处方号|\bserial|\bmodel (?:number|no)"
+ASKS_OTHER = re.compile(r"序列号|机身号|型号|运单号|快递单号|物流单号|批次号|批号|柜号|箱号|\bcontainer (?:number|no)|\b(?:batch|lot) (?:number|no)|\bRx\b|prescription number|处方号|\bserial|\bmodel (?:number|no)"
                          r"|\bS/?N\b|tracking|waybill|\bIMEI", re.IGNORECASE)
 ASKS_ORDER = re.compile(r"订单号|订单编号|订舱号|保单号|合同号|协议号|协议编号|合约编号|预订号|预约号|订座记录|订座编[号码]"
                         r"|order\s*(?:number|num|no|id|#)"
@@ -101,7 +101,8 @@ def read_back_orders(text: str) -> list[str]:
 _DATE = re.compile(r"(?:19|20)\d{2}[-/ ]\d{1,2}(?:[-/ ]\d{1,2})?|\d{1,2}/\d{1,2}/\d{2,4}")
 _OTHER_NUMBER_BEFORE = re.compile(r"(?:快递|运单|物流|报案|tracking|waybill|parcel|account|acct"
                                   r"|card|卡号|账号|身份证|开户行|支行|分行|folio|invoice|receipt|rewards"
-                                  r"|loyalty|member(?:ship)?|会员|发票|角色|玩家)[^,.;，。；]{0,10}$",
+                                  r"|loyalty|member(?:ship)?|会员|发票|角色|玩家|柜号|箱号|container)"
+                                  r"[^,.;，。；]{0,10}$",
                                   re.IGNORECASE)
 
 
@@ -161,6 +162,8 @@ def _order_sized(value: str, keyword: bool = False) -> bool:
         return True   # "sub id is SUB-7Q2K9X": a prefix, then a code of letters and digits
     if keyword and re.fullmatch(r"\d+", value) and KEYWORD_DIGITS <= digits <= ORDER_DIGITS[1]:
         return True
+    if keyword and digits >= 2 and re.fullmatch(r"(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{8,20}", value):
+        return True   # "order ID is MKT5R7Q2ZV": a long code of letters and a few digits
     if re.fullmatch(r"[A-Za-z0-9]+(?:[-/][A-Za-z0-9]+)*", value) \
             and re.search(r"\d[-/]?[A-Za-z]", value):
         # letters after digits ("…A0917", "…-A"): a mixed token from an order keyword

@@ -295,7 +295,7 @@ def _numbers_at(text: str, region: str) -> list[tuple[str, re.Match]]:
 _OLD_BEFORE = re.compile(r"(?:\bold (?:one|number|mobile|phone|cell|line)|旧(?:号|手机|电话)"
                          r"|以前的(?:号码?|手机|电话)|原来的(?:号码?|手机))\W{0,3}(?:is|was|是)?\W{0,3}$",
                          re.IGNORECASE)
-_OLD_AFTER = re.compile(r"[^.;!?。；！？\d]{0,12}?(?:don'?t have it|no longer (?:have|use|in use)"
+_OLD_AFTER = re.compile(r"[^.;!?。；！？,，\d]{0,12}?(?:don'?t have it|no longer (?:have|use|in use)"
                         r"|not in use|(?:已经)?停(?:机|用)了|不用了)", re.IGNORECASE)
 # Letters spelled one by one right before the digits: a reference ("K E X 30291774 M Y").
 _SPELLED_BEFORE = re.compile(r"(?:(?<![A-Za-z])[A-Za-z] ){2,}$")

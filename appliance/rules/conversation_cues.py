@@ -41,7 +41,7 @@ _BEFORE_VISIT = (r"(?![^.!?]{0,40}?\b(the day before|the night before|before (ar
 FOLLOW_UP = (
     (r"工单|维修单|报修单|提交.{0,8}(申请|维修|工单|复审|审核|审批)|创建.{0,4}单|(?<!没有)(?<!没)上报(?!成功)|加急"
      r"|(帮|给|为)您.{0,4}登记|已(经)?(帮您|为您|给您)?登记(?!.{0,2}(取消|撤销))|登记(好|下来)了"
-     r"|我(这边|先)?(帮您|给您|为您)?登记(一下|一个)", 1.2),
+     r"|我(这边|先)?(帮您|给您|为您)?登记(一下|一个)(?![^。！？]{0,12}(电话|号码|座机|手机|联系方式|邮箱))", 1.2),
     (r"(转|交|提交|上报|报)(给|到|至)了?.{0,8}(技术|研发|工程|团队|部门|同事|专员|主管|售后|财务|中心)"
      r"|反馈给(?!.{0,10}参考)|升级处理|进度.{0,8}(发到|发送|通知|告知|同步)", 1.2),
     # someone is on the way or something is being sent ("抢修人员马上出发", "给您寄一台新的")
@@ -64,7 +64,7 @@ FOLLOW_UP = (
     (r"escalat|rais(e|ed|ing) .{0,20}(ticket|request|case)|(create|open|log|logged).{0,20}(ticket|case|request"
      r"|report|claim|complaint|work order|job)|logged it", 1.2),
     (r"get back to you|call you back|(will|'ll|shall|going to) (contact|call|email|reach|text|ring"
-     r"|phone) you" + _BEFORE_VISIT + r"|(will|'ll) (text|send|email|post) (you )?(updates|an update)|check in with you"
+     r"|phone) you" + _BEFORE_VISIT + r"(?![^.!?]{0,40}\bnumber only\b)|(will|'ll) (text|send|email|post) (you )?(updates|an update)|check in with you"
      r"|passed (\w+ ){0,2}on|linked (\w+ ){0,3}to (the |an? )?(incident|outage)"
      r"|email you (back|once|when|as soon|with|an update|the)"
      r"|pass (this|it) on|they'?ll (confirm|be in touch|get in touch|contact you|call you|email you)"
@@ -115,7 +115,8 @@ RESOLVED = (
      r"|(is|'s|are|'re) (back )?(on|running|working) (now|again)|(running|working) again"
      r"|(it'?s|they'?re|it is|they are) (there|showing|visible) now|\bthere it is\b|(just )?(paid|tried) .{0,20}and it"
      r" worked"
-     r"|there we go|that did (it|the trick)|panic over|false alarm|all sorted|\b(4g|5g|data|internet|wi-?fi|signal|connection|it"
+     r"|there we go|that did (it|the trick)|panic over|false alarm|all sorted|\b(it'?s|they'?re) (loading|working) now\b"
+     r"|\b(websites?|pages?|apps?|data|internet) (work|works|load|loads)\b(?! (but|except|only))|\b(4g|5g|data|internet|wi-?fi|signal|connection|it"
      r"|service|network|line|app|site)('s| is| are) (back )?up\b",
      1.2),
     (r"\b(fair enough|makes sense|i see now|understood|i'?ll wait|i will wait|i'?ll give it"
@@ -168,7 +169,7 @@ DROPPED = (
      r"|\bi'?ll (do|sort|order|apply|book|handle) (it|that|this|the \w+( \w+)?)( in the app| online)?"
      r" (myself|later myself|myself later)"
      r"|(投诉|退款|退货|换货|维修|报修|师傅|上门)[^，。,.!?！？]{0,4}?(就)?(算了|不用了|不要了|取消)"
-     r"|不(投诉|退|换|修)了|是我(自己)?(搞|弄|看|操作|设置)错了|不用(师傅|人|工程师)?(来|过来|上门)了"
+     r"|不(投诉|退|换|修)了|是我(自己)?(搞|弄|看|操作|设置)错了|不(用|需要)(师傅|人|工程师)?(来|过来|上门)(了)?"
      r"|\b(never ?mind|forget (it|the \w+)|cancel (the|my) (complaint"
      r"|refund|return|visit))\b", 1.2),
 )
@@ -224,7 +225,7 @@ CONDITIONAL_WEIGHT = 0.5
 _OFFER_BEFORE = re.compile(r"(?:需要|要不要|要我|是否|用不用|\bwant\b|would you like|shall i|should i"
                            r"|do you need|can i)[^。！？.!?]{0,40}$", re.IGNORECASE)
 _QUESTION_AFTER = re.compile(r"[^。！？.!?]{0,30}?(?:吗|么|[?？])")
-_DECLINES = re.compile(r"\W*(?:(?:哦|嗯|啊|那)\W*)?(?:不用|不需要|不要了|没必要|算了|no\b|nah\b"
+_DECLINES = re.compile(r"\W*(?:[^\W\d]{1,4}[啊呀吧]?\s+)?(?:(?:哦|嗯|啊|那)\W*)?(?:不用|不需要|不要了|没必要|算了|no\b|nah\b"
                        r"|that'?s (?:ok|okay|fine)|i'?m (?:good|fine|ok))", re.IGNORECASE)
 
 

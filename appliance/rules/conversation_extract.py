@@ -45,7 +45,8 @@ _EMAIL = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+"
 # (service@…, billing@…) or one already given.
 _EMAIL_CHECK_BEFORE = re.compile(r"(?:您|你)的?(?:邮箱|电子邮件|邮件地址)|\byour (?:e-?mail|address)"
                                  r"|\b(?:e-?mail|send|sent|mail)\b[^.?!]{0,30}\bto"
-                                 r"|\bthat'?s|\bis that|\bto confirm|\bi have you", re.IGNORECASE)
+                                 r"|\bthat'?s|\bis that|\bto confirm|\bi have you"
+                                 r"|\b(?:correct(?:ed)?|update[sd]?|change[sd]?) (?:it|that)(?: to)?", re.IGNORECASE)
 # "send them to my email kelly.wong@…": the agent's own address.
 _AGENTS_OWN = re.compile(r"(?:\b(?:my|our) (?:e-?mail|address|inbox)(?: address)?(?: is)?|(?:我|我们)的邮箱(?:是)?)"
                          r"\W{0,3}$", re.IGNORECASE)
@@ -297,7 +298,11 @@ def extract_identifiers(turns: list[Turn], extra_order_patterns: tuple[str, ...]
             order_pending = _order_read_back(text) if asked else []
             asked = ("booking" if ASKS_BOOKING.search(text) else True) \
                 if ASKS_ORDER.search(text) else asked if order_pending else False
-            asked_other = not asked and bool(ASKS_OTHER.search(text))
+            other = [m.start() for m in ASKS_OTHER.finditer(text)]
+            if asked and other and other[-1] > max((m.start() for m in ASKS_ORDER.finditer(text)),
+                                                   default=len(text)):
+                asked = False   # "合约编号HY-…有效。麻烦提供一下手机的IMEI": the question is the last
+            asked_other = not asked and bool(other)
         else:
             order_pending = []
     return Identifiers(_unique(customer_phones(said, region)), _unique(emails),

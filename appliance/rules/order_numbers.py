@@ -51,7 +51,7 @@ _KEYWORD_SPACED = re.compile(
     _ORDER_WORD + r"\s*(?:is|:|#|是|为|：)?\s*(?:(?:嗯|呃|那个|uh|um)\s+)?(?P<value>" + _ORDER_VALUE + ")",
     re.IGNORECASE)
 ASKS_OTHER = re.compile(r"序列号|机身号|型号|运单号|快递单号|物流单号|批次号|批号|柜号|箱号|\bcontainer (?:number|no)|\b(?:batch|lot) (?:number|no)|\bRx\b|prescription number|处方号|\bserial|\bmodel (?:number|no)"
-                         r"|\bS/?N\b|tracking|waybill|\bIMEI", re.IGNORECASE)
+                         r"|(?<![A-Za-z])S/?N\b|tracking|waybill|(?<![A-Za-z])IMEI", re.IGNORECASE)
 ASKS_ORDER = re.compile(r"订单号|订单编号|订舱号|保单号|合同号|协议号|协议编号|合约编号|预订号|预约号|订座记录|订座编[号码]"
                         r"|order\s*(?:number|num|no|id|#)"
                         r"|(?:booking|reservation|confirmation|policy|contract|subscription|tenancy"
@@ -189,7 +189,8 @@ def orders_in(text: str, patterns: tuple[re.Pattern, ...], asked: bool,
         else [KEYWORD_ORDER, _KEYWORD_SPACED]
     spans += [(m.start("value"), m.end("value"), m.group("value"), "keyword")
               for rx in keyed for m in rx.finditer(text)
-              if customer or not _FILED_BEFORE.search(text[max(0, m.start() - 14):m.start()])]
+              if customer or not (m.group(0).startswith("单号")
+                                  and _FILED_BEFORE.search(text[max(0, m.start() - 14):m.start()]))]
     spans += [(m.start("value"), m.end("value"), m.group("value"), "booking")
               for m in _BOOKING_REF.finditer(text)]
     if any(s[3:] == ("keyword",) for s in spans):   # "order ID is OD432 no wait OD4321187650"

@@ -84,6 +84,8 @@ _REGION_CUES = (
                       r"|pretoria|sandton|rand|zar)\b|(?:\+|\b00) ?27\b|南非|\.za\b", re.IGNORECASE)),
     ("nz", re.compile(r"\b(?:new zealand|aotearoa|auckland|wellington|christchurch|kia ora)\b"
                       r"|(?:\+|\b00) ?64\b|新西兰|\.nz\b", re.IGNORECASE)),
+    ("kr", re.compile(r"\b(?:korea|korean|seoul|busan|incheon)\b|(?:\+|\b00) ?82\b|韩国|首尔|\.kr\b",
+                      re.IGNORECASE)),
     ("cn", re.compile(r"\b(?:china|chinese mainland|shanghai|beijing|shenzhen|guangzhou"
                       r"|hangzhou)\b|(?:\+|\b00) ?86\b|中国|大陆", re.IGNORECASE)),
 )
@@ -183,6 +185,7 @@ _TRUNK_ZERO = {
     "ae": ("+971", re.compile(r"05[024568]\d{7}|0[2-79]\d{7}")),
     "de": ("+49", re.compile(r"01[5-7]\d{8,9}|0[2-9]\d{7,10}")),
     "ng": ("+234", re.compile(r"0[789][01]\d{8}")),
+    "kr": ("+82", re.compile(r"01[016789]\d{7,8}")),
     "za": ("+27", re.compile(r"0[1-8]\d{8}")),
     "nz": ("+64", re.compile(r"02\d{7,9}|0[3-79]\d{7}")),
 }
@@ -208,8 +211,9 @@ _CHUNK = re.compile(r"(?<![A-Za-z0-9.$¥€£#-])(?<!\d,)(?P<plus>\+ ?)?\(?\d+\)
                     r"(?![A-Za-z0-9]|\.\d|,\d{3}(?!\d))")
 _NOT_PHONE_BEFORE = re.compile(
     r"(?:账号|帐号|账户|工号|验证码|密码|编号|金额|价格|花了|退款|积分|热线|客服电话|拨打|分机|转"
-    r"|投诉电话|举报电话|服务电话|咨询电话|公示的?电话|卡号"
-    r"|(?:门店|店里|专卖店|(?:你们|贵)(?:公司|店))的?(?:电话|号码|座机)?"
+    r"|投诉电话|举报电话|服务电话|咨询电话|公示的?电话|卡号|致电|请拨|打(?:来|过来)的"
+    r"|called (?:me|us) from|calling (?:me |us )?from"
+    r"|(?:门店|(?<!打)(?<!打到)店里|专卖店|(?:你们|贵)(?:公司|店))的?(?:电话|号码|座机)?"
     r"|account(?: number)?|acct|pin|code|ticket|ext\.?|extension|hotline|call us(?: at)?"
     r"|\breference(?: number)?|\bref\b|(?<!in )\bcase(?: number)?|tracking|\$|¥|rmb|身份证号?码?|证件号码?"
     r"|\btransaction(?: id| number| no\.?| ref)?|\btxn(?: id)?|\butr|流水号|交易号"
@@ -255,12 +259,18 @@ _CONTACT = re.compile(rf"联系人|contact (?:person|name)|(?:打|联系|通知|
 _CLAUSE_END = re.compile(r"[。！？!?；;\n]|[.,，](?!\d)")
 
 
+def _clause(text: str, start: int, width: int) -> str:
+    before = text[max(0, start - width):start]
+    ends = [m.end() for m in _CLAUSE_END.finditer(before)]
+    return before[ends[-1] if ends else 0:]
+
+
 def third_party_before(text: str, start: int) -> bool:
     """Whether the clause before `start` gives what follows as someone else's."""
     before = text[max(0, start - 60):start].rstrip(" ,:")   # "their phone, 139…": one clause
     ends = [m.end() for m in _CLAUSE_END.finditer(before)]
     clause = before[ends[-1] if ends else 0:]
-    if _THIRD_PARTY.search(clause) and not _CONTACT.search(clause):
+    if _THIRD_PARTY.search(clause) and not _CONTACT.search(_clause(text, start, 100)):
         return True
     intro = [m.end() for m in _PERSON_NUMBER.finditer(text, 0, start)]
     return bool(intro) and not _OWN.search(text, intro[-1], start)
@@ -464,13 +474,19 @@ def customer_phones(turns: list[tuple[str, str]], region: str = "") -> list[str]
     given: list[str] = []     # the customer's numbers in their latest turn that gave any
     pending: list[str] = []   # new numbers the agent or bot said, waiting for a "yes"
     loose = ""   # the digits of the customer's last turn, when they made no number
+    fixing = False   # that turn corrected a number without saying it whole ("sorry, 8423 at the end")
     for speaker, text in turns:
         if speaker != "customer":
             kept += [p for p in _completed(text, region, loose) if p not in kept]
+            if fixing:   # "So 18651098423.": the agent applied the correction
+                for p in (v for v, _ in _numbers_at(text, region)):
+                    if any(_near(k, p) for k in kept):
+                        kept = [k for k in kept if not _near(k, p)] + [p]
             pending = [p for p in _read_back(text, region) if p not in kept]
             continue
         heard = _uncorrected(text, region)
         loose = "" if heard else re.sub(r"\D", "", text)
+        fixing = not heard and bool(kept) and bool(_CORRECTS.search(text))
         if pending and affirms(text):
             kept = [p for p in kept if not any(_near(p, q) for q in pending)] + pending
         pending = []

@@ -15,11 +15,11 @@ _ZH_DIGIT_CHARS = "零〇幺一二两三四五六七八九"
 _ZH_RUN = re.compile("[零〇幺一二两三四五六七八九](?:[ ,，、-]?[零〇幺一二两三四五六七八九])+")
 _EN_WORDS = {"zero": "0", "oh": "0", "nought": "0", "one": "1", "two": "2", "three": "3",
              "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
-             "hundred": "00"}
+             "hundred": "00", "ten": "10"}
 # "oh" and "nought" are zeros in British phone numbers ("oh seven seven double oh …");
 # "hundred" only inside a run ("nine hundred one two three").
 _EN_DIGIT = r"(?:zero|oh|nought|one|two|three|four|five|six|seven|eight|nine)"
-_EN_ITEM = rf"(?:(?:double|triple)[ -]{_EN_DIGIT}|{_EN_DIGIT}|hundred)"
+_EN_ITEM = rf"(?:(?:double|triple)[ -]{_EN_DIGIT}|{_EN_DIGIT}|hundred|ten)"   # "oh ten …": 010
 _EN_RUN = re.compile(rf"\b(?:(?:double|triple)[ -])?{_EN_DIGIT}(?:[ ,-]+{_EN_ITEM})+\b",
                      re.IGNORECASE)
 MIN_SPOKEN_DIGITS = 4   # "三四个", "one or two" stay words; codes and numbers convert...
@@ -76,7 +76,7 @@ _SPOKEN_EMAIL = re.compile(
 
 # ... and spelled letter by letter, with dashes or Chinese words between the parts
 # ("w a n g j g at jinlun 杠 m f g 点 c n", "ana dot petrova at bayfield dash foods dot de").
-_PART = r"(?:[a-z0-9](?: [a-z0-9]){1,40}(?: \d{2,4})?|[a-z0-9]+)"   # bounded: "1 2 1 2 …" stays linear
+_PART = r"(?:[a-z0-9](?: [a-z0-9]){1,40}(?: \d{2,4})?|[a-z0-9]+(?: \d{2,4})?)"   # bounded: "1 2 1 2 …" stays linear
 _JOIN = r"(?:dot|dash|hyphen|underscore|点|杠|横杠|下划线)"
 _SPELLED_EMAIL = re.compile(
     rf"(?<![\w.@'’-])({_PART}(?: {_JOIN} {_PART}){{0,8}}) (?:at|艾特) ({_PART}(?: {_JOIN} {_PART}){{0,8}}"
@@ -91,6 +91,10 @@ _ZH_IN_EMAIL = re.compile(rf"(?:(?<=[a-z0-9] )|(?<=at )|(?<=艾特 ))[{_ZH_DIGIT
 _EN_IN_EMAIL = re.compile(rf"\b([a-z]+) ((?:{'|'.join(_TENS)})(?:[ -]{_EN_DIGIT})?|{'|'.join(_TEENS)}"
                           rf"|{_EN_DIGIT}(?: {_EN_DIGIT}){{0,3}})"
                           r"(?= at [a-z0-9-]+(?: dot [a-z]{2,6})+\b)", re.IGNORECASE)
+
+
+# A given name said as two pinyin syllables between the parts ("wang 点 xiao yu 二零零八 艾特 …").
+_PINYIN_PAIR = re.compile(r"(?<=点 )([a-z]{1,6}) ([a-z]{1,6})(?= (?:\d|艾特|点|下划线))", re.IGNORECASE)
 
 
 def _en_in_email(m: re.Match) -> str:
@@ -213,6 +217,7 @@ def normalise(text: str) -> str:
     if re.search(r"\bat\b|艾特", text, re.IGNORECASE):
         text = _ZH_IN_EMAIL.sub(lambda m: "".join(_ZH_DIGITS[c] for c in m.group(0) if c != " "), text)
         text = _EN_IN_EMAIL.sub(_en_in_email, text)
+        text = _PINYIN_PAIR.sub(r"\1\2", text)
         text = _SPELLED_EMAIL.sub(_spelled_email, text)
     text = _SPOKEN_EMAIL.sub(_spoken_email, text)
     text = _LETTER_FOR.sub(r"\1", text)

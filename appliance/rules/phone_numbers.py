@@ -259,10 +259,13 @@ _CONTACT = re.compile(rf"联系人|contact (?:person|name)|(?:打|联系|通知|
 _CLAUSE_END = re.compile(r"[。！？!?；;\n]|[.,，](?!\d)")
 
 
-def _clause(text: str, start: int, width: int) -> str:
+def _sentence(text: str, start: int, width: int) -> str:
     before = text[max(0, start - width):start]
-    ends = [m.end() for m in _CLAUSE_END.finditer(before)]
+    ends = [m.end() for m in _SENTENCE_END.finditer(before)]
     return before[ends[-1] if ends else 0:]
+
+
+_SENTENCE_END = re.compile(r"[。！？!?；;\n]|\.(?!\d)")
 
 
 def third_party_before(text: str, start: int) -> bool:
@@ -270,7 +273,7 @@ def third_party_before(text: str, start: int) -> bool:
     before = text[max(0, start - 60):start].rstrip(" ,:")   # "their phone, 139…": one clause
     ends = [m.end() for m in _CLAUSE_END.finditer(before)]
     clause = before[ends[-1] if ends else 0:]
-    if _THIRD_PARTY.search(clause) and not _CONTACT.search(_clause(text, start, 100)):
+    if _THIRD_PARTY.search(clause) and not _CONTACT.search(_sentence(text, start, 100)):
         return True
     intro = [m.end() for m in _PERSON_NUMBER.finditer(text, 0, start)]
     return bool(intro) and not _OWN.search(text, intro[-1], start)

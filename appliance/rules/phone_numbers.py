@@ -471,6 +471,12 @@ def _completed(text: str, region: str, loose: str) -> list[str]:
     return out
 
 
+# The agent asks for a number that is another person's line, not the customer's contact.
+_ASKS_OTHERS_NUMBER = re.compile(r"副卡(?:的)?(?:号码|手机号|号)|对方的?(?:号码|电话|手机)|被叫号码"
+                                 r"|\b(?:the other (?:person'?s )?|secondary (?:line|card|sim) )number",
+                                 re.IGNORECASE)
+
+
 def customer_phones(turns: list[tuple[str, str]], region: str = "") -> list[str]:
     """The customer's numbers in (speaker, normalised text) turns, in order (may repeat)."""
     kept: list[str] = []
@@ -478,8 +484,10 @@ def customer_phones(turns: list[tuple[str, str]], region: str = "") -> list[str]
     pending: list[str] = []   # new numbers the agent or bot said, waiting for a "yes"
     loose = ""   # the digits of the customer's last turn, when they made no number
     fixing = False   # that turn corrected a number without saying it whole ("sorry, 8423 at the end")
+    others = False   # the agent asked for another line's number ("副卡号码是多少")
     for speaker, text in turns:
         if speaker != "customer":
+            others = bool(_ASKS_OTHERS_NUMBER.search(text))
             kept += [p for p in _completed(text, region, loose) if p not in kept]
             if fixing:   # "So 18651098423.": the agent applied the correction
                 for p in (v for v, _ in _numbers_at(text, region)):
@@ -487,7 +495,7 @@ def customer_phones(turns: list[tuple[str, str]], region: str = "") -> list[str]
                         kept = [k for k in kept if not _near(k, p)] + [p]
             pending = [p for p in _read_back(text, region) if p not in kept]
             continue
-        heard = _uncorrected(text, region)
+        heard = [] if others else _uncorrected(text, region)
         loose = "" if heard else re.sub(r"\D", "", text)
         fixing = not heard and bool(kept) and bool(_CORRECTS.search(text))
         if pending and affirms(text):

@@ -122,3 +122,9 @@ def test_an_address_the_agent_corrects_and_the_customer_confirms():
 ])
 def test_decisions_in_other_words(conversation, needed):
     assert cues.decide(turns(*conversation)).needs_ticket is needed
+
+
+def test_the_number_of_another_line_the_agent_asked_for_is_not_a_contact():
+    got = ids("想把我老公的号加成副卡", ("agent", "请问副卡号码是多少？"), "13655558888 他也是你们的用户",
+              ("agent", "处理好联系您，主卡是您现在这个号码13711112222吗？"), "对")
+    assert got.phones == ("13711112222",)

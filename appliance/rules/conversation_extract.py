@@ -275,6 +275,7 @@ def extract_identifiers(turns: list[Turn], extra_order_patterns: tuple[str, ...]
         pending = [] if turn.speaker == "customer" else found
         text = _EMAIL.sub(lambda m: " " * len(m.group(0)), text)
         mine = turn.speaker == "customer"
+        unmasked = text   # read-backs are read before their orders are masked
         o, text = orders_in(text, patterns, asked if mine else False, asked_other and mine
                             and not KEYWORD_ORDER.search(text), customer=mine)
         if mine and not o:
@@ -291,11 +292,11 @@ def extract_identifiers(turns: list[Turn], extra_order_patterns: tuple[str, ...]
             retracted = bool(_RETRACTS.match(turn.text))
             fixed = bool(orders) and (corrects(turn.text) or bool(_PAUSES.search(turn.text)))
         elif fixed:   # "不对 最后四位是七三五五" → "好的 P2100…7355 查到了": the agent applied it
-            orders = _applied(orders, read_back_orders(text))
+            orders = _applied(orders, read_back_orders(unmasked))
         said.append((turn.speaker, text))
         addresses += _addresses_in(text)
         if not mine:
-            order_pending = _order_read_back(text) if asked else []
+            order_pending = _order_read_back(unmasked) if asked else []
             asked = ("booking" if ASKS_BOOKING.search(text) else True) \
                 if ASKS_ORDER.search(text) else asked if order_pending else False
             other = [m.start() for m in ASKS_OTHER.finditer(text)]

@@ -92,7 +92,7 @@ def read_back_orders(text: str) -> list[str]:
     out = [m.group("value") for m in _LOCATOR.finditer(text)
            if not _FLIGHT_BEFORE.search(text[max(0, m.start() - 12):m.start()])
            and not _FLIGHT_AFTER.match(text, m.end())]
-    out += [m.group(0) for m in re.finditer(_ORDER_VALUE, text)
+    out += [m.group(0) for m in re.finditer(r"(?<![A-Za-z0-9])" + _ORDER_VALUE, text)
             if _order_sized(m.group(0)) and not classify_phone(re.sub(r"\D", "", m.group(0)), False)
             and not _DATE.fullmatch(m.group(0))]
     return [normalise_order(v) for v in out]
@@ -178,6 +178,11 @@ _RESTARTED = re.compile(r"(?:\bno\b\W*\bwait\b|\bwait\b|\bsorry\b|\bi mean\b|不
                         r"(?P<value>" + _MIXED_VALUE + "|" + _ORDER_VALUE + ")", re.IGNORECASE)
 
 
+# A reference as an ASR writes it, letters spelled and digits in groups ("A Z 260313 0088"):
+# the patterns (the site's too) are tried on it without the spaces.
+_SPACED_REF = re.compile(r"(?<![A-Za-z0-9])(?:[A-Z] ){1,4}\d+(?: \d+){0,4}(?![A-Za-z0-9])")
+
+
 def orders_in(text: str, patterns: tuple[re.Pattern, ...], asked: bool,
               asked_other: bool = False, customer: bool = True) -> tuple[list, str]:
     """Order numbers in one normalised message, and the text with them masked. A reply to
@@ -185,6 +190,8 @@ def orders_in(text: str, patterns: tuple[re.Pattern, ...], asked: bool,
     spans = []
     for rx in () if asked_other else patterns:
         spans += [(m.start(), m.end(), m.group(0)) for m in rx.finditer(text)]
+        spans += [(m.start(), m.end(), m.group(0)) for m in _SPACED_REF.finditer(text)
+                  if rx.fullmatch(m.group(0).replace(" ", ""))]
     keyed = [KEYWORD_ORDER, _KEYWORD_SPACED, _CUSTOMER_REF] if customer \
         else [KEYWORD_ORDER, _KEYWORD_SPACED]
     spans += [(m.start("value"), m.end("value"), m.group("value"), "keyword")

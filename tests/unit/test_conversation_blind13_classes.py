@@ -173,3 +173,11 @@ def test_long_runs_of_spelled_letters_and_dashes_are_handled_quickly():
     normalise("x dash " * 4000)
     normalise("e w " * 3000 + "two")
     assert time.perf_counter() - started < 0.5
+
+
+def test_a_site_pattern_reads_a_reference_spelled_and_grouped_by_an_asr():
+    said = [Turn("agent", "好的 已经为您预约 安装单号 H X 二六零四幺一 零零三七 师傅会联系您"),
+            Turn("customer", "好的")]
+    site = (r"(?<![A-Z0-9])HX[0-9]{10}(?![0-9])",)
+    assert extract_identifiers(said).order_numbers == ()
+    assert extract_identifiers(said, site).order_numbers == ("HX2604110037",)

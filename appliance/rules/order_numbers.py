@@ -179,7 +179,8 @@ _RESTARTED = re.compile(r"(?:\bno\b\W*\bwait\b|\bwait\b|\bsorry\b|\bi mean\b|不
 
 
 # A reference as an ASR writes it, letters spelled and digits in groups ("A Z 260313 0088"):
-# the patterns (the site's too) are tried on it without the spaces.
+# the site's patterns (not the built-in ones, which read spaced forms themselves) are tried
+# on it without the spaces.
 _SPACED_REF = re.compile(r"(?<![A-Za-z0-9])(?:[A-Z] ){1,4}\d+(?: \d+){0,4}(?![A-Za-z0-9])")
 
 
@@ -188,10 +189,10 @@ def orders_in(text: str, patterns: tuple[re.Pattern, ...], asked: bool,
     """Order numbers in one normalised message, and the text with them masked. A reply to
     a question for a serial or tracking number (`asked_other`) gives one only by keyword."""
     spans = []
-    for rx in () if asked_other else patterns:
+    for i, rx in enumerate(() if asked_other else patterns):
         spans += [(m.start(), m.end(), m.group(0)) for m in rx.finditer(text)]
         spans += [(m.start(), m.end(), m.group(0)) for m in _SPACED_REF.finditer(text)
-                  if rx.fullmatch(m.group(0).replace(" ", ""))]
+                  if i >= len(ORDER_PATTERNS) and rx.fullmatch(m.group(0).replace(" ", ""))]
     keyed = [KEYWORD_ORDER, _KEYWORD_SPACED, _CUSTOMER_REF] if customer \
         else [KEYWORD_ORDER, _KEYWORD_SPACED]
     spans += [(m.start("value"), m.end("value"), m.group("value"), "keyword")

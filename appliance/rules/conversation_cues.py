@@ -55,10 +55,11 @@ FOLLOW_UP = (
      r"|(安排|为您)(换新|换货|补发)|重新(发出|发货|寄出)"
      r"|稍后.{0,4}(回电|联系)|(?<![前时])会.{0,6}电话联系您|(今天|当天|明天)(之内|以内|内)?.{0,12}(回电|联系您|回复您)", 1.0),
     # money on its way arrives by itself: a weak cue, settled by "到了"
-    (r"给您回电|回拨|回电|(小时|工作日|天)内.{0,10}到账|(?<![经已为])核查(?!了|过|后|确认|身份|通过)|(?<![经已为])核实(?!了|过|后|到|确认|身份|一下(您的)?身份|通过)|跟进|补发"
+    (r"给您回电|回拨|回电|(小时|工作日|天)内.{0,10}到账|(?<![经已为])核查(?!了|过|后|确认|身份|通过)|(?<![经已为])(?<!电话)(?<![\d零幺一二三四五六七八九] )(?<!\d)核实(?!了|过|后|到|确认|身份|一下(您的)?身份|通过)|跟进|补发"
      r"|审核后", 0.8),
     # money that went missing is investigated after the chat ("提交争议交易调查", "lodge a dispute")
-    (r"(提交|发起|申请|登记).{0,6}(争议|调查|申诉|调账)|调查结果|调取.{0,4}(录像|监控|记录)", 1.2),
+    (r"(提交|发起|申请|登记).{0,6}(争议|调查|申诉|调账)|调查结果|调取.{0,4}(录像|监控|记录)"
+     r"|(?<!不)(?<!不再)(给您|帮您|为您)报(了)?案|已经?报(了)?案|\bregister(ed)? (a|the|your) claim", 1.2),
     (r"(lodge|raise|file|open|start)(ed)? an? .{0,12}(dispute|claim|investigation|chargeback)"
      r"|investigation (usually |will )?(take|be)|opened an investigation", 1.2),
     (r"escalat|rais(e|ed|ing) .{0,20}(ticket|request|case)|(create|open|log|logged).{0,20}(ticket|case|request"
@@ -206,8 +207,8 @@ _NEGATIONS = (r"不需要|不用|无需|没必要|不必|no need to|don'?t need 
 _NEGATED = re.compile(rf"(?:{_NEGATIONS})\W{{0,2}}\w{{0,6}}\W?$", re.IGNORECASE)
 # A problem the customer only imagines ("万一以后坏了", "what if it breaks", "害我以为坏了")
 # is not one.
-_UNASSERTED = re.compile(rf"(?:{_NEGATIONS}|万一|如果|要是|假如|假设|以为|\bif|in case|should it"
-                         r"|\bthought)"
+_UNASSERTED = re.compile(rf"(?:{_NEGATIONS}|万一|如果|要是|假如|假设|以为|怕|担心|\bif|in case|should it"
+                         r"|\bthought|\bafraid|\bworried)"
                          r"(?:\W{0,2}[\w']{0,8}){0,2}\W{0,2}$", re.IGNORECASE)
 _NO_HAZARD = re.compile(r"(?:没有|没|无|不是|\bno|\bnot|\bwithout)\W{0,2}\w{0,2}\W?$", re.IGNORECASE)
 # "text me when it's back", "等修好了再说": a fix only hoped for.

@@ -211,7 +211,9 @@ _CHUNK = re.compile(r"(?<![A-Za-z0-9.$¥€£#-])(?<!\d,)(?P<plus>\+ ?)?\(?\d+\)
                     r"(?![A-Za-z0-9]|\.\d|,\d{3}(?!\d))")
 _NOT_PHONE_BEFORE = re.compile(
     r"(?:账号|帐号|账户|工号|验证码|密码|编号|金额|价格|花了|退款|积分|热线|客服电话|拨打|分机|转"
-    r"|投诉电话|举报电话|服务电话|咨询电话|公示的?电话|卡号|致电|请拨|打(?:来|过来)的"
+    r"|投诉电话|举报电话|服务电话|咨询电话|公示的?电话|卡号|致电|请拨|打(?:来|过来)的(?:号码?|电话)?"
+    r"|店内电话|店铺电话|商家电话|help ?line|emergency (?:number|line)"
+    r"|assistance (?:number|line)|(?:number|line) on (?:my|the|your) (?:card|policy)"
     r"|called (?:me|us) from|calling (?:me |us )?from"
     r"|(?:门店|(?<!打)(?<!打到)店里|专卖店|(?:你们|贵)(?:公司|店))的?(?:电话|号码|座机)?"
     r"|account(?: number)?|acct|pin|code|ticket|ext\.?|extension|hotline|call us(?: at)?"
@@ -228,12 +230,14 @@ _DENIED_BEFORE = re.compile(r"(?:不是|\bnot|instead of|rather than)\W{0,2}$", 
 # ("门店那个小伙子留了个电话 021…", "the shop gave me their number …", "你们客服邮箱 …"),
 # unless they say it is theirs ("打我电话", "my number").
 _OWNER = (r"门店|店里|店员|专卖店|商家|卖家|师傅|快递员|快递小哥|小伙子?|你们|贵公司|骑手|配送员|送餐员|司机"
-          r"|\b(?:the|your) (?:store|shop|seller|branch|technician|engineer|courier|driver"
+          r"|\b(?:the|your|their) (?:\w+ )?(?:store|shop|seller|branch|technician|engineer|courier|driver"
           r"|installer|agent|support|company|manager|landlord|contractor|rider|clinic|hotel|hospital"
-          r"|desk|reception)\b|\bthey (?:gave|sent|left)\b"
+          r"|desk|reception|neighbou?r|tenant|doctor|surveyor|adjuster|garage|mechanic|office)\b"
+          r"|\bthey (?:gave|sent|left)\b"
           r"|\b(?:store|shop|company)'s|\b(?:their|his|her)\b"
           r"|\bmy (?:husband|wife|son|daughter|mum|mom|dad|father|mother|friend|colleague"
-          r"|boss|manager|landlord|neighbou?r|partner)'?s?\b")
+          r"|boss|manager|landlord|neighbou?r|partner|(?:\w+ )?(?:guy|agent|broker|lawyer|accountant"
+          r"|assistant|secretary|driver|helper))'?s?\b")
 # Other people the customer names ("他们项目经理电话 …", "我老公的手机 …"): only when the
 # phone word follows closely, so "他们让我留个电话" still gives the customer's own.
 _PERSON = (r"(?<!其)他们?|她们?|对方|经理|负责人|物业|房东|中介|邻居|朋友|同事|老公|老婆|爱人|丈夫"
@@ -247,7 +251,8 @@ _PHONE_WORD = r"(?:电话|号码|座机|手机|邮箱|number|phone|line|e-?mail|
 _THIRD_PARTY = re.compile(
     rf"(?:(?:{_OWNER})(?:(?!我的|我自己|本人|我(?:家|手机|电话|号码|邮箱)|您|\bmy\b|\byour\b|\bmine\b).){{0,16}}?"
     rf"|(?:{_PERSON})的?(?:(?![我让叫给留要打]).){{0,6}}?){_PHONE_WORD}\W{{0,3}}(?:\w{{0,5}}\W{{0,2}})?$"
-    rf"|(?:{_OWNER})\s+(?:on|at)\W{{0,2}}$|(?:{_PERSON})的\W{{0,2}}$"
+    rf"|(?:{_OWNER})\s+(?:is\s+)?(?:on|at)\W{{0,2}}$|(?:{_PERSON})的\W{{0,2}}$"
+    rf"|(?:{_OWNER})\s+is\W{{0,3}}$"
     r"|(?:师傅|快递员|快递小哥|骑手|配送员|司机|技师|工程师)\W{0,2}$"   # "王师傅 137 5810 2246"
     r"|\bthey (?:gave|sent|left) (?:me|us) (?:a|the|their) (?:number|phone)[^.;]{0,30}$",
     re.IGNORECASE)
@@ -395,7 +400,7 @@ _CHECK_BEFORE = re.compile(
 _CHECK_AFTER = re.compile(r"\W{0,3}(?:对吗|对吧|是吧|对不对|是吗|吗|没错吧|[?？]|right\b|correct\b"
                           r"|is (?:that|this|it) still"
                           r"|is (?:that|this|it) (?:right|correct|yours?)|(?:still )?yours?\b)"
-                          r"|[ \w]{0,24}(?:吗|[?？])"   # in the same question ("…的用户吗")
+                          r"|\W{0,2}[ \w]{0,24}(?:吗|吧|[?？])"   # in the same question ("…的用户吗")
                           r"|\s?(?:是这个|是这个号码?|这个号码?)\s?(?:对吧|对吗|是吧|没错吧)",
                           re.IGNORECASE)
 
@@ -411,7 +416,8 @@ _CORRECTS = re.compile(
     r"|\bsorry\W{0,3}(?:it'?s|that'?s|i meant?|should be|make that|\+?\d)|\bi meant?\b"
     r"|\bcorrection\b|\bmy (?:mistake|bad)\b|\btypo\b|\bwrong (?:number|one|digit)"
     r"|\bmake that\b|\bscratch that\b|\boops\b|\bwhoops\b|\bsorry\W*$|\bno\W{0,2}sorry\b|\bsorry\W{0,2}no\b"
-    r"|\bactually\W{0,3}(?:it'?s|that'?s|my number|\+?\d)|\bnot\W{0,2}\+?\d", re.IGNORECASE)
+    r"|\bactually\W{0,3}(?:it'?s|that'?s|my number|no\b|\+?\d)|\bnot\W{0,2}\+?\d"
+    r"|\bthat won'?t work\b", re.IGNORECASE)
 
 
 def corrects(text: str) -> bool:
@@ -441,13 +447,23 @@ def _read_back(text: str, region: str) -> list[str]:
 
 def _uncorrected(text: str, region: str) -> list[str]:
     """The numbers in one customer turn, less one taken back later in the same turn
-    ("158 1234 0987 哦不对 说错了 是158 1234 0978", "07700 900111 sorry I mean …")."""
+    ("158 1234 0987 哦不对 说错了 是158 1234 0978", "07700 900111 sorry I mean …"); all
+    before a retraction ("… actually no that won't work, use my chinese number …")."""
     found = _numbers_at(text, region)
     cue = _CORRECTS.search(text)
     if not cue:
         return [v for v, _ in found]
+    if _RETRACTS_ALL.match(text, cue.start()):
+        return [v for v, m in found if m.start() >= cue.start()]
     later = {_kind(v) for v, m in found if m.start() >= cue.start()}
     return [v for v, m in found if m.start() >= cue.start() or _kind(v) not in later]
+
+
+_RETRACTS_ALL = re.compile(r"actually\W{0,3}no\b|that won'?t work", re.IGNORECASE)
+# "yes this one I don't use anymore, remove it": a yes that gives the number up.
+_DISOWNS = re.compile(r"don'?t use (?:it|this|that)? ?any ?more|no longer|not (?:mine|my number)"
+                      r"|\bold (?:one|number)|remove it|delete it|不用了|停机了|不是我的|旧号|换号了",
+                      re.IGNORECASE)
 
 
 def _near(a: str, b: str) -> bool:
@@ -498,7 +514,7 @@ def customer_phones(turns: list[tuple[str, str]], region: str = "") -> list[str]
         heard = [] if others else _uncorrected(text, region)
         loose = "" if heard else re.sub(r"\D", "", text)
         fixing = not heard and bool(kept) and bool(_CORRECTS.search(text))
-        if pending and affirms(text):
+        if pending and affirms(text) and not _DISOWNS.search(text):
             kept = [p for p in kept if not any(_near(p, q) for q in pending)] + pending
         pending = []
         if heard and _CORRECTS.search(text):

@@ -76,12 +76,13 @@ _SPOKEN_EMAIL = re.compile(
 
 # ... and spelled letter by letter, with dashes or Chinese words between the parts
 # ("w a n g j g at jinlun 杠 m f g 点 c n", "ana dot petrova at bayfield dash foods dot de").
-_PART = r"(?:[a-z0-9](?: [a-z0-9]){1,40}(?: \d{2,4})?|[a-z0-9]+(?: \d{2,4})?)"   # bounded: "1 2 1 2 …" stays linear
+_PART = r"(?:[a-z0-9](?: [a-z0-9]){1,40}(?: \d{2,4})?|(?:[a-z] )?[a-z0-9]+(?: \d{2,4})?)"   # bounded: "1 2 1 2 …" stays linear
 _JOIN = r"(?:dot|dash|hyphen|underscore|点|杠|横杠|下划线)"
 _SPELLED_EMAIL = re.compile(
     rf"(?<![\w.@'’-])({_PART}(?: {_JOIN} {_PART}){{0,8}}) (?:at|艾特) ({_PART}(?: {_JOIN} {_PART}){{0,8}}"
     r" (?:dot|点) (?:com|net|org|cn|edu|gov|io|co|uk|de|jp|hk|tw|au|eu|sg"
-    r"|c o m|c o|c n|n e t|o r g|d e|j p|h k|a u|e u|s g))(?![\w.@-])",
+    r"|c o m|c o|c n|n e t|o r g|d e|j p|h k|a u|e u|s g|c a|n z|i n|u s|f r|i t|n l|k r|m y"
+    r"|p h|t h|a e|z a|u k))(?![\w.@-])",
     re.IGNORECASE)
 # Digits said in Chinese inside a spelled address ("l i n m e i h u a 七七 at 一六三 点 com").
 _ZH_IN_EMAIL = re.compile(rf"(?:(?<=[a-z0-9] )|(?<=at )|(?<=艾特 ))[{_ZH_DIGIT_CHARS}](?: ?[{_ZH_DIGIT_CHARS}]){{1,3}}"

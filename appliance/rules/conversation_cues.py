@@ -41,7 +41,7 @@ _BEFORE_VISIT = (r"(?![^.!?]{0,40}?\b(the day before|the night before|before (ar
 FOLLOW_UP = (
     (r"工单|维修单|报修单|提交.{0,8}(申请|维修|工单|复审|审核|审批)|创建.{0,4}单|(?<!没有)(?<!没)上报(?!成功)|加急"
      r"|(帮|给|为)您.{0,4}登记|已(经)?(帮您|为您|给您)?登记(?!.{0,2}(取消|撤销))|登记(好|下来)了"
-     r"|我(这边|先)?(帮您|给您|为您)?登记(一下|一个)(?![^。！？]{0,12}(电话|号码|座机|手机|联系方式|邮箱))", 1.2),
+     r"|专员会?(跟进|联系您)|会有专人(跟进|联系)|我(这边|先)?(帮您|给您|为您)?登记(一下|一个|给)(?![^。！？]{0,12}(电话|号码|座机|手机|联系方式|邮箱))", 1.2),
     (r"(转|交|提交|上报|报)(给|到|至)了?.{0,8}(技术|研发|工程|团队|部门|同事|专员|主管|售后|财务|中心)"
      r"|反馈给(?!.{0,10}参考)|升级处理|进度.{0,8}(发到|发送|通知|告知|同步)", 1.2),
     # someone is on the way or something is being sent ("抢修人员马上出发", "给您寄一台新的")
@@ -84,6 +84,8 @@ FOLLOW_UP = (
      1.2),
     (r"\b(?:i'?ll|we'?ll|i will|we will|let me) (?:file|submit|lodge|log) (?:a|an|the) (?:\w+ ){0,3}"
      r"(?:request|claim|report|complaint|adjustment|dispute)"
+     r"|\b(?:i'?ve|i have|we'?ve|we have) (?:submitted|filed|lodged|logged) (?:a|an|the|your) (?:\w+ ){0,3}"
+     r"(?:request|claim|report|complaint|case|ticket)"
      r"|(engineer|technician|\btech\b|contractor|plumber|electrician|crew|meter reader|inspector"
      r"|installer).{0,30}(come|out|visit|call"
      r"|contact|booked|be there|text|arrive|attend|dispatched)" + _BEFORE_VISIT
@@ -175,7 +177,8 @@ DROPPED = (
      r"|refund|return|visit))\b", 1.2),
 )
 UNRESOLVED = (
-    (r"还是不行|还是不|(?<![码券卡])没用(?![过了\s]*(还|过|掉))(?![过了])|(?<!就)没用了|不管用|没解决|怎么还没|还没到|一直(不|没)|仍然|没找到|找不到|不行啊", 1.0),
+    (r"还是不行|还是不|(?<![码券卡])没用(?![过了\s]*(还|过|掉))(?![过了])|(?<!就)没用了|不管用|没解决|怎么还没|还没到|一直(不|没)|仍然|没找到|找不到|不行啊"
+     r"|又(变成|变回|出现|不行|失败|没了|报错|坏了|断了)|又.{0,8}失败", 1.0),
     # resigned to a workaround, the need itself left open ("那行吧，我先手动交")
     (r"^\W*(那|哎|唉)?(行吧|好吧|只能这样了?|只好这样了?)(?=[，,。\s]).{0,12}(先|自己|手动)"
      r"|\b(i guess i'?ll (just )?have to|fine,? i'?ll (just )?(do|pay|use|wait))", 1.0),
@@ -202,8 +205,8 @@ class Decision:
     score: float
 
 
-_NEGATIONS = (r"不需要|不用|无需|没必要|不必|no need to|don'?t need to|not necessary to"
-              r"|no need for")
+_NEGATIONS = (r"不需要|不用|无需|没必要|不必|(?:就)?不(?:再)?(?:给您|为您|帮您)?安排|no need to"
+              r"|don'?t need to|not necessary to|no need for")
 _NEGATED = re.compile(rf"(?:{_NEGATIONS})\W{{0,2}}\w{{0,6}}\W?$", re.IGNORECASE)
 # A problem the customer only imagines ("万一以后坏了", "what if it breaks", "害我以为坏了")
 # is not one.

@@ -94,14 +94,16 @@ def read_back_orders(text: str) -> list[str]:
            and not _FLIGHT_AFTER.match(text, m.end())]
     out += [m.group(0) for m in re.finditer(r"(?<![A-Za-z0-9])" + _ORDER_VALUE, text)
             if _order_sized(m.group(0)) and not classify_phone(re.sub(r"\D", "", m.group(0)), False)
-            and not _DATE.fullmatch(m.group(0))]
+            and not _DATE.fullmatch(m.group(0))
+            and not _NOT_ORDER_BEFORE.search(text[max(0, m.start() - 24):m.start()])]
     return [normalise_order(v) for v in out]
 
 
 _DATE = re.compile(r"(?:19|20)\d{2}[-/ ]\d{1,2}(?:[-/ ]\d{1,2})?|\d{1,2}/\d{1,2}/\d{2,4}")
 _OTHER_NUMBER_BEFORE = re.compile(r"(?:快递|运单|物流|报案|tracking|waybill|parcel|account|acct"
                                   r"|card|卡号|账号|身份证|开户行|支行|分行|folio|invoice|receipt|rewards"
-                                  r"|loyalty|member(?:ship)?|会员|发票|角色|玩家|柜号|箱号|container)"
+                                  r"|loyalty|member(?:ship)?|会员|发票|角色|玩家|柜号|箱号|container"
+                                  r"|交易号|交易单号|流水号|transaction|txn)"
                                   r"[^,.;，。；]{0,10}$",
                                   re.IGNORECASE)
 
@@ -190,15 +192,18 @@ def orders_in(text: str, patterns: tuple[re.Pattern, ...], asked: bool,
     a question for a serial or tracking number (`asked_other`) gives one only by keyword."""
     spans = []
     for i, rx in enumerate(() if asked_other else patterns):
-        spans += [(m.start(), m.end(), m.group(0)) for m in rx.finditer(text)]
-        spans += [(m.start(), m.end(), m.group(0)) for m in _SPACED_REF.finditer(text)
-                  if i >= len(ORDER_PATTERNS) and rx.fullmatch(m.group(0).replace(" ", ""))]
+        site = i >= len(ORDER_PATTERNS)   # the organisation's own shapes: no word before vetoes them
+        spans += [(m.start(), m.end(), m.group(0), *(["site"] if site else []))
+                  for m in rx.finditer(text)]
+        spans += [(m.start(), m.end(), m.group(0), "site") for m in _SPACED_REF.finditer(text)
+                  if site and rx.fullmatch(m.group(0).replace(" ", ""))]
     keyed = [KEYWORD_ORDER, _KEYWORD_SPACED, _CUSTOMER_REF] if customer \
         else [KEYWORD_ORDER, _KEYWORD_SPACED]
     spans += [(m.start("value"), m.end("value"), m.group("value"), "keyword")
               for rx in keyed for m in rx.finditer(text)
-              if customer or not (m.group(0).startswith("单号")
-                                  and _FILED_BEFORE.search(text[max(0, m.start() - 14):m.start()]))]
+              if (customer or not (m.group(0).startswith("单号")
+                                   and _FILED_BEFORE.search(text[max(0, m.start() - 14):m.start()])))
+              and not (rx is _CUSTOMER_REF and _REPORT_BEFORE.search(text[max(0, m.start() - 40):m.start()]))]
     spans += [(m.start("value"), m.end("value"), m.group("value"), "booking")
               for m in _BOOKING_REF.finditer(text)]
     if any(s[3:] == ("keyword",) for s in spans):   # "order ID is OD432 no wait OD4321187650"
@@ -228,6 +233,9 @@ def orders_in(text: str, patterns: tuple[re.Pattern, ...], asked: bool,
     return found + more, masked
 
 
+# "the airline gave me a property irregularity report, the reference is …": a report's.
+_REPORT_BEFORE = re.compile(r"(?:report|\bPIR|claim|case|ticket|complaint|incident|tracking)\W+(?:\w+\W+){0,3}$",
+                            re.IGNORECASE)
 # The agent's "申请已提交，单号 DB-…": the number of what they just filed, not an order.
 _FILED_BEFORE = re.compile(r"(?:提交|登记|申请|受理|创建|生成|报修|工单)[^。！？.!?]{0,6}$")
 _TRACKING_BEFORE = re.compile(r"(?:快递|运单|物流|取件|tracking|waybill|parcel|consignment)"
@@ -265,6 +273,7 @@ def _same_shape(value: str, orders: list[str]) -> bool:
 
 # A serial, model or device number is not an order ("SN KM4521-88310", "机身序列号 …").
 _NOT_ORDER_BEFORE = re.compile(r"(?:\bS/?N|serial(?: (?:number|no\.?))?|model(?: (?:number|no\.?))?|批次号|批号"
+                               r"|(?<=[\u4e00-\u9fff])(?<![订约保下的两一这那个每])单(?:号|编号|据)?"   # 定损单: a document
                                r"|\b(?:batch|lot)(?: (?:number|no\.?))?"
                                r"|\bIMEI|序列号|机身号|机身编码|型号|设备号|卡号|工单号|受理号|催办单号"
                                r"|\b(?:service|work|repair|job) order(?: (?:number|no\.?))?)"
@@ -279,14 +288,17 @@ _TICKET_BEFORE = re.compile(r"(?:故障|维修|报修|抢修|抢险|受理|服�
 
 def _take_orders(text: str, spans: list) -> tuple[list, str]:
     """Spans are (start, end, value[, how]); how: "keyword" (after an order word: shorter
-    numbers count), "booking" (a record locator, sized by its own pattern) or matched."""
+    numbers count), "booking" (a record locator, sized by its own pattern), "site" (the
+    organisation's own pattern: no word before it vetoes it) or matched."""
     found, masked = [], text
     for start, end, value, *how in sorted(spans, key=lambda s: (s[0], -(s[1] - s[0]))):
         value = _trim_phone_tail(value.strip())
-        if _NOT_ORDER_BEFORE.search(text[max(0, start - 24):start]) or masked[start] == " " \
-                or _TICKET_BEFORE.search(text[max(0, start - 12):start]):
+        if masked[start] == " ":
             continue
-        if how != ["booking"] and not _order_sized(value, how == ["keyword"]):
+        if how != ["site"] and (_NOT_ORDER_BEFORE.search(text[max(0, start - 24):start])
+                                or _TICKET_BEFORE.search(text[max(0, start - 12):start])):
+            continue
+        if how not in (["booking"], ["site"]) and not _order_sized(value, how == ["keyword"]):
             continue
         if how == ["keyword"] and classify_phone(re.sub(r"\D", "", value), False) \
                 and not re.match(r"[A-Za-z]", value):

@@ -400,7 +400,7 @@ _CHECK_BEFORE = re.compile(
 _CHECK_AFTER = re.compile(r"\W{0,3}(?:对吗|对吧|是吧|对不对|是吗|吗|没错吧|[?？]|right\b|correct\b"
                           r"|is (?:that|this|it) still"
                           r"|is (?:that|this|it) (?:right|correct|yours?)|(?:still )?yours?\b)"
-                          r"|\W{0,2}[ \w]{0,24}(?:吗|吧|[?？])"   # in the same question ("…的用户吗")
+                          r"|[，,]?[ \w]{0,24}(?:吗|吧|[?？])"   # in the same question ("…的用户吗")
                           r"|\s?(?:是这个|是这个号码?|这个号码?)\s?(?:对吧|对吗|是吧|没错吧)",
                           re.IGNORECASE)
 

@@ -163,6 +163,11 @@ _READ_BACK_END = re.compile(r"(?:对吗|对吧|是吗|吗|[?？]|\bright|\bcorre
                             r"\W*$", re.IGNORECASE)
 
 
+# The agent tells the customer where to find it or what it looks like ("是HT开头的"): the
+# question still stands.
+_SHAPE_HINT = re.compile(r"开头的|\bstarts? with\b|\bbegins? with\b", re.IGNORECASE)
+
+
 def _order_read_back(text: str) -> list[str]:
     """Order numbers an agent reads back after asking for one ("S O 228471", "订单号
     38520071664923 对吗"): kept when the customer's next turn confirms them."""
@@ -298,7 +303,7 @@ def extract_identifiers(turns: list[Turn], extra_order_patterns: tuple[str, ...]
         if not mine:
             order_pending = _order_read_back(unmasked) if asked else []
             asked = ("booking" if ASKS_BOOKING.search(text) else True) \
-                if ASKS_ORDER.search(text) else asked if order_pending else False
+                if ASKS_ORDER.search(text) else asked if order_pending or _SHAPE_HINT.search(text) else False
             other = [m.start() for m in ASKS_OTHER.finditer(text)]
             if asked and other and other[-1] > max((m.start() for m in ASKS_ORDER.finditer(text)),
                                                    default=len(text)):

@@ -18,13 +18,13 @@ ORDER_PATTERNS: tuple[tuple[str, str], ...] = (
 )
 # Orders, bookings, policies, contracts, subscriptions: what the customer bought or holds.
 # "单号" after 快递/运单/抢修/工/受理… is a parcel or a ticket, not an order.
-_ORDER_WORD = (r"(?:订单编号|订单号码|订单号|订单|订阅编号|订阅号|订阅(?=\s?[A-Za-z]{2,}-?\d)|(?<![\u4e00-\u9fff])(?<![\u4e00-\u9fff] )单号|(?<=[的个这那是])单号|保单号|保单|合同编号|合同号"
-               r"|订舱号|订舱编号|延保合同号|延保号|延保单号|协议编号|协议号|合约编号|合约号|预订号|预定号|预约单号|预约号|订座记录|订座编号|订座编码|订座号|预订编码|预定编码|确认号"
+_ORDER_WORD = (r"(?:订单编号|订单号码|订单号|订单|订阅\s?编号|订阅号|订阅(?=\s?[A-Za-z]{2,}-?\d)|(?<![\u4e00-\u9fff])(?<![\u4e00-\u9fff] )单号|(?<=[的个这那是])单号|保单号|保单|合同编号|合同号"
+               r"|订舱号|订舱编号|延保合同号|延保号|延保单号|协议编号|协议号|合约编号|合约号|预订号|预定号|预约单号|预约号|预约码|预约编码|订座记录|订座编号|订座编码|订座号|预订编码|预定编码|确认号"
                r"|\b(?:order|booking|reservation|confirmation|policy|contract|subscription|tenancy"
                r"|itinerary|agreement|(?:mortgage|loan|lease|finance) account|sub(?=\s*id\b)"
                r"|(?:extended )?warranty(?= (?:contract|number|no\b|it'?s|is)))"
                r"\s*(?:number|num|no\.?|id|#|ref(?:erence)?|code)?)")
-_ORDER_VALUE = r"(?:[A-Za-z](?: ?[A-Za-z]){0,3}[-_ ]?)?\d+(?:[- ]\d+(?![年月日号点时分]))*(?![A-Za-z0-9])"
+_ORDER_VALUE = r"(?:(?:[A-Za-z]{1,4}|(?-i:[A-Z])(?: (?-i:[A-Z])){1,3})[-_ ]?)?\d+(?:[- ]\d+(?![年月日号点时分]))*(?![A-Za-z0-9])"
 # After an order keyword, one token of letters and digits, maybe hyphenated, in any case:
 # "MD20261003B0441", "ec-55012-a", "SO-2026-88123".
 _MIXED_VALUE = (r"(?=[A-Za-z0-9/-]*[A-Za-z])(?=[A-Za-z0-9/-]*\d)[A-Za-z0-9]+(?:[-/][A-Za-z0-9]+)*"
@@ -43,7 +43,7 @@ ORDER_DIGITS = (6, 24)   # fewer: a quantity or a code; more: several numbers ru
 MIXED_MIN = (4, 7)       # a token with letters: at least 4 digits, 7 letters and digits
 PREFIXED_MIN = (5, 7)    # two or more letters before the digits: 5 digits, 7 in all
 KEYWORD_ORDER = re.compile(
-    _ORDER_WORD + r"(?:[\u4e00-\u9fff ]{0,8}?(?=是|为))?\s*(?:is|it'?s|:|#|是|为|：)?\s*(?:(?:嗯|呃|那个|uh|um)\s*)?(?:(?:我)?(?:看|找|查)一下\s*)?(?:#\s*)?(?P<value>"
+    _ORDER_WORD + r"(?:[\u4e00-\u9fff ]{0,8}?(?=是|为))?\s*(?:is|it'?s|:|#|是|为|：)?\s*(?:(?:嗯|呃|那个|uh|um|ah|eh|er)\s*)?(?:(?:我)?(?:看|找|查)一下\s*)?(?:#\s*)?(?P<value>"
     + _MIXED_VALUE + "|" + _ORDER_VALUE + ")", re.IGNORECASE)
 # ... and the same keyword with digit groups after letters ("预约单号BY2026 0607 115"):
 # the longer reading wins (_take_orders)
@@ -164,6 +164,8 @@ def _order_sized(value: str, keyword: bool = False) -> bool:
         return True   # "sub id is SUB-7Q2K9X": a prefix, then a code of letters and digits
     if keyword and re.fullmatch(r"\d+", value) and KEYWORD_DIGITS <= digits <= ORDER_DIGITS[1]:
         return True
+    if keyword and re.fullmatch(r"[A-Za-z]-?\d{4,}", re.sub(r"\s", "", value)):
+        return True   # "the receipt say order T3390": one letter and the digits
     if keyword and digits >= 2 and re.fullmatch(r"(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{8,20}", value):
         return True   # "order ID is MKT5R7Q2ZV": a long code of letters and a few digits
     if re.fullmatch(r"[A-Za-z0-9]+(?:[-/][A-Za-z0-9]+)*", value) \

@@ -291,6 +291,7 @@ def phones_in(text: str, region: str = "") -> list[str]:
 
 def _numbers_at(text: str, region: str) -> list[tuple[str, re.Match]]:
     """(number, the chunk it is in) for each phone number in one message."""
+    text = _DOTTED.sub(lambda m: re.sub(r"[./]", " ", m.group(0)), text)   # same length
     found = []
     for m in _CHUNK.finditer(text):
         before = text[max(0, m.start() - 24):m.start()]
@@ -324,6 +325,10 @@ _INVOICE_LINE = re.compile(r"^\W*(?:地址(?:、|及|和)?电话|开票(?:地址
 
 def _line_before(text: str, m: re.Match) -> str:
     return text[text.rfind("\n", 0, m.start()) + 1:m.start()]
+
+
+# A number typed with dots between its groups ("138.2614.9057", "512.381.0764").
+_DOTTED = re.compile(r"(?<![\d./])\d{3}([./])\d{3,4}\1\d{4}(?![\d./])")
 
 
 def _region_at(text: str, start: int, region: str) -> str:
@@ -391,12 +396,14 @@ def _run_end(groups: list[str], i: int) -> int:
 # "您登记的手机号是…", "that's 07911 123456", "is 0161 496 0321 still your number?"), as
 # opposed to giving out a number of their own (a store, a hotline).
 _CHECK_BEFORE = re.compile(
-    r"(?:(?:您|你)的?(?:手机|电话|号码|联系方式)|登记的|记录的|预?留的|核对|确认一下"
+    r"(?:(?:您|你)的?(?:手机|电话|号码|联系方式)|联系人是(?:您|你)|登记的|记录的|预?留的|核对|确认一下"
     r"|\byour (?:\w+ )?(?:number|mobile|cell|phone)|\bthat'?s|\bis (?:that|it|this)(?: still)?"
     r"|\bto confirm|\b(?:reach|call|text) you(?: back)?(?: on| at)?(?: still)?"
     r"|\bread (?:that|it|this|them) back|\blet me repeat|\brepeating"
     r"|\bi(?: have|'ve got) you(?: down)? (?:as|on|at)"
-    r"|\b(?:i|we) (?:have|'ve got)(?: on (?:file|record))?(?=\W{0,2}$))\D{0,12}$", re.IGNORECASE)
+    r"|\b(?:i|we) (?:have|'ve got)(?: on (?:file|record))?(?=\W{0,2}$)"
+    r"|\bbest (?:number|contact)\b|\b(?:check|confirm|verify) (?:the|your) (?:number|mobile|phone)\b(?: we have)?(?: for you)?)"
+    r"\D{0,12}$", re.IGNORECASE)
 _CHECK_AFTER = re.compile(r"\W{0,3}(?:对吗|对吧|是吧|对不对|是吗|吗|没错吧|[?？]|right\b|correct\b"
                           r"|is (?:that|this|it) still"
                           r"|is (?:that|this|it) (?:right|correct|yours?)|(?:still )?yours?\b)"
@@ -406,18 +413,18 @@ _CHECK_AFTER = re.compile(r"\W{0,3}(?:对吗|对吧|是吧|对不对|是吗|吗|
 
 # The customer confirms what the agent just said ("对对", "yes", "that's right"); "好的"/"ok"
 # only acknowledge (a store's number, opening hours) and confirm nothing.
-_AFFIRMED = re.compile(r"\W*(?:嗯\W*)?(?:对(?![不于])|是的|是啊|(?:是|可以)(?=\W*$)|没错|正确|yes|yeah"
+_AFFIRMED = re.compile(r"\W*(?:嗯\W*)?(?:对(?![不于])|是的|是啊|啱|系(?:啊|呀|嘅|呢个)|(?:是|可以)(?=\W*$)|没错|正确|yes|yeah"
                        r"|yep|yup|correct"
                        r"|right|that'?s (?:right|correct|it|me)|exactly|uh-huh)", re.IGNORECASE)
 # The customer corrects a number they gave ("不对，是139…", "sorry, it's …", "… not …").
 _CORRECTS = re.compile(
-    r"不对|我报错了?|(?:少|多|漏)(?:打|输|写|报)了?(?:一位|一个|几位)?|(?:说|打|写|记|输|念)错(?!了?(?:密码|验证码|\d+次|好几次|太多次|多次))|号码?错了|更正|纠正|应该是|重新报"
+    r"不对|唔系|唔啱|我报错了?|(?:少|多|漏)(?:打|输|写|报)了?(?:一位|一个|几位)?|(?:说|打|写|记|输|念)错(?!了?(?:密码|验证码|\d+次|好几次|太多次|多次))|号码?错了|更正|纠正|应该是|重新报"
     r"|不是\S{0,8}是"
     r"|\bsorry\W{0,3}(?:it'?s|that'?s|i meant?|should be|make that|\+?\d)|\bi meant?\b"
     r"|\bcorrection\b|\bmy (?:mistake|bad)\b|\btypo\b|\bwrong (?:number|one|digit)"
     r"|\bmake that\b|\bscratch that\b|\boops\b|\bwhoops\b|\bsorry\W*$|\bno\W{0,2}sorry\b|\bsorry\W{0,2}no\b"
     r"|\bactually\W{0,3}(?:it'?s|that'?s|my number|no\b|\+?\d)|\bnot\W{0,2}\+?\d"
-    r"|\bthat won'?t work\b", re.IGNORECASE)
+    r"|\bthat won'?t work\b|\bshould be\b", re.IGNORECASE)
 
 
 def corrects(text: str) -> bool:
@@ -489,8 +496,25 @@ def _completed(text: str, region: str, loose: str) -> list[str]:
 
 # The agent asks for a number that is another person's line, not the customer's contact.
 _ASKS_OTHERS_NUMBER = re.compile(r"副卡(?:的)?(?:号码|手机号|号)|对方的?(?:号码|电话|手机)|被叫号码"
+                                 r"|身份证号码?|证件号码?|\bID (?:card )?number|passport (?:number|no)"
                                  r"|\b(?:the other (?:person'?s )?|secondary (?:line|card|sim) )number",
                                  re.IGNORECASE)
+
+
+def _asks_others_number(text: str) -> bool:
+    """The agent asks (not just mentions) for a number that is not the customer's contact
+    ("副卡号码是多少？", "需要两位的身份证号"), and not for their phone in the same breath."""
+    for m in _ASKS_OTHERS_NUMBER.finditer(text):
+        sentence = _sentence(text, m.start(), 30) + text[m.start():m.end() + 12]
+        if _REQUEST.search(sentence) and not _ASKS_PHONE.search(text):
+            return True
+    return False
+
+
+_REQUEST = re.compile(r"需要|请(?:提供|报|告诉)|提供一下|报一下|多少|是什么|[?？]|\bplease\b|\bcan i (?:have|get)\b",
+                      re.IGNORECASE)
+_ASKS_PHONE = re.compile(r"手机号?|电话号码|联系电话|联系方式|\b(?:phone|mobile|cell|contact) number\b",
+                         re.IGNORECASE)
 
 
 def customer_phones(turns: list[tuple[str, str]], region: str = "") -> list[str]:
@@ -503,7 +527,7 @@ def customer_phones(turns: list[tuple[str, str]], region: str = "") -> list[str]
     others = False   # the agent asked for another line's number ("副卡号码是多少")
     for speaker, text in turns:
         if speaker != "customer":
-            others = bool(_ASKS_OTHERS_NUMBER.search(text))
+            others = _asks_others_number(text)
             kept += [p for p in _completed(text, region, loose) if p not in kept]
             if fixing:   # "So 18651098423.": the agent applied the correction
                 for p in (v for v, _ in _numbers_at(text, region)):

@@ -92,7 +92,7 @@ def read_back_orders(text: str) -> list[str]:
     out = [m.group("value") for m in _LOCATOR.finditer(text)
            if not _FLIGHT_BEFORE.search(text[max(0, m.start() - 12):m.start()])
            and not _FLIGHT_AFTER.match(text, m.end())]
-    out += [m.group(0) for m in re.finditer(r"(?<![A-Za-z0-9])" + _ORDER_VALUE, text)
+    out += [m.group(0) for m in re.finditer(r"(?<![A-Za-z0-9-])" + _ORDER_VALUE, text)
             if _order_sized(m.group(0)) and not classify_phone(re.sub(r"\D", "", m.group(0)), False)
             and not _DATE.fullmatch(m.group(0))
             and not _NOT_ORDER_BEFORE.search(text[max(0, m.start() - 24):m.start()])]

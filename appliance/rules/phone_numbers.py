@@ -448,7 +448,7 @@ def _read_back(text: str, region: str) -> list[str]:
     echo = len(re.sub(r"[\d\s+()\-.,，。]|好的?|嗯|ok(?:ay)?|thanks?|thank you|sorry|so", "", text,
                       flags=re.IGNORECASE)) <= 2
     return [v for v, m in found
-            if echo or _CHECK_BEFORE.search(text[max(0, m.start() - 24):m.start()])
+            if echo or _CHECK_BEFORE.search(text[max(0, m.start() - 40):m.start()])
             or _CHECK_AFTER.match(text, m.end())]
 
 

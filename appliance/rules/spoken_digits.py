@@ -35,8 +35,8 @@ def _spoken_digits_kept(m: re.Match, digits: str) -> bool:
         return True
     before, after = m.string[max(0, m.start() - 4):m.start()], m.string[m.end():m.end() + 3]
     # ... or next to spelled capital letters of a reference ("S O two two eight", "Q U six")
-    return bool(re.search(rf"[\d{_ZH_DIGIT_CHARS}] ?(?:[ -]|杠) ?$|(?:^|\s)(?-i:[A-Z])[ -]$", before)
-                or re.match(r"[ -]?\d| (?-i:[A-Z])(?:\s|$)", after))
+    return bool(re.search(rf"[\d{_ZH_DIGIT_CHARS}] ?(?:[ -]|杠) ?$|(?:^|\s)(?-i:[A-Z])(?:[ -]| ?杠 ?)$", before)
+                or re.match(rf"[ -]?\d| (?-i:[A-Z])(?:\s|$)| ?杠 ?[\d{_ZH_DIGIT_CHARS}]", after))
 
 
 # One spoken digit between spelled letters of a reference ("M F 六 K 二 Q").
@@ -204,8 +204,9 @@ def _year(m: re.Match) -> str:
 
 # Letters spelled in lower case by an ASR ("e w u k two five …", "d a-2025-m y s-oh one
 # four"): upper case, so that they join the digits next to them like spelled capitals.
-_LOWER_SEP = r"(?:[ -]| dash )"
-_LOWER_SPELLED = re.compile(rf"(?<![\w'’-])[a-z](?:{_LOWER_SEP}[a-z]){{1,7}}(?={_LOWER_SEP}(?:\d|{_EN_DIGIT}\b))")
+_LOWER_SEP = r"(?:[ -]| dash | ?杠 ?)"
+_LOWER_SPELLED = re.compile(rf"(?<![\w'’-])[a-z](?:{_LOWER_SEP}[a-z]){{1,7}}"
+                            rf"(?={_LOWER_SEP}(?:\d|{_EN_DIGIT}\b|[{_ZH_DIGIT_CHARS}]))")
 
 
 def normalise(text: str) -> str:
@@ -213,6 +214,7 @@ def normalise(text: str) -> str:
     "dash" between letters/digits to "-", "加86"/"plus 44" to "+", spelled-out e-mail
     addresses to addresses."""
     text = (text or "").translate(FULLWIDTH_TO_ASCII)
+    text = re.sub(r"(?<=[A-Za-z0-9])[‐‑‒–—](?=[A-Za-z0-9])", "-", text)   # typographic dashes
     text = re.sub(r"\bat the rate(?: of)?\b", "at", text, flags=re.IGNORECASE)   # India's "@"
     text = _ALL_ONE_WORD.sub(lambda m: "at " + m.group(1).replace(" ", "") + (m.group(2) or ""), text)
     if re.search(r"\bat\b|艾特", text, re.IGNORECASE):

@@ -236,7 +236,8 @@ def orders_in(text: str, patterns: tuple[re.Pattern, ...], asked: bool,
 
 
 # "the airline gave me a property irregularity report, the reference is …": a report's.
-_REPORT_BEFORE = re.compile(r"(?:report|\bPIR|claim|case|ticket|complaint|incident|tracking)\W+(?:\w+\W+){0,3}$",
+_REPORT_BEFORE = re.compile(r"(?:report|\bPIR|claim|case|ticket|complaint|incident|tracking|transfer|payment)"
+                            r"\W+(?:\w+\W+){0,3}$",
                             re.IGNORECASE)
 # The agent's "申请已提交，单号 DB-…": the number of what they just filed, not an order.
 _FILED_BEFORE = re.compile(r"(?:提交|登记|申请|受理|创建|生成|报修|工单)[^。！？.!?]{0,6}$")
@@ -276,6 +277,8 @@ def _same_shape(value: str, orders: list[str]) -> bool:
 # A serial, model or device number is not an order ("SN KM4521-88310", "机身序列号 …").
 _NOT_ORDER_BEFORE = re.compile(r"(?:\bS/?N|serial(?: (?:number|no\.?))?|model(?: (?:number|no\.?))?|批次号|批号"
                                r"|(?<=[\u4e00-\u9fff])(?<![订约保下的两一这那个每])单(?:号|编号|据)?"   # 定损单: a document
+                               r"|发票(?:号码?)?|客户编号|客户号|报价单?号?|\binvoice(?: (?:no\.?|number|#))?"
+                               r"|\bquot(?:e|ation)(?: (?:no\.?|number|#))?|\bcustomer (?:no\.?|number|id|#)"
                                r"|\b(?:batch|lot)(?: (?:number|no\.?))?"
                                r"|\bIMEI|序列号|机身号|机身编码|型号|设备号|卡号|工单号|受理号|催办单号"
                                r"|\b(?:service|work|repair|job) order(?: (?:number|no\.?))?)"

@@ -240,7 +240,7 @@ _OWNER = (r"门店|店里|店员|专卖店|商家|卖家|师傅|快递员|快递
           r"|assistant|secretary|driver|helper))'?s?\b")
 # Other people the customer names ("他们项目经理电话 …", "我老公的手机 …"): only when the
 # phone word follows closely, so "他们让我留个电话" still gives the customer's own.
-_PERSON = (r"(?<!其)他们?|她们?|对方|经理|负责人|物业|房东|中介|邻居|朋友|同事|老公|老婆|爱人|丈夫"
+_PERSON = (r"(?<!其)他们?|她们?|对方|经理|负责人|物业|房东|中介|邻居|朋友|同事|老公|老婆|爱人|丈夫|门卫|保安|前台"
            r"|妻子|儿子|女儿|父亲|母亲|我爸|我妈|业主|楼上|楼下|隔壁|骗子")
 # A turn that introduces someone else's number ("他那个电话是 010 嗯 我写在纸上了 010 …"):
 # what follows is theirs until the customer marks their own ("我的", "my").
@@ -402,7 +402,7 @@ _CHECK_BEFORE = re.compile(
     r"|\bread (?:that|it|this|them) back|\blet me repeat|\brepeating"
     r"|\bi(?: have|'ve got) you(?: down)? (?:as|on|at)"
     r"|\b(?:i|we) (?:have|'ve got)(?: on (?:file|record))?(?=\W{0,2}$)"
-    r"|\bbest (?:number|contact)\b|\b(?:check|confirm|verify) (?:the|your) (?:number|mobile|phone)\b(?: we have)?(?: for you)?)"
+    r"|\bbest (?:number|contact)\b|\bthe number we have(?: on file)?(?: for you)? is\b|\b(?:check|confirm|verify) (?:the|your) (?:number|mobile|phone)\b(?: we have)?(?: for you)?)"
     r"\D{0,12}$", re.IGNORECASE)
 _CHECK_AFTER = re.compile(r"\W{0,3}(?:对吗|对吧|是吧|对不对|是吗|吗|没错吧|[?？]|right\b|correct\b"
                           r"|is (?:that|this|it) still"
@@ -424,7 +424,7 @@ _CORRECTS = re.compile(
     r"|\bcorrection\b|\bmy (?:mistake|bad)\b|\btypo\b|\bwrong (?:number|one|digit)"
     r"|\bmake that\b|\bscratch that\b|\boops\b|\bwhoops\b|\bsorry\W*$|\bno\W{0,2}sorry\b|\bsorry\W{0,2}no\b"
     r"|\bactually\W{0,3}(?:it'?s|that'?s|my number|no\b|\+?\d)|\bnot\W{0,2}\+?\d"
-    r"|\bthat won'?t work\b|\bshould be\b", re.IGNORECASE)
+    r"|\bthat won'?t work\b|\bshould be\b|重新说|我再说一遍|let me say (?:it )?again", re.IGNORECASE)
 
 
 def corrects(text: str) -> bool:
@@ -457,6 +457,10 @@ def _uncorrected(text: str, region: str) -> list[str]:
     ("158 1234 0987 哦不对 说错了 是158 1234 0978", "07700 900111 sorry I mean …"); all
     before a retraction ("… actually no that won't work, use my chinese number …")."""
     found = _numbers_at(text, region)
+    quote = _QUOTES.search(text)
+    if quote:
+        found = [(v, m) for v, m in found
+                 if m.start() < quote.start() or _OWN.search(text, quote.end(), m.start())]
     cue = _CORRECTS.search(text)
     if not cue:
         return [v for v, _ in found]
@@ -466,7 +470,12 @@ def _uncorrected(text: str, region: str) -> list[str]:
     return [v for v, m in found if m.start() >= cue.start() or _kind(v) not in later]
 
 
-_RETRACTS_ALL = re.compile(r"actually\W{0,3}no\b|that won'?t work", re.IGNORECASE)
+_RETRACTS_ALL = re.compile(r"actually\W{0,3}no\b|that won'?t work|(?:我)?重新说|我再说一遍"
+                           r"|let me say (?:it )?again", re.IGNORECASE)
+# The customer reads out a text or a mail ("短信说 … 联系人王经理 170…", "it says …"): the
+# numbers in it are not theirs unless they say so.
+_QUOTES = re.compile(r"(?:短信|信息|消息|邮件)(?:上|里)?(?:说|写着?|内容是?)|它说|上面写着?|\bit says\b"
+                     r"|\bthe (?:text|sms|message|e-?mail) says\b", re.IGNORECASE)
 # "yes this one I don't use anymore, remove it": a yes that gives the number up.
 _DISOWNS = re.compile(r"don'?t use (?:it|this|that)? ?any ?more|no longer|not (?:mine|my number)"
                       r"|\bold (?:one|number)|remove it|delete it|不用了|停机了|不是我的|旧号|换号了",

@@ -77,12 +77,10 @@ _SPOKEN_EMAIL = re.compile(
 # ... and spelled letter by letter, with dashes or Chinese words between the parts
 # ("w a n g j g at jinlun 杠 m f g 点 c n", "ana dot petrova at bayfield dash foods dot de").
 _PART = r"(?:[a-z0-9](?: [a-z0-9]){1,40}(?: \d{2,4})?|(?:[a-z] )?[a-z0-9]+(?: \d{2,4})?)"   # bounded: "1 2 1 2 …" stays linear
-_JOIN = r"(?:dot|dash|hyphen|underscore|点|杠|横杠|下划线)"
+_JOIN = r"(?:dot|dash|hyphen|minus|underscore|点|杠|横杠|下划线)"
 _SPELLED_EMAIL = re.compile(
     rf"(?<![\w.@'’-])({_PART}(?: {_JOIN} {_PART}){{0,8}}) (?:at|艾特) ({_PART}(?: {_JOIN} {_PART}){{0,8}}"
-    r" (?:dot|点) (?:com|net|org|cn|edu|gov|io|co|uk|de|jp|hk|tw|au|eu|sg"
-    r"|c o m|c o|c n|n e t|o r g|d e|j p|h k|a u|e u|s g|c a|n z|i n|u s|f r|i t|n l|k r|m y"
-    r"|p h|t h|a e|z a|u k))(?![\w.@-])",
+    r" (?:dot|点) (?:com|net|org|edu|gov|io|[a-z]{2}|c o m|n e t|o r g|[a-z] [a-z]))(?![\w.@-])",
     re.IGNORECASE)
 # Digits said in Chinese inside a spelled address ("l i n m e i h u a 七七 at 一六三 点 com").
 _ZH_IN_EMAIL = re.compile(rf"(?:(?<=[a-z0-9] )|(?<=at )|(?<=艾特 ))[{_ZH_DIGIT_CHARS}](?: ?[{_ZH_DIGIT_CHARS}]){{1,3}}"
@@ -108,12 +106,12 @@ def _en_in_email(m: re.Match) -> str:
     else:
         digits = "".join(_EN_WORDS[w] for w in words)
     return m.group(1) + joiner + digits
-_JOINERS = {"dot": ".", "点": ".", "dash": "-", "hyphen": "-", "杠": "-", "横杠": "-",
+_JOINERS = {"dot": ".", "点": ".", "dash": "-", "hyphen": "-", "minus": "-", "杠": "-", "横杠": "-",
             "underscore": "_", "下划线": "_"}
 
 
 def _spelled_email(m: re.Match) -> str:
-    if not re.search(r"(?:^| )[a-z0-9] [a-z0-9](?: |$)|dash|hyphen|杠|点|下划线", m.group(0), re.I):
+    if not re.search(r"(?:^| )[a-z0-9] [a-z0-9](?: |$)|dash|hyphen|minus|杠|点|下划线", m.group(0), re.I):
         return m.group(0)   # plain words: _SPOKEN_EMAIL's case
     def join(part: str) -> str:
         words = re.split(rf" ({_JOIN}) ", part, flags=re.I)

@@ -52,7 +52,7 @@ _KEYWORD_SPACED = re.compile(
     re.IGNORECASE)
 ASKS_OTHER = re.compile(r"序列号|机身号|型号|运单号|快递单号|物流单号|批次号|批号|柜号|箱号|\bcontainer (?:number|no)|\b(?:batch|lot) (?:number|no)|\bRx\b|prescription number|处方号|\bserial|\bmodel (?:number|no)"
                          r"|(?<![A-Za-z])S/?N\b|tracking|waybill|(?<![A-Za-z])IMEI", re.IGNORECASE)
-ASKS_ORDER = re.compile(r"订单号|订单编号|订舱号|保单号|合同号|协议号|协议编号|合约编号|预订号|预约号|订座记录|订座编[号码]"
+ASKS_ORDER = re.compile(r"订单号|订单编号|订舱号|预约单号|预约码|保单号|合同号|协议号|协议编号|合约编号|预订号|预约号|订座记录|订座编[号码]"
                         r"|order\s*(?:number|num|no|id|#)"
                         r"|(?:booking|reservation|confirmation|policy|contract|subscription|tenancy"
                         r"|itinerary|agreement|(?:mortgage|loan|lease|finance) account)"
@@ -75,7 +75,7 @@ _REPLY_REF = re.compile(
 ANSWER_MAX_CHARS = 200
 _ANSWER_TOKEN = re.compile(
     r"(?<![A-Za-z0-9_$¥€£.#/:+-])#?(?P<value>(?:[A-Za-z]{1,4}[-_]?|[A-Z](?: [A-Z]){1,3} )?\d+(?:[- ]\d+)*(?:[-/][A-Za-z0-9]+)*"
-    r"|[A-Za-z0-9]+(?:[-/][A-Za-z0-9]+)+)(?![\w/:-]|\.\w)")
+    r"|[A-Za-z0-9]+(?:[-/][A-Za-z0-9]+)+)(?![\w/:-]|\.\w|\.\.|…)")   # "13800...": cut off
 _LOCATOR = re.compile(r"(?<![A-Za-z0-9_-])(?P<value>(?=[A-Za-z]*\d)(?=\d*[A-Za-z]\d*[A-Za-z])"
                       r"[A-Za-z0-9]{5,8})(?![A-Za-z0-9_-])")
 ASKS_BOOKING = re.compile(r"booking|reservation|confirmation (?:code|number)|\bPNR\b|订座|预订",
@@ -277,7 +277,7 @@ def _same_shape(value: str, orders: list[str]) -> bool:
 # A serial, model or device number is not an order ("SN KM4521-88310", "机身序列号 …").
 _NOT_ORDER_BEFORE = re.compile(r"(?:\bS/?N|serial(?: (?:number|no\.?))?|model(?: (?:number|no\.?))?|批次号|批号"
                                r"|(?<=[\u4e00-\u9fff])(?<![订约保下的两一这那个每])单(?:号|编号|据)?"   # 定损单: a document
-                               r"|发票(?:号码?)?|客户编号|客户号|报价单?号?|\binvoice(?: (?:no\.?|number|#))?"
+                               r"|报案(?:号|编号)|\bclaim (?:no\.?|number|ref(?:erence)?)|发票(?:号码?)?|客户编号|客户号|报价单?号?|\binvoice(?: (?:no\.?|number|#))?"
                                r"|\bquot(?:e|ation)(?: (?:no\.?|number|#))?|\bcustomer (?:no\.?|number|id|#)"
                                r"|\b(?:batch|lot)(?: (?:number|no\.?))?"
                                r"|\bIMEI|序列号|机身号|机身编码|型号|设备号|卡号|工单号|受理号|催办单号"

@@ -86,6 +86,8 @@ _REGION_CUES = (
                       r"|(?:\+|\b00) ?64\b|新西兰|\.nz\b", re.IGNORECASE)),
     ("kr", re.compile(r"\b(?:korea|korean|seoul|busan|incheon)\b|(?:\+|\b00) ?82\b|韩国|首尔|\.kr\b",
                       re.IGNORECASE)),
+    ("br", re.compile(r"\b(?:brazil|brasil|brazilian|são paulo|sao paulo|rio de janeiro|belo horizonte"
+                      r"|reais)\b|R\$|(?:\+|\b00) ?55\b|巴西", re.IGNORECASE)),
     ("cn", re.compile(r"\b(?:china|chinese mainland|shanghai|beijing|shenzhen|guangzhou"
                       r"|hangzhou)\b|(?:\+|\b00) ?86\b|中国|大陆", re.IGNORECASE)),
 )
@@ -171,6 +173,8 @@ def _domestic_in(digits: str, region: str) -> str:
         return "+91" + digits[-10:]
     if region in ("", "en") and _TW_MOBILE.fullmatch(digits):
         return "+886" + digits[1:]
+    if region == "br" and re.fullmatch(r"[1-9][1-9](?:9\d{8}|[2-5]\d{7})", digits):
+        return "+55" + digits   # (11) 98472-3051: area code and number, no trunk 0
     shape = _TRUNK_ZERO.get(region)
     if shape and shape[1].fullmatch(digits):
         return shape[0] + digits[1:]
@@ -315,7 +319,10 @@ _OLD_BEFORE = re.compile(r"(?:\bold (?:one|number|mobile|phone|cell|line)|旧(?:
                          r"|以前的(?:号码?|手机|电话)|原来的(?:号码?|手机))\W{0,3}(?:is|was|是)?\W{0,3}$",
                          re.IGNORECASE)
 _OLD_AFTER = re.compile(r"[^.;!?。；！？,，\d]{0,12}?(?:don'?t have it|no longer (?:have|use|in use)"
-                        r"|not in use|(?:已经)?停(?:机|用)了|不用了)", re.IGNORECASE)
+                        r"|not in use|(?:已经)?停(?:机|用)了|不用了|(?:那个|这个)?是我?以前的(?:号码?|手机|电话))"
+                        r"|[^.;!?。；！？\d]{0,24}?\b(?:please )?(?:do not|don'?t) call (?:it|this|that)\b"
+                        r"|[^。！？\d]{0,3}?(?:别打|不要打)|\s?(?:这个|那个)(?:号码?)?(?:别打|不要打)",
+                        re.IGNORECASE)
 # Letters spelled one by one right before the digits: a reference ("K E X 30291774 M Y").
 _SPELLED_BEFORE = re.compile(r"(?:(?<![A-Za-z])[A-Za-z] ){2,}$")
 # A company's invoice details ("地址电话：上海市…1588号 021-5831…", "开户行及账号"): the
@@ -418,7 +425,7 @@ _AFFIRMED = re.compile(r"\W*(?:嗯\W*)?(?:对(?![不于])|是的|是啊|啱|系(
                        r"|right|that'?s (?:right|correct|it|me)|exactly|uh-huh)", re.IGNORECASE)
 # The customer corrects a number they gave ("不对，是139…", "sorry, it's …", "… not …").
 _CORRECTS = re.compile(
-    r"不对|唔系|唔啱|我报错了?|(?:少|多|漏)(?:打|输|写|报)了?(?:一位|一个|几位)?|(?:说|打|写|记|输|念)错(?!了?(?:密码|验证码|\d+次|好几次|太多次|多次))|号码?错了|更正|纠正|应该是|重新报"
+    r"不对|哦不(?=[\s,，])|唔系|唔啱|我报错了?|(?:少|多|漏)(?:打|输|写|报)了?(?:一位|一个|几位)?|(?:说|打|写|记|输|念)错(?!了?(?:密码|验证码|\d+次|好几次|太多次|多次))|号码?错了|更正|纠正|应该是|重新报"
     r"|不是\S{0,8}是"
     r"|\bsorry\W{0,3}(?:it'?s|that'?s|i meant?|should be|make that|\+?\d)|\bi meant?\b"
     r"|\bcorrection\b|\bmy (?:mistake|bad)\b|\btypo\b|\bwrong (?:number|one|digit)"

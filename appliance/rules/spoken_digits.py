@@ -46,7 +46,7 @@ _ZH_SINGLE = re.compile(rf"(?<=(?-i:[A-Z0-9]) )[{_ZH_DIGIT_CHARS}](?= (?-i:[A-Z0
 def _zh_run(m: re.Match) -> str:
     head, sep, tail = m.group(0).rpartition(" ")
     whole = _ZH_RUN.fullmatch(head) if sep and len(tail) <= 2 else None
-    if whole and m.string.startswith("点", m.end()):
+    if whole and m.string[m.end():m.end() + 1] in ("点", "月", "日", "号", "时", "年"):
         # "…六九零四 一点五匹": the last group starts a decimal, not part of the number
         return _zh_run(whole) + sep + tail
     digits = [_ZH_DIGITS[c] if c in _ZH_DIGITS else " " for c in m.group(0)]

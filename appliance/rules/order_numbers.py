@@ -75,7 +75,9 @@ _REPLY_REF = re.compile(
 ANSWER_MAX_CHARS = 200
 _ANSWER_TOKEN = re.compile(
     r"(?<![A-Za-z0-9_$¥€£.#/:+-])#?(?P<value>(?:[A-Za-z]{1,4}[-_]?|[A-Z](?: [A-Z]){1,3} )?\d+(?:[- ]\d+)*(?:[-/][A-Za-z0-9]+)*"
-    r"|[A-Za-z0-9]+(?:[-/][A-Za-z0-9]+)+)(?![\w/:-]|\.\w|\.\.|…)")   # "13800...": cut off
+    r"|[A-Za-z0-9]+(?:[-/][A-Za-z0-9]+)+"
+    r"|(?=[A-Za-z0-9]*\d{4})(?=[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{8,20})"   # ZC20260306C059
+    r"(?![\w/:-]|\.\w|\.\.|…)")   # "13800...": cut off
 _LOCATOR = re.compile(r"(?<![A-Za-z0-9_-])(?P<value>(?=[A-Za-z]*\d)(?=\d*[A-Za-z]\d*[A-Za-z])"
                       r"[A-Za-z0-9]{5,8})(?![A-Za-z0-9_-])")
 ASKS_BOOKING = re.compile(r"booking|reservation|confirmation (?:code|number)|\bPNR\b|订座|预订",
@@ -103,7 +105,8 @@ _DATE = re.compile(r"(?:19|20)\d{2}[-/ ]\d{1,2}(?:[-/ ]\d{1,2})?|\d{1,2}/\d{1,2}
 _OTHER_NUMBER_BEFORE = re.compile(r"(?:快递|运单|物流|报案|tracking|waybill|parcel|account|acct"
                                   r"|card|卡号|账号|身份证|开户行|支行|分行|folio|invoice|receipt|rewards"
                                   r"|loyalty|member(?:ship)?|会员|发票|角色|玩家|柜号|箱号|container"
-                                  r"|交易号|交易单号|流水号|transaction|txn)"
+                                  r"|交易号|交易单号|交易记录|流水号|transaction|txn|税号|纳税人识别号|信用代码"
+                                  r"|\btax (?:id|no|number)|\bVAT (?:id|no|number))"
                                   r"[^,.;，。；]{0,10}$",
                                   re.IGNORECASE)
 
@@ -240,16 +243,20 @@ _REPORT_BEFORE = re.compile(r"(?:report|\bPIR|claim|case|ticket|complaint|incide
                             r"\W+(?:\w+\W+){0,3}$",
                             re.IGNORECASE)
 # The agent's "申请已提交，单号 DB-…": the number of what they just filed, not an order.
-_FILED_BEFORE = re.compile(r"(?:提交|登记|申请|受理|创建|生成|报修|工单)[^。！？.!?]{0,6}$")
+_FILED_BEFORE = re.compile(r"(?:提交|登记|申请|受理|创建|生成|报修|工单)[^。！？.!?]{0,12}$")
 _TRACKING_BEFORE = re.compile(r"(?:快递|运单|物流|取件|tracking|waybill|parcel|consignment)"
                               r"[^,.!?，。！？]{0,12}$", re.IGNORECASE)
+
+
+_TXN_CONTEXT = re.compile(r"交易记录|交易流水|交易号|交易单号|流水号|\btransaction (?:ids?|refs?|records?|numbers?)\b",
+                          re.IGNORECASE)
 
 
 def later_orders(text: str, earlier: list[str]) -> tuple[list, str]:
     """A customer's later message with another order of a shape already given ("还有一单
     ps2026…" after "PS2026…"): the same letters, or for digits only the same length."""
-    if not earlier:
-        return [], text
+    if not earlier or _TXN_CONTEXT.search(text):
+        return [], text   # "交易记录里 一个是 T2026… 一个是 T2026…": payments, not orders
     spans = []
     for m in _SIBLING.finditer(text):
         value, (letters, digits) = m.group("value"), _shape(m.group("value"))

@@ -23,6 +23,7 @@ Normal forms: mobile "13812345678", landline "021-64883210", international "+447
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 MAX_DIGITS = 17   # "00" and the 15 digits E.164 allows
@@ -118,8 +119,11 @@ def named_regions(text: str) -> list[str]:
 
 # --- one number --------------------------------------------------------------------------------
 
+@lru_cache(maxsize=4096)   # pure; a long ASR run tries the same digit strings many times
 def classify_phone(digits: str, plus: bool, region: str = "") -> str:
     """The normal form of a phone number written as `digits`, or "" when it is not one."""
+    if len(digits) < 7:
+        return ""   # no number of any country is shorter
     if not plus and digits.startswith("00") and len(digits) > 10:
         digits, plus = digits[2:], True
     if plus or (digits.startswith("86") and len(digits) == 13):
@@ -465,9 +469,10 @@ def _uncorrected(text: str, region: str) -> list[str]:
     before a retraction ("… actually no that won't work, use my chinese number …")."""
     found = _numbers_at(text, region)
     quote = _QUOTES.search(text)
-    if quote:
+    if quote:   # the quoted sentence, up to its end ("it says 415-555-0191. should be …")
         found = [(v, m) for v, m in found
-                 if m.start() < quote.start() or _OWN.search(text, quote.end(), m.start())]
+                 if m.start() < quote.start() or _OWN.search(text, quote.end(), m.start())
+                 or _SENTENCE_END.search(text, quote.end(), m.start())]
     cue = _CORRECTS.search(text)
     if not cue:
         return [v for v, _ in found]

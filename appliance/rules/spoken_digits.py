@@ -144,6 +144,11 @@ _FILLER_IN_NUMBER = re.compile(
     rf"(?=[{_DIGIT_CHARS}]|{_EN_DIGIT}\b|(?-i:[A-Z])\b)", re.IGNORECASE)
 
 
+# ... and between a spelled letter and "dash" or the next letter ("C R uh dash C T U")
+_FILLER_IN_SPELLING = re.compile(r"(?<=\b(?-i:[A-Z])) +(?:uh|um|er|erm|呃|嗯) +(?=(?:dash|hyphen|杠)\b|(?-i:[A-Z])\b)",
+                                 re.IGNORECASE)
+
+
 def _nato_run(m: re.Match) -> str:
     items = re.split(r"[ ,]+|(?<=\w)-(?!ray)", m.group(0))
     if sum(i.lower() in _NATO for i in items) < 2:
@@ -223,6 +228,7 @@ def normalise(text: str) -> str:
     text = _SPOKEN_EMAIL.sub(_spoken_email, text)
     text = _LETTER_FOR.sub(r"\1", text)
     text = _FILLER_IN_NUMBER.sub(r"\1 ", text)
+    text = _FILLER_IN_SPELLING.sub(" ", text)
     text = _NATO_RUN.sub(_nato_run, re.sub(r"\bx ray\b", "x-ray", text, flags=re.IGNORECASE))
     text = _YEAR.sub(_year, text)
     text = _LOWER_SPELLED.sub(lambda m: re.sub(r"\b[a-z]\b", lambda c: c.group(0).upper(),

@@ -41,7 +41,8 @@ _BEFORE_VISIT = (r"(?![^.!?]{0,40}?\b(the day before|the night before|before (ar
 FOLLOW_UP = (
     (r"工单|维修单|报修单|提交.{0,8}(申请|维修|工单|复审|审核|审批)|创建.{0,4}单|(?<!没有)(?<!没)上报(?!成功)|加急"
      r"|(帮|给|为)您.{0,4}登记|已(经)?(帮您|为您|给您)?登记(?!.{0,2}(取消|撤销))|登记(好|下来)了"
-     r"|专员会?(跟进|联系您)|会有专人(跟进|联系)|我(这边|先)?(帮您|给您|为您)?登记(一下|一个|给)(?![^。！？]{0,12}(电话|号码|座机|手机|联系方式|邮箱))", 1.2),
+     r"|专员会?(跟进|联系您)|会有专人(跟进|联系)|(给您|为您|帮您)约(了)?.{0,10}(工程师|师傅|技术员|上门)"
+     r"|让.{0,4}(销售|专员|同事|工程师|技术).{0,4}(联系|回电|打给)您|我(这边|先)?(帮您|给您|为您)?登记(一下|一个|给)(?![^。！？]{0,12}(电话|号码|座机|手机|联系方式|邮箱))", 1.2),
     (r"(转|交|提交|上报|报)(给|到|至)了?.{0,8}(技术|研发|工程|团队|部门|同事|专员|主管|售后|财务|中心)"
      r"|反馈给(?!.{0,10}参考)|升级处理|进度.{0,8}(发到|发送|通知|告知|同步)", 1.2),
     # someone is on the way or something is being sent ("抢修人员马上出发", "给您寄一台新的")
@@ -67,7 +68,7 @@ FOLLOW_UP = (
     (r"get back to you|call you back|(will|'ll|shall|going to) (contact|call|email|reach|text|ring"
      r"|phone) you" + _BEFORE_VISIT + r"(?![^.!?]{0,40}\bnumber only\b)|(will|'ll) (text|send|email|post) (you )?(updates|an update)|check in with you"
      r"|passed (\w+ ){0,2}on|linked (\w+ ){0,3}to (the |an? )?(incident|outage)"
-     r"|email you (back|once|when|as soon|with|an update|the)"
+     r"|email you (back|once|when|as soon|with|an update|the(?![^.!?]{0,60}\bright now\b))"
      r"|pass (this|it) on|they'?ll (confirm|be in touch|get in touch|contact you|call you|email you)"
      r"|supervisor|(we|I)'ll (arrange|schedule|send" + _NOT_WORK + r")", 1.0),
     (r"\b(i'?m|i am|we'?re|we are|i'?ll|we'?ll|i will|we will|going to)( be)? (sending|send"
@@ -99,7 +100,7 @@ FOLLOW_UP = (
      # a repair booked with the people who will do it (not a clinic appointment moved)
      r"|(?:^|[.!] |\b(?:i'?ve|i have|we'?ve|we have) (?:now |just )?)booked(?: (?:it|you|that|this)(?: in)?)?\b"
      r"(?=.{0,60}\b(?:dealer|technician|engineer|workshop|service cent(?:er|re)|garage|repair))", 1.2),
-    (r"within (\d+|an?|one|two|three|four|five|six|eight|twelve|twenty[- ]four|forty[- ]eight"
+    (r"(?<!ship )(?<!ships )(?<!arrive )(?<!deliver )within (\d+|an?|one|two|three|four|five|six|eight|twelve|twenty[- ]four|forty[- ]eight"
      r"|seventy[- ]two|24|48|72|a few|a couple of)"
      r" (hours?|minutes|(business |working )?days?)|within the hour", 0.8),
 )
@@ -118,7 +119,7 @@ RESOLVED = (
      r"|(is|'s|are|'re) (back )?(on|running|working) (now|again)|(running|working) again"
      r"|(it'?s|they'?re|it is|they are) (there|showing|visible) now|\bthere it is\b|(just )?(paid|tried) .{0,20}and it"
      r" worked"
-     r"|there we go|that did (it|the trick)|panic over|false alarm|all sorted|\b(it'?s|they'?re) (loading|working) now\b"
+     r"|there we go|that did (it|the trick)|panic over|false alarm|all sorted|all fine|\b(?:she|he|they) (?:has|had|have) it\b|\bgot (?:it|them)\s*!|\b(it'?s|they'?re) (loading|working) now\b"
      r"|\b(websites?|pages?|apps?|data|internet) (work|works|load|loads)\b(?! (but|except|only))|\b(4g|5g|data|internet|wi-?fi|signal|connection|it"
      r"|service|network|line|app|site)('s| is| are) (back )?up\b",
      1.2),
@@ -210,7 +211,7 @@ _NEGATIONS = (r"不需要|不用|无需|没必要|不必|(?:就)?不(?:再)?(?:�
 _NEGATED = re.compile(rf"(?:{_NEGATIONS})\W{{0,2}}\w{{0,6}}\W?$", re.IGNORECASE)
 # A problem the customer only imagines ("万一以后坏了", "what if it breaks", "害我以为坏了")
 # is not one.
-_UNASSERTED = re.compile(rf"(?:{_NEGATIONS}|万一|如果|要是|假如|假设|以为|怕|担心|\bif|in case|should it"
+_UNASSERTED = re.compile(rf"(?:{_NEGATIONS}|万一|如果|要是|假如|假设|以为|怕|担心|\bif|in case|should it|\bnothing"
                          r"|\bthought|\bafraid|\bworried)"
                          r"(?:\W{0,2}[\w']{0,8}){0,2}\W{0,2}$", re.IGNORECASE)
 _NO_HAZARD = re.compile(r"(?:没有|没|无|不是|\bno|\bnot|\bwithout)\W{0,2}\w{0,2}\W?$", re.IGNORECASE)

@@ -370,7 +370,8 @@ def _classify_chunk(chunk: str, plus: bool, region: str) -> list[tuple[int, str]
     if ({"en", "in"} & set(region.split("+")) and not plus
             and re.fullmatch(r"(?:0|91[ -]?)?[6-9]\d{4}[ -]\d{5}", chunk)):
         return [(0, "+91" + re.sub(r"\D", "", chunk)[-10:])]   # "98450 61372": India's layout
-    if {"en", "nanp"} & set(region.split("+")) and _NANP_LAYOUT.fullmatch(chunk.lstrip("+ ")):
+    if {"en", "nanp"} & set(region.split("+")) and _NANP_LAYOUT.fullmatch(chunk.lstrip("+ ")) \
+            and (not plus or chunk.lstrip("+ ").startswith("1")):   # "+354 862 4417" is Iceland
         # (415) 555-0132 / 1-415-555-0132: North-American or nothing (1-800 is a company's)
         value = _domestic(re.sub(r"\D", "", chunk), "nanp")
         return [(0, value)] if value else []

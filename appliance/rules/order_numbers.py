@@ -223,11 +223,12 @@ def orders_in(text: str, patterns: tuple[re.Pattern, ...], asked: bool,
         if m:
             spans.append((m.start("value"), m.end("value"), m.group("value"), "booking"))
     if asked and not spans and len(text) <= ANSWER_MAX_CHARS:   # nothing else in the answer
-        other = ASKS_OTHER.search(text)   # "运单号我报给你 SF… 然后 8842 8843"
+        other = ASKS_OTHER.search(text) or _TXN_CONTEXT.search(text)   # "运单号我报给你 SF… 然后 8842"
         spans += [(m.start("value"), m.end("value"), m.group("value"), "keyword")
                   for m in _ANSWER_TOKEN.finditer(text)
                   if _answer_token(m.group("value"), text[max(0, m.start() - 16):m.start()])
-                  and not (other and other.start() < m.start())]
+                  and not (other and other.start() < m.start())
+                  and not _REPORT_BEFORE.search(text[max(0, m.start() - 40):m.start()])]
         if not spans and asked == "booking":
             spans += [(m.start("value"), m.end("value"), m.group("value"), "booking")
                       for m in _LOCATOR.finditer(text)]

@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "transcripts"
 SPLITS = ("dev", "holdout", "challenge", "blind", "blind2", "blind3", "blind4", "blind5", "blind6",
           "blind7", "blind8", "blind9", "blind10", "blind11", "blind12", "blind13", "blind14",
-          "blind15", "blind16", "blind17", "blind18", "blind19", "blind20")
+          "blind15", "blind16", "blind17", "blind18", "blind19", "blind20", "blind21", "blind22")
 UNTUNED: tuple[str, ...] = ()   # blind sets kept unopened while the rules change
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))

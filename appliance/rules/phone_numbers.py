@@ -50,7 +50,7 @@ _REGION_CUES = (
     ("nanp", re.compile(r"\b(?:usa|u\.s\.a?\.|united states|american?(?! express)|canada|canadian"
                         r"|new york|nyc|new jersey|california|texas|florida|chicago|boston"
                         r"|seattle|los angeles|san francisco|toronto|vancouver|montreal"
-                        r"|zip ?code)\b|\+ ?1[ (-]*\d{3}|美国|加拿大|纽约", re.IGNORECASE)),
+                        r"|zip ?code)\b|\+ ?1[ (-]*\d{3}|美国|加拿大|纽约|\.ca\b", re.IGNORECASE)),
     ("sg", re.compile(r"\b(?:singapore|s'pore|nric|hdb|orchard road|jurong|tampines|novena"
                       r"|woodlands|bedok|ang mo kio|toa payoh|yishun|sengkang|punggol|hougang"
                       r"|clementi|pasir ris|bishan|serangoon)\b|(?:\+|\b00) ?65\b|新加坡|\.sg\b", re.IGNORECASE)),
@@ -224,7 +224,7 @@ _NOT_PHONE_BEFORE = re.compile(
     r"|assistance (?:number|line)|(?:number|line) on (?:my|the|your) (?:card|policy)"
     r"|called (?:me|us) from|calling (?:me |us )?from"
     r"|(?:门店|(?<!打)(?<!打到)店里|专卖店|(?:你们|贵)(?:公司|店))的?(?:电话|号码|座机)?"
-    r"|account(?: number)?|acct|pin|code|ticket|ext\.?|extension|hotline|call us(?: at)?"
+    r"|account(?: number)?|acct|\bpin|code|ticket|\bext\.?|extension|hotline|call us(?: at)?"
     r"|\breference(?: number)?|\bref\b|(?<!in )\bcase(?: number)?|tracking|\$|¥|rmb|身份证号?码?|证件号码?"
     r"|\btransaction(?: id| number| no\.?| ref)?|\btxn(?: id)?|\butr|流水号|交易号"
     r"|\b(?:your|the) (?:store|shop|branch|showroom)(?:'s)?(?: (?:number|phone))?)"
@@ -248,12 +248,12 @@ _OWNER = (r"门店|店里|店员|专卖店|商家|卖家|师傅|快递员|快递
           r"|assistant|secretary|driver|helper))'?s?\b")
 # Other people the customer names ("他们项目经理电话 …", "我老公的手机 …"): only when the
 # phone word follows closely, so "他们让我留个电话" still gives the customer's own.
-_PERSON = (r"(?<!其)他们?|她们?|对方|经理|负责人|物业|房东|中介|邻居|朋友|同事|老公|老婆|爱人|丈夫|门卫|保安|前台"
+_PERSON = (r"(?<!其)他们?|她们?|对方|经理|负责人|物业|房东|中介|邻居|朋友|同事|老公|老婆|爱人|丈夫|门卫|保安|前台|老人"
            r"|妻子|儿子|女儿|父亲|母亲|我爸|我妈|业主|楼上|楼下|隔壁|骗子")
 # A turn that introduces someone else's number ("他那个电话是 010 嗯 我写在纸上了 010 …"):
 # what follows is theirs until the customer marks their own ("我的", "my").
 _PERSON_NUMBER = re.compile(rf"(?:{_PERSON})的?(?:(?![我让叫给留要打]).){{0,6}}?"
-                            r"(?:电话|号码|手机|号)(?:号码?)?(?:是|:|\s)")
+                            r"(?:电话|号码|手机|号)(?:号码?)?(?:是|:|\s|我有)")
 _OWN = re.compile(r"我的|我家|本人|我(?:这个)?(?:手机|电话|号)|打我|\bmy\b|\bmine\b", re.IGNORECASE)
 _PHONE_WORD = r"(?:电话|号码|座机|手机|邮箱|number|phone|line|e-?mail|address)"
 _THIRD_PARTY = re.compile(
@@ -320,10 +320,10 @@ def _numbers_at(text: str, region: str) -> list[tuple[str, re.Match]]:
 # A number the customer no longer has ("that's my old one 07911 123456, don't have it
 # anymore", "以前的号 139… 停机了").
 _OLD_BEFORE = re.compile(r"(?:\bold (?:one|number|mobile|phone|cell|line)|旧(?:号|手机|电话)"
-                         r"|以前的(?:号码?|手机|电话)|原来的(?:号码?|手机))\W{0,3}(?:is|was|是)?\W{0,3}$",
+                         r"|以前的(?:号码?|手机|电话)|原来的(?:号码?|手机)|原来留的是?(?:家里)?(?:座机|电话|手机)?)\W{0,3}(?:is|was|是)?\W{0,3}$",
                          re.IGNORECASE)
 _OLD_AFTER = re.compile(r"[^.;!?。；！？,，\d]{0,12}?(?:don'?t have it|no longer (?:have|use|in use)"
-                        r"|not in use|(?:已经)?停(?:机|用)了|不用了|(?:那个|这个)?是我?以前的(?:号码?|手机|电话))"
+                        r"|not in use|(?:已经)?停(?:机|用)?了|不用了|(?:那个|这个)?是我?以前的(?:号码?|手机|电话))"
                         r"|[^.;!?。；！？\d]{0,24}?\b(?:please )?(?:do not|don'?t) call (?:it|this|that)\b"
                         r"|[^。！？\d]{0,3}?(?:别打|不要打)|\s?(?:这个|那个)(?:号码?)?(?:别打|不要打)",
                         re.IGNORECASE)

@@ -55,7 +55,14 @@ def _zh_run(m: re.Match) -> str:
     return "".join(d for i, d in enumerate(digits) if d != " " or digits[i - 1] != " ")
 
 
+_ONE_AS_PRONOUN = re.compile(r"\b(?:a|an|the|this|that|my|new|old|another)\s+(?:[a-z]+\s+)?$", re.IGNORECASE)
+
+
 def _en_run(m: re.Match) -> str:
+    if m.group(0).lower().startswith("one ") and _ONE_AS_PRONOUN.search(m.string, 0, m.start()):
+        rest = m.group(0)[4:]   # "my number is a Chinese one uh one eight six …"
+        inner = _EN_RUN.match(rest)
+        return m.group(0)[:4] + (_en_run(inner) + rest[inner.end():] if inner else rest)
     out = []
     for word in re.split(r"[ ,-]+", m.group(0).lower()):
         if word in ("double", "triple"):

@@ -287,7 +287,8 @@ def extract_identifiers(turns: list[Turn], extra_order_patterns: tuple[str, ...]
             o, text = later_orders(text, orders)
         o = _restarted(o, turn.text) if mine else o
         if mine and order_pending and affirms(turn.text):
-            o += order_pending
+            o += [p for p in order_pending   # pieces of an order already given ("JY2024", "118306")
+                  if not any(order_key(p) != order_key(q) and order_key(p) in order_key(q) for q in orders)]
             orders = _completed(orders, order_pending, fixed)
         if mine and o and orders and (corrects(turn.text) or retracted):
             orders = [p for p in orders if not any(_edits(order_key(p), order_key(n)) <= 2

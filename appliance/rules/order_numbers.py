@@ -21,7 +21,7 @@ ORDER_PATTERNS: tuple[tuple[str, str], ...] = (
 _ORDER_WORD = (r"(?:订单编号|订单号码|订单号|订单|订阅\s?编号|订阅号|订阅(?=\s?[A-Za-z]{2,}-?\d)|(?<![\u4e00-\u9fff])(?<![\u4e00-\u9fff] )单号|(?<=[的个这那是])单号|保单号|保单|合同编号|合同号"
                r"|订舱号|订舱编号|延保合同号|延保号|延保单号|协议编号|协议号|合约编号|合约号|预订号|预定号|预约单号|预约号|预约码|预约编码|订座记录|订座编号|订座编码|订座号|预订编码|预定编码|确认号"
                r"|\b(?:order|booking|reservation|confirmation|policy|contract|subscription|tenancy"
-               r"|itinerary|agreement|(?:mortgage|loan|lease|finance) account|sub(?=\s*id\b)"
+               r"|itinerary|agreement|appointment(?=\s*(?:number|num|no\b|id\b|#|ref))|(?:mortgage|loan|lease|finance) account|sub(?=\s*id\b)"
                r"|(?:extended )?warranty(?= (?:contract|number|no\b|it'?s|is)))"
                r"\s*(?:number|num|no\.?|id|#|ref(?:erence)?|code)?)")
 _ORDER_VALUE = r"(?:(?:[A-Za-z]{1,4}|(?-i:[A-Z])(?: (?-i:[A-Z])){1,3})[-_ ]?)?\d+(?:[- ]\d+(?![年月日号点时分]))*(?![A-Za-z0-9])"
@@ -52,10 +52,10 @@ _KEYWORD_SPACED = re.compile(
     re.IGNORECASE)
 ASKS_OTHER = re.compile(r"序列号|机身号|型号|运单号|快递单号|物流单号|批次号|批号|柜号|箱号|\bcontainer (?:number|no)|\b(?:batch|lot) (?:number|no)|\bRx\b|prescription number|处方号|\bserial|\bmodel (?:number|no)"
                          r"|(?<![A-Za-z])S/?N\b|tracking|waybill|(?<![A-Za-z])IMEI", re.IGNORECASE)
-ASKS_ORDER = re.compile(r"订单号|订单编号|订舱号|预约单号|预约码|保单号|合同号|协议号|协议编号|合约编号|预订号|预约号|订座记录|订座编[号码]"
+ASKS_ORDER = re.compile(r"订单号|订单编号|订舱号|预约单号|预约码|保单号|合同的?编号|协议的编号|合同号|协议号|协议编号|合约编号|预订号|预约号|订座记录|订座编[号码]"
                         r"|order\s*(?:number|num|no|id|#)"
                         r"|(?:booking|reservation|confirmation|policy|contract|subscription|tenancy"
-                        r"|itinerary|agreement|(?:mortgage|loan|lease|finance) account)"
+                        r"|itinerary|agreement|appointment|(?:mortgage|loan|lease|finance) account)"
                         r"\s*(?:number|num|no|id|#|ref|reference|code)", re.IGNORECASE)
 # A reply that is only the number, after a few words of assent ("yeah it's 2026 1119 00789",
 # "嗯 好的 是 DD2026…", "sure, ORD 5501 2877, thanks").
@@ -94,7 +94,7 @@ def read_back_orders(text: str) -> list[str]:
     out = [m.group("value") for m in _LOCATOR.finditer(text)
            if not _FLIGHT_BEFORE.search(text[max(0, m.start() - 12):m.start()])
            and not _FLIGHT_AFTER.match(text, m.end())]
-    out += [m.group(0) for m in re.finditer(r"(?<![A-Za-z0-9-])" + _ORDER_VALUE, text)
+    out += [m.group(0) for m in re.finditer(r"(?<![A-Za-z0-9+-])" + _ORDER_VALUE, text)
             if _order_sized(m.group(0)) and not classify_phone(re.sub(r"\D", "", m.group(0)), False)
             and not _DATE.fullmatch(m.group(0))
             and not _NOT_ORDER_BEFORE.search(text[max(0, m.start() - 24):m.start()])]
@@ -244,7 +244,7 @@ _REPORT_BEFORE = re.compile(r"(?:report|\bPIR|claim|case|ticket|complaint|incide
                             r"\W+(?:\w+\W+){0,3}$",
                             re.IGNORECASE)
 # The agent's "申请已提交，单号 DB-…": the number of what they just filed, not an order.
-_FILED_BEFORE = re.compile(r"(?:提交|登记|申请|受理|创建|生成|报修|工单)[^。！？.!?]{0,12}$")
+_FILED_BEFORE = re.compile(r"(?:提交|登记|申请|受理|创建|生成|报修|工单|邮寄|寄出|发货|快递|EMS|顺丰)[^。！？.!?]{0,12}$")
 _TRACKING_BEFORE = re.compile(r"(?:快递|运单|物流|取件|tracking|waybill|parcel|consignment)"
                               r"[^,.!?，。！？]{0,12}$", re.IGNORECASE)
 
@@ -299,6 +299,9 @@ _TICKET_BEFORE = re.compile(r"(?:故障|维修|报修|抢修|抢险|受理|服�
                             r"|number|no\.?|#)", re.IGNORECASE)
 
 
+_S10 = re.compile(r"[A-Z]{2}\d{9}[A-Z]{2}", re.IGNORECASE)
+
+
 def _take_orders(text: str, spans: list) -> tuple[list, str]:
     """Spans are (start, end, value[, how]); how: "keyword" (after an order word: shorter
     numbers count), "booking" (a record locator, sized by its own pattern), "site" (the
@@ -308,6 +311,8 @@ def _take_orders(text: str, spans: list) -> tuple[list, str]:
         value = _trim_phone_tail(value.strip())
         if masked[start] == " ":
             continue
+        if how != ["site"] and _S10.fullmatch(re.sub(r"\s", "", value)):
+            continue   # "EA708251396CN": an international postal item, tracked, not ordered
         if how != ["site"] and (_NOT_ORDER_BEFORE.search(text[max(0, start - 24):start])
                                 or _TICKET_BEFORE.search(text[max(0, start - 12):start])):
             continue

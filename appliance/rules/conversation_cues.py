@@ -39,7 +39,7 @@ _BEFORE_VISIT = (r"(?![^.!?]{0,40}?\b(the day before|the night before|before (ar
 
 # (pattern, weight). Patterns are matched case-insensitively on one message.
 FOLLOW_UP = (
-    (r"工单|维修单|报修单|提交.{0,8}(申请|维修|工单|复审|审核|审批|变更)|创建.{0,4}单|(?<!没有)(?<!没)上报(?!成功)|加急"
+    (r"工单|维修单|报修单|(?<!无误后)(?<!无误)提交.{0,8}(申请|维修|工单|复审|审核|审批|变更)|创建.{0,4}单|(?<!没有)(?<!没)上报(?!成功)|加急"
      r"|(帮|给|为)您.{0,4}登记|已(经)?(帮您|为您|给您)?登记(?!.{0,2}(取消|撤销))|登记(好|下来)了"
      r"|专员会?(跟进|联系您)|会有专人(跟进|联系)|需要(安排)?(工程师|师傅|技术员|人员)上门(?!吗)|我(这边)?(一起|一并)(帮您|给您|为您)?登记|(给您|为您|帮您)约(了)?.{0,10}(工程师|师傅|技术员|上门)"
      r"|让.{0,4}(销售|专员|同事|工程师|技术).{0,4}(联系|回电|打给)您|我(这边|先)?(帮您|给您|为您)?登记(一下|一个|给)(?![^。！？]{0,12}(电话|号码|座机|手机|联系方式|邮箱))", 1.2),
@@ -51,7 +51,8 @@ FOLLOW_UP = (
     (r"(?<!自动)安排.{0,6}(师傅|工程师|上门|人员|勘测|复核|检测)|(?<!自动安排快递)(?<!自动安排)上门(检测|维修|安装|取件|服务)(?![^，。,.]{0,10}自动)|师傅.{0,6}(上门|联系)"
      r"|(马上|立即|立刻|已经?|这就)(给您|为您)?派(了)?(抢修|维修|师傅|人员|工程师|人|单)|派单了|已派单", 1.2),
     (r"(到了|到之前|到场前|出发前|上门前)先?(会)?(给您|跟您)(打电话|打个电话|来电|联系)", 1.0),
-    (r"(小时|工作日|天)内.{0,10}(联系|回复|答复|回电|处理|发送|发到|通知|审核|复核|核查)|立案"
+    (r"(小时|工作日|天)内.{0,10}(联系|回复|答复|回电|处理|发送|发到|通知|审核|复核|核查)"
+     r"|(?<![上下的])立案(?![\d号窗庭大那这])"
      r"|分钟内.{0,10}(联系|回电|回复|到场|上门)"
      r"|(安排|为您)(换新|换货|补发)|重新(发出|发货|寄出)"
      r"|稍后.{0,4}(回电|联系)|(?<![前时])会.{0,6}电话联系您|(服务商|工程师|技术员|客户经理|销售)会联系您|(今天|当天|明天)(之内|以内|内)?.{0,12}(回电|联系您|回复您)", 1.0),
@@ -81,6 +82,8 @@ FOLLOW_UP = (
      r"|(raised|logged|lodged|reported) (it|this|that|the fault) with (\w+ ){0,3}as an? (\w+ ){0,2}"
      r"(fault|incident|case|priority)"
      r"|stay on (this|it) until"
+     r"|\b(?:our|the) (?:\w+ ){0,2}(?:team|coordinator|officer|department|specialist) will (?:confirm|contact|call"
+     r"|email|review|check|get back)"
      r"|(sent|passed|forwarded|referred|handed|escalated) (the|your|this) (\w+ )?request (on |over )?to",
      1.2),
     (r"\b(?:i'?ll|we'?ll|i will|we will|let me) (?:file|submit|lodge|log) (?:a|an|the) (?:\w+ ){0,3}"
@@ -119,7 +122,7 @@ RESOLVED = (
      r"|(is|'s|are|'re) (back )?(on|running|working) (now|again)|(running|working) again"
      r"|(it'?s|they'?re|it is|they are) (there|showing|visible) now|\bthere it is\b|(just )?(paid|tried) .{0,20}and it"
      r" worked"
-     r"|there we go|that did (it|the trick)|panic over|false alarm|all sorted|all fine|\b(?:she|he|they) (?:has|had|have) it\b|\bgot (?:it|them)\s*!|\b(it'?s|they'?re) (loading|working) now\b"
+     r"|there we go|that did (it|the trick)|panic over|false alarm|all sorted|\bi don'?t need to do anything\b|\bno need to do anything\b|all fine|\b(?:she|he|they) (?:has|had|have) it\b|\bgot (?:it|them)\s*!|\b(it'?s|they'?re) (loading|working) now\b"
      r"|\b(websites?|pages?|apps?|data|internet) (work|works|load|loads)\b(?! (but|except|only))|\b(4g|5g|data|internet|wi-?fi|signal|connection|it"
      r"|service|network|line|app|site)('s| is| are) (back )?up\b",
      1.2),
@@ -152,7 +155,7 @@ WITHDRAWN = (
      r"|(won'?t|will not|don'?t need to|no need to|not going to) (book|raise|log|open|send"
      r"|arrange|schedule|submit|create|file) (an? |the |that |this |your |any )?(\w+ )?"
      r"(engineer|technician|tech|visit|ticket|repair|request|case|booking|call-?out|someone"
-     r"|anyone)|(cancel(led)?|withdraw(n)?) (the|that|this|your) (\w+ )?(ticket|visit|booking"
+     r"|anyone|complaint|report)|(cancel(led)?|withdraw(n)?) (the|that|this|your) (\w+ )?(ticket|visit|booking"
      r"|request|case)", 1.0),
 )
 # Danger to people or property: a ticket whatever else is said (an emergency crew, a
@@ -250,6 +253,11 @@ _CAN_IN_SENTENCE = re.compile(r"(?:我|我们|这边)(?:也)?可以(?:给|帮|�
 _SENTENCE_END = re.compile(r"[。！？!?；;]|\.(?!\d)")
 
 
+_SHOWS_BY_ITSELF = re.compile(r"(\b(?:(?:app|system|page|status|balance|it|they) will (?:show|update|appear|reflect"
+                              r"|refresh)|please|you (?:can|need to|should|must|have to))\b[^.!?;]{0,60}?)\bwithin\b",
+                              re.IGNORECASE)   # ... nor the customer's ("please confirm it within 48 hours")
+
+
 def _sentence_before(text: str, start: int) -> str:
     ends = [m.end() for m in _SENTENCE_END.finditer(text, 0, start)]
     return text[ends[-1] if ends else 0:start]
@@ -336,6 +344,7 @@ class _Tally:
             self.resolved = max(self.resolved, (taken_back[0] * 0.8, taken_back[1]))
             for rx, _ in WITHDRAWN:
                 text = re.sub(rx, lambda m: " " * len(m.group(0)), text, flags=re.IGNORECASE)
+        text = _SHOWS_BY_ITSELF.sub(r"\1in", text)   # "the app will show it within minutes": no one's work
         f = _best(FOLLOW_UP, text, soft=_CONDITIONAL)
         if taken_back[0] and re.match(r"linked", f[1], re.IGNORECASE):
             f = (0.0, "")   # "linked to the outage, so no need for a separate report"

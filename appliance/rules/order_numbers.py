@@ -285,7 +285,7 @@ def _same_shape(value: str, orders: list[str]) -> bool:
 # A serial, model or device number is not an order ("SN KM4521-88310", "机身序列号 …").
 _NOT_ORDER_BEFORE = re.compile(r"(?:\bS/?N|serial(?: (?:number|no\.?))?|model(?: (?:number|no\.?))?|批次号|批号"
                                r"|(?<=[\u4e00-\u9fff])(?<![订约保下的两一这那个每])单(?:号|编号|据)?"   # 定损单: a document
-                               r"|报案(?:号|编号)|\bclaim (?:no\.?|number|ref(?:erence)?)|发票(?:号码?)?|客户编号|客户号|报价单?号?|\binvoice(?: (?:no\.?|number|#))?"
+                               r"|车牌(?:号码?)?(?:是|为)?[\u4e00-\u9fff]?|\bplate(?: number| no\.?)?|报案(?:号|编号)|\bclaim (?:no\.?|number|ref(?:erence)?)|发票(?:号码?)?|客户编号|客户号|报价单?号?|\binvoice(?: (?:no\.?|number|#))?"
                                r"|\bquot(?:e|ation)(?: (?:no\.?|number|#))?|\bcustomer (?:no\.?|number|id|#)"
                                r"|\b(?:batch|lot)(?: (?:number|no\.?))?"
                                r"|\bIMEI|序列号|机身号|机身编码|型号|设备号|卡号|工单号|受理号|催办单号"

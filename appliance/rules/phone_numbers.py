@@ -266,7 +266,7 @@ _THIRD_PARTY = re.compile(
     re.IGNORECASE)
 # "联系人 孙经理 座机 029-…": the person named is the contact for the case, as the customer
 # gives them (a manager, a spouse at the address).
-_CONTACT = re.compile(rf"联系人|contact (?:person|name)|(?:打|联系|通知|找)(?:{_PERSON})"
+_CONTACT = re.compile(rf"联系人|contact (?:person|name)|(?:打|联系|通知|找)(?:给)?(?:{_PERSON})"
                       r"|\b(?:call|reach|contact|ring|try|text) (?:my|our) (?:wife|husband|son|daughter"
                       r"|mum|mom|dad|father|mother|sister|brother|partner|colleague)\b", re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[。！？!?；;\n]|[.,，](?!\d)")
@@ -289,7 +289,8 @@ def third_party_before(text: str, start: int) -> bool:
     if _THIRD_PARTY.search(clause) and not _CONTACT.search(_sentence(text, start, 100)):
         return True
     intro = [m.end() for m in _PERSON_NUMBER.finditer(text, 0, start)]
-    return bool(intro) and not _OWN.search(text, intro[-1], start)
+    return bool(intro) and not _OWN.search(text, intro[-1], start) \
+        and not _CONTACT.search(_sentence(text, start, 100))   # "你们打他电话 136…": the contact
 
 
 def phones_in(text: str, region: str = "") -> list[str]:
@@ -519,6 +520,7 @@ def _completed(text: str, region: str, loose: str) -> list[str]:
 # The agent asks for a number that is another person's line, not the customer's contact.
 _ASKS_OTHERS_NUMBER = re.compile(r"副卡(?:的)?(?:号码|手机号|号)|对方的?(?:号码|电话|手机)|被叫号码"
                                  r"|身份证号码?|证件号码?|\bID (?:card )?number|passport (?:number|no)"
+                                 r"|\blost (?:phone|mobile)|丢(?:失)?的(?:手机|号码)|挂失的?号码"
                                  r"|\b(?:the other (?:person'?s )?|secondary (?:line|card|sim) )number",
                                  re.IGNORECASE)
 
@@ -533,7 +535,8 @@ def _asks_others_number(text: str) -> bool:
     return False
 
 
-_REQUEST = re.compile(r"需要|请(?:提供|报|告诉)|提供一下|报一下|多少|是什么|[?？]|\bplease\b|\bcan i (?:have|get)\b",
+_REQUEST = re.compile(r"需要|请(?:提供|报|告诉)|提供一下|报一下|多少|是什么|[?？]|\bplease\b|\bcan i (?:have|get)\b"
+                      r"|\bwhat(?:'s| is)\b",
                       re.IGNORECASE)
 _ASKS_PHONE = re.compile(r"手机号?|电话号码|联系电话|联系方式|\b(?:phone|mobile|cell|contact) number\b",
                          re.IGNORECASE)

@@ -31,6 +31,7 @@ OUTPUT = ROOT / "test-output"
 # against a deadline, which a second busy worker on a 2-core box would distort.
 SERIAL_FILES = {
     "tests/domain/test_assist.py", "tests/domain/test_live.py",
+    "tests/packaging/test_offline_install.py",
     "tests/e2e/test_ai_draft.py", "tests/ops/test_ai_eval_cli.py",
     "tests/unit/test_conversation_extract.py", "tests/unit/test_mail_probe.py",
     "tests/unit/test_model_registry.py", "tests/unit/test_process_conditions.py",

@@ -336,7 +336,11 @@ _VERBATIM = frozenset({"intake_order_patterns"})
 def _split_list(name: str, value: str) -> Any:
     """A list from an environment string: a JSON array, one pattern, or comma-separated."""
     if value.lstrip().startswith("["):
-        return json.loads(value)   # json.JSONDecodeError is a ValueError
+        try:
+            return json.loads(value)
+        except ValueError:   # json.JSONDecodeError; "[0-9]{12}" is one pattern, not JSON
+            if name not in _VERBATIM:
+                raise
     if name in _VERBATIM:
         return [value.strip()] if value.strip() else []
     return [v.strip() for v in value.split(",") if v.strip()]

@@ -86,6 +86,13 @@ def test_an_order_pattern_from_the_environment_is_one_pattern_or_a_json_list(tmp
     assert roles.mfa_required_roles == ("admin", "supervisor")
 
 
-def test_a_broken_json_list_in_the_environment_names_the_setting(tmp_path):
+def test_a_pattern_that_starts_with_a_character_class_is_one_pattern(tmp_path):
+    s = load_settings(tmp_path / "x.toml", environ={"GONGDAN_INTAKE_ORDER_PATTERNS": "[A-Z]{2}[0-9]{12}"})
+    assert s.intake_order_patterns == ("[A-Z]{2}[0-9]{12}",)
+
+
+def test_a_broken_list_or_pattern_in_the_environment_names_the_setting(tmp_path):
     with pytest.raises(SettingsError, match="intake_order_patterns"):
         load_settings(tmp_path / "x.toml", environ={"GONGDAN_INTAKE_ORDER_PATTERNS": '["HM'})
+    with pytest.raises(SettingsError, match="mfa_required_roles"):
+        load_settings(tmp_path / "x.toml", environ={"GONGDAN_MFA_REQUIRED_ROLES": '["admin'})
